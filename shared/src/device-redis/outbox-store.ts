@@ -1,0 +1,160 @@
+import type { Redis } from 'ioredis';
+import type { Reading, SensorValues } from '../schemas/reading.js';
+import { deviceKeys, type DeviceKeys } from './keys.js';
+
+/**
+ * Appends assign the seq and XADD in one Lua script, so seq and reading are persisted together by the AOF
+ * (a script is one AOF entry): after any crash the outbox and the counter agree and seqs stay contiguous.
+ * The same script enforces the bound: oldest readings first, over count or age, and counts each drop.
+ */
+const APPEND_SCRIPT = `
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], seq .. '-0', 'ts', ARGV[1], 'v', ARGV[2])
+local dropped = 0
+local maxLen = tonumber(ARGV[3])
+if maxLen > 0 then
+  local excess = redis.call('XLEN', KEYS[2]) - maxLen
+  if excess > 0 then
+    local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)
+    for _, e in ipairs(old) do
+      redis.call('XDEL', KEYS[2], e[1])
+      dropped = dropped + 1
+    end
+  end
+end
+if ARGV[4] ~= '' then
+  for _ = 1, 10 do
+    local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+    local n = 0
+    for _, e in ipairs(old) do
+      if e[2][2] < ARGV[4] then
+        redis.call('XDEL', KEYS[2], e[1])
+        dropped = dropped + 1
+        n = n + 1
+      end
+    end
+    if n < 100 then break end
+  end
+end
+if dropped > 0 then redis.call('INCRBY', KEYS[3], dropped) end
+return {seq, dropped}
+`;
+
+export interface OutboxBounds {
+  /** Keep at most this many readings (0 = unbounded). */
+  maxReadings: number;
+  /** Drop readings measured longer ago than this (0 = no age limit). */
+  maxAgeMs: number;
+}
+
+export interface AppendResult {
+  seq: number;
+  /** Readings dropped by this append to stay within the bounds. */
+  dropped: number;
+}
+
+export interface OutboxStats {
+  backlog: number;
+  lastSeq: number;
+  oldestSeq: number | undefined;
+  oldestTs: string | undefined;
+  dropped: number;
+  rejected: number;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+/** The only code that reads or writes the outbox stream. */
+export class OutboxStore {
+  readonly keys: DeviceKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix?: string,
+  ) {
+    this.keys = deviceKeys(keyPrefix);
+    if (!('sfAppend' in redis)) {
+      redis.defineCommand('sfAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    }
+  }
+
+  async append(ts: string, values: SensorValues, bounds: OutboxBounds, nowMs = Date.now()): Promise<AppendResult> {
+    const cutoff = bounds.maxAgeMs > 0 ? new Date(nowMs - bounds.maxAgeMs).toISOString() : '';
+    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<[number, number]>>).sfAppend!;
+    const [seq, dropped] = await run.call(
+      this.redis,
+      this.keys.seq,
+      this.keys.outbox,
+      this.keys.dropped,
+      ts,
+      JSON.stringify(values),
+      String(bounds.maxReadings),
+      cutoff,
+    );
+    return { seq: Number(seq), dropped: Number(dropped) };
+  }
+
+  /** Oldest first: readings with seq in (afterSeq, toSeq]. */
+  async readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
+    if (toSeq !== '+' && toSeq <= afterSeq) return [];
+    const end = toSeq === '+' ? '+' : `${toSeq}-0`;
+    const entries = (await this.redis.xrange(this.keys.outbox, `(${afterSeq}-0`, end, 'COUNT', count)) as StreamEntry[];
+    return entries.map(toReading);
+  }
+
+  /** Deletes exactly these seqs; returns how many were still there. */
+  async remove(seqs: readonly number[]): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < seqs.length; i += 1000) {
+      const ids = seqs.slice(i, i + 1000).map((s) => `${s}-0`);
+      if (ids.length) removed += await this.redis.xdel(this.keys.outbox, ...ids);
+    }
+    return removed;
+  }
+
+  async lastSeq(): Promise<number> {
+    return Number((await this.redis.get(this.keys.seq)) ?? 0);
+  }
+
+  async addRejected(n: number): Promise<void> {
+    if (n > 0) await this.redis.incrby(this.keys.rejected, n);
+  }
+
+  async stats(): Promise<OutboxStats> {
+    const [len, seq, dropped, rejected, first] = await this.redis
+      .multi()
+      .xlen(this.keys.outbox)
+      .get(this.keys.seq)
+      .get(this.keys.dropped)
+      .get(this.keys.rejected)
+      .xrange(this.keys.outbox, '-', '+', 'COUNT', 1)
+      .exec()
+      .then((rows) => (rows ?? []).map(([err, value]) => (err ? Promise.reject(err) : value)));
+    const oldest = (first as StreamEntry[] | undefined)?.[0];
+    return {
+      backlog: Number(len),
+      lastSeq: Number(seq ?? 0),
+      oldestSeq: oldest ? seqOf(oldest[0]) : undefined,
+      oldestTs: oldest ? fieldOf(oldest[1], 'ts') : undefined,
+      dropped: Number(dropped ?? 0),
+      rejected: Number(rejected ?? 0),
+    };
+  }
+}
+
+function seqOf(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+function toReading([id, fields]: StreamEntry): Reading {
+  return {
+    seq: seqOf(id),
+    ts: fieldOf(fields, 'ts') ?? '',
+    values: JSON.parse(fieldOf(fields, 'v') ?? '{}') as SensorValues,
+  };
+}

@@ -1,0 +1,26 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const SeqRange = Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
+  description: 'inclusive [from, to]',
+});
+
+export const RejectedReading = Type.Object(
+  { seq: Type.Integer({ minimum: 1 }), reason: Type.String() },
+  { additionalProperties: false },
+);
+export type RejectedReading = Static<typeof RejectedReading>;
+
+/**
+ * devices/{id}/ack. `ranges` are seqs committed to MariaDB (stored now or earlier); `rejected` are readings
+ * the backend will never accept (invalid), with the reason. The device deletes both from its outbox and
+ * counts the rejected ones, so a bad reading cannot block the link forever.
+ */
+export const Ack = Type.Object(
+  {
+    v: Type.Literal(1),
+    ranges: Type.Array(SeqRange, { maxItems: 10_000 }),
+    rejected: Type.Optional(Type.Array(RejectedReading, { maxItems: 10_000 })),
+  },
+  { additionalProperties: true },
+);
+export type Ack = Static<typeof Ack>;

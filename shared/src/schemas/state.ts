@@ -1,0 +1,37 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const SensorStatus = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('starting'), Type.Literal('stopped')]),
+    driver: Type.String(),
+    model: Type.Optional(Type.String()),
+    lastError: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: true },
+);
+export type SensorStatus = Static<typeof SensorStatus>;
+
+/** devices/{id}/state (retained): what the device reports about itself. */
+export const ReportedState = Type.Object(
+  {
+    v: Type.Literal(1),
+    running: Type.Boolean(),
+    intervalMs: Type.Integer({ minimum: 1 }),
+    backlog: Type.Integer({ minimum: 0, description: 'readings not yet acknowledged by the backend' }),
+    oldestUnackedTs: Type.Union([Type.String(), Type.Null()]),
+    lastSeq: Type.Integer({ minimum: 0 }),
+    dropped: Type.Integer({ minimum: 0, description: 'readings dropped by the bounded outbox' }),
+    rejected: Type.Optional(Type.Integer({ minimum: 0 })),
+    sensor: Type.Optional(SensorStatus),
+    version: Type.String(),
+    uptimeS: Type.Number({ minimum: 0 }),
+    ts: Type.String(),
+  },
+  { additionalProperties: true },
+);
+export type ReportedState = Static<typeof ReportedState>;
+
+/** devices/{id}/online (retained; `false` is also the MQTT last will). */
+export const OnlineFlag = Type.Boolean();
+export type OnlineFlag = Static<typeof OnlineFlag>;

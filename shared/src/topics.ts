@@ -1,0 +1,55 @@
+/**
+ * MQTT topics of DESIGN.md. Builders are the only place topic strings are spelled out, so the device and
+ * the backend cannot drift apart.
+ */
+export const TOPIC_ROOT = 'devices';
+
+/** Device ids become topic levels: no wildcards, separators or control characters. */
+export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+export const DEVICE_ID_REGEX = new RegExp(DEVICE_ID_PATTERN);
+
+export const topics = {
+  telemetry: (id: string) => `${TOPIC_ROOT}/${id}/telemetry`,
+  ack: (id: string) => `${TOPIC_ROOT}/${id}/ack`,
+  commands: (id: string) => `${TOPIC_ROOT}/${id}/commands`,
+  commandResult: (id: string) => `${TOPIC_ROOT}/${id}/commands/result`,
+  state: (id: string) => `${TOPIC_ROOT}/${id}/state`,
+  online: (id: string) => `${TOPIC_ROOT}/${id}/online`,
+  compatData: (id: string) => `${TOPIC_ROOT}/${id}/data`,
+  compatStatus: (id: string) => `${TOPIC_ROOT}/${id}/status`,
+  compatHeartbeat: (id: string) => `${TOPIC_ROOT}/${id}/heartbeat`,
+} as const;
+
+export type TopicKind = keyof typeof topics;
+
+const SUFFIX_TO_KIND: Record<string, TopicKind> = {
+  telemetry: 'telemetry',
+  ack: 'ack',
+  commands: 'commands',
+  'commands/result': 'commandResult',
+  state: 'state',
+  online: 'online',
+  data: 'compatData',
+  status: 'compatStatus',
+  heartbeat: 'compatHeartbeat',
+};
+
+/** Wildcard filters for subscribers (`+` = any device id). */
+export const topicFilters = {
+  telemetry: `${TOPIC_ROOT}/+/telemetry`,
+  sharedTelemetry: (group: string) => `$share/${group}/${TOPIC_ROOT}/+/telemetry`,
+  state: `${TOPIC_ROOT}/+/state`,
+  online: `${TOPIC_ROOT}/+/online`,
+  commandResult: `${TOPIC_ROOT}/+/commands/result`,
+  compat: [`${TOPIC_ROOT}/+/data`, `${TOPIC_ROOT}/+/status`, `${TOPIC_ROOT}/+/heartbeat`],
+} as const;
+
+/** Splits `devices/{id}/…` into device id and kind; undefined for anything else. */
+export function parseTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {
+  const parts = topic.split('/');
+  if (parts.length < 3 || parts[0] !== TOPIC_ROOT) return undefined;
+  const deviceId = parts[1]!;
+  if (!DEVICE_ID_REGEX.test(deviceId)) return undefined;
+  const kind = SUFFIX_TO_KIND[parts.slice(2).join('/')];
+  return kind ? { deviceId, kind } : undefined;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, env, envTable, parseEnv, redactConfig } from '../src/index.js';
+
+const spec = {
+  MQTT_URL: env.url({ default: 'mqtt://localhost:1883', protocols: ['mqtt:', 'mqtts:'], description: 'broker' }),
+  SENSOR_INTERVAL_MS: env.int({ default: 1000, min: 100, max: 86_400_000, description: 'interval' }),
+  SENSOR_DRIVER: env.oneOf(['bme280', 'simulated'], { default: 'simulated', description: 'driver' }),
+  DEVICE_ID: env.string({ pattern: /^[a-z0-9-]+$/, description: 'id' }),
+  MQTT_PASSWORD: env.optionalString({ description: 'pw', secret: true }),
+  TLS: env.bool({ default: false, description: 'tls' }),
+  I2C_ADDRESS: env.int({ default: 0x76, min: 0x03, max: 0x77, description: 'addr' }),
+};
+
+describe('parseEnv', () => {
+  it('applies defaults and converts types', () => {
+    const c = parseEnv(spec, { DEVICE_ID: 'pi-1', TLS: 'yes', I2C_ADDRESS: '0x77' });
+    expect(c).toMatchObject({
+      MQTT_URL: 'mqtt://localhost:1883',
+      SENSOR_INTERVAL_MS: 1000,
+      SENSOR_DRIVER: 'simulated',
+      DEVICE_ID: 'pi-1',
+      TLS: true,
+      I2C_ADDRESS: 0x77,
+    });
+    expect(c.MQTT_PASSWORD).toBeUndefined();
+  });
+  it('names every bad variable and why', () => {
+    try {
+      parseEnv(spec, { MQTT_URL: 'http://x', SENSOR_INTERVAL_MS: '50', SENSOR_DRIVER: 'dht22', TLS: 'maybe' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const byVar = Object.fromEntries((err as ConfigError).issues.map((i) => [i.variable, i.reason]));
+      expect(byVar.MQTT_URL).toMatch(/mqtt: or mqtts:/);
+      expect(byVar.SENSOR_INTERVAL_MS).toMatch(/≥ 100/);
+      expect(byVar.SENSOR_DRIVER).toMatch(/bme280, simulated/);
+      expect(byVar.DEVICE_ID).toMatch(/required/);
+      expect(byVar.TLS).toMatch(/true or false/);
+    }
+  });
+  it('rejects non-integers and garbage numbers', () => {
+    expect(() => parseEnv(spec, { DEVICE_ID: 'a', SENSOR_INTERVAL_MS: '1.5' })).toThrow(/SENSOR_INTERVAL_MS/);
+    expect(() => parseEnv(spec, { DEVICE_ID: 'a', SENSOR_INTERVAL_MS: '1000ms' })).toThrow(/integer/);
+  });
+  it('masks secrets and URL passwords for logging, and renders a README table', () => {
+    const c = parseEnv(spec, { DEVICE_ID: 'a', MQTT_PASSWORD: 's3cret', MQTT_URL: 'mqtts://u:pw@host:8883' });
+    const shown = JSON.stringify(redactConfig(spec, c));
+    expect(shown).not.toContain('s3cret');
+    expect(shown).not.toContain(':pw@');
+    expect(envTable(spec)).toContain('| `SENSOR_INTERVAL_MS` | `1000` | interval |');
+    expect(envTable(spec)).toContain('| `DEVICE_ID` | **required** | id |');
+  });
+});

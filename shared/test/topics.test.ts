@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parseTopic, topicFilters, topics } from '../src/index.js';
+
+describe('topics', () => {
+  it('builds the topics of DESIGN.md', () => {
+    expect(topics.telemetry('pi-1')).toBe('devices/pi-1/telemetry');
+    expect(topics.commandResult('pi-1')).toBe('devices/pi-1/commands/result');
+    expect(topicFilters.sharedTelemetry('receivers')).toBe('$share/receivers/devices/+/telemetry');
+  });
+  it('parses topics back into device id and kind', () => {
+    expect(parseTopic('devices/abc123/telemetry')).toEqual({ deviceId: 'abc123', kind: 'telemetry' });
+    expect(parseTopic('devices/abc123/commands/result')).toEqual({ deviceId: 'abc123', kind: 'commandResult' });
+    expect(parseTopic('devices/abc123/data')).toEqual({ deviceId: 'abc123', kind: 'compatData' });
+  });
+  it('ignores foreign topics and unsafe ids', () => {
+    expect(parseTopic('other/abc/telemetry')).toBeUndefined();
+    expect(parseTopic('devices/abc/unknown')).toBeUndefined();
+    expect(parseTopic('devices/+/telemetry')).toBeUndefined();
+    expect(parseTopic('devices//telemetry')).toBeUndefined();
+  });
+});
