@@ -13,7 +13,10 @@ export function commonEnv(defaultMetricsPort: number) {
       max: 65535,
       description: 'port of the `/health` and `/metrics` HTTP endpoint (0 = any free port)',
     }),
-    METRICS_HOST: env.string({ default: '0.0.0.0', description: 'address the health/metrics endpoint binds to' }),
+    METRICS_HOST: env.string({
+      default: '0.0.0.0',
+      description: 'address the health/metrics endpoint binds to',
+    }),
   };
 }
 
@@ -25,7 +28,9 @@ export const mqttEnv = {
   }),
   MQTT_USERNAME: env.optionalString({ description: 'broker user name' }),
   MQTT_PASSWORD: env.optionalString({ description: 'broker password', secret: true }),
-  MQTT_CA_FILE: env.optionalString({ description: 'PEM file of the CA that signed the broker certificate (TLS)' }),
+  MQTT_CA_FILE: env.optionalString({
+    description: 'PEM file of the CA that signed the broker certificate (TLS)',
+  }),
   MQTT_CERT_FILE: env.optionalString({ description: 'client certificate PEM (TLS client auth, optional)' }),
   MQTT_KEY_FILE: env.optionalString({ description: 'client key PEM (TLS client auth, optional)' }),
 };
@@ -41,3 +46,16 @@ export function deviceIdEnv() {
     }),
   };
 }
+
+export const redisEnv = {
+  REDIS_URL: env.url({
+    default: 'redis://localhost:6379',
+    protocols: ['redis:', 'rediss:'],
+    description: 'device Redis',
+  }),
+  REDIS_KEY_PREFIX: env.string({
+    default: 'sf:',
+    pattern: /^[A-Za-z0-9:_-]{0,32}$/,
+    description: 'prefix of all device keys (lets simulated devices share one Redis)',
+  }),
+};

@@ -48,7 +48,9 @@ export const env = {
   string(o: Common<string> & { pattern?: RegExp; patternText?: string }): EnvVar<string> {
     return make(o, (raw) => {
       if (o.pattern && !o.pattern.test(raw)) {
-        throw new InvalidValue(`must match ${o.patternText ?? o.pattern.source} (got ${o.secret ? '***' : shown(raw)})`);
+        throw new InvalidValue(
+          `must match ${o.patternText ?? o.pattern.source} (got ${o.secret ? '***' : shown(raw)})`,
+        );
       }
       return raw;
     });
@@ -81,13 +83,31 @@ export const env = {
       return raw as T;
     });
   },
+  /** Milliseconds from `500ms`, `30s`, `15m`, `12h`, `7d`, or a bare number of `bareUnit`s; 0 allowed. */
+  duration(o: Common<number> & { bareUnit?: 'ms' | 's'; min?: number; max?: number }): EnvVar<number> {
+    return make(o, (raw) => {
+      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(raw);
+      if (!m)
+        throw new InvalidValue(`must be a duration like 500ms, 30s, 15m, 12h or 7d (got ${shown(raw)})`);
+      const unit = (m[2] ?? o.bareUnit ?? 'ms').toLowerCase();
+      const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1;
+      const ms = Math.round(Number(m[1]) * factor);
+      if (o.min !== undefined && ms < o.min)
+        throw new InvalidValue(`must be at least ${o.min} ms (got ${raw})`);
+      if (o.max !== undefined && ms > o.max)
+        throw new InvalidValue(`must be at most ${o.max} ms (got ${raw})`);
+      return ms;
+    });
+  },
   url(o: Common<string> & { protocols: string[] }): EnvVar<string> {
     return make(o, (raw) => {
       let u: URL;
       try {
         u = new URL(raw);
       } catch {
-        throw new InvalidValue(`must be a URL like ${o.protocols[0]}//host:port (got ${o.secret ? '***' : shown(raw)})`);
+        throw new InvalidValue(
+          `must be a URL like ${o.protocols[0]}//host:port (got ${o.secret ? '***' : shown(raw)})`,
+        );
       }
       if (!o.protocols.includes(u.protocol)) {
         throw new InvalidValue(`must use ${o.protocols.join(' or ')} (got ${u.protocol})`);

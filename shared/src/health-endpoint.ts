@@ -15,10 +15,17 @@ export type HealthCheck = () => HealthReport | Promise<HealthReport>;
  * on one small HTTP server. Device services use this; the web admin mounts the same routes in fastify.
  */
 export class HealthEndpoint {
+  readonly name = 'health-endpoint';
   private server: Server | undefined;
 
   constructor(
-    private readonly opts: { port: number; host: string; registry: Registry; health: HealthCheck; log: Logger },
+    private readonly opts: {
+      port: number;
+      host: string;
+      registry: Registry;
+      health: HealthCheck;
+      log: Logger;
+    },
   ) {}
 
   get port(): number {

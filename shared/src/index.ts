@@ -15,3 +15,4 @@ export * from './service-runner.js';
 export * from './device-redis/keys.js';
 export * from './device-redis/outbox-store.js';
 export * from './device-redis/measuring-state.js';
+export * from './schemas/compat004.js';

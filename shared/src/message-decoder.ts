@@ -32,7 +32,11 @@ export function createDecoder<S extends TSchema>(
     decode(payload) {
       const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
       if (size > maxBytes) {
-        return { ok: false, reason: 'oversized', error: `payload of ${size} bytes exceeds the limit of ${maxBytes}` };
+        return {
+          ok: false,
+          reason: 'oversized',
+          error: `payload of ${size} bytes exceeds the limit of ${maxBytes}`,
+        };
       }
       let value: unknown;
       try {

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, env, envTable, parseEnv, redactConfig } from '../src/index.js';
 
 const spec = {
-  MQTT_URL: env.url({ default: 'mqtt://localhost:1883', protocols: ['mqtt:', 'mqtts:'], description: 'broker' }),
+  MQTT_URL: env.url({
+    default: 'mqtt://localhost:1883',
+    protocols: ['mqtt:', 'mqtts:'],
+    description: 'broker',
+  }),
   SENSOR_INTERVAL_MS: env.int({ default: 1000, min: 100, max: 86_400_000, description: 'interval' }),
   SENSOR_DRIVER: env.oneOf(['bme280', 'simulated'], { default: 'simulated', description: 'driver' }),
   DEVICE_ID: env.string({ pattern: /^[a-z0-9-]+$/, description: 'id' }),
@@ -26,7 +30,12 @@ describe('parseEnv', () => {
   });
   it('names every bad variable and why', () => {
     try {
-      parseEnv(spec, { MQTT_URL: 'http://x', SENSOR_INTERVAL_MS: '50', SENSOR_DRIVER: 'dht22', TLS: 'maybe' });
+      parseEnv(spec, {
+        MQTT_URL: 'http://x',
+        SENSOR_INTERVAL_MS: '50',
+        SENSOR_DRIVER: 'dht22',
+        TLS: 'maybe',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -49,5 +58,18 @@ describe('parseEnv', () => {
     expect(shown).not.toContain(':pw@');
     expect(envTable(spec)).toContain('| `SENSOR_INTERVAL_MS` | `1000` | interval |');
     expect(envTable(spec)).toContain('| `DEVICE_ID` | **required** | id |');
+  });
+});
+
+describe('env.duration', () => {
+  const d = { AGE: env.duration({ default: 0, bareUnit: 's', description: 'age' }) };
+  it('reads units and bare numbers', () => {
+    expect(parseEnv(d, { AGE: '7d' }).AGE).toBe(7 * 86_400_000);
+    expect(parseEnv(d, { AGE: '90' }).AGE).toBe(90_000);
+    expect(parseEnv(d, { AGE: '250ms' }).AGE).toBe(250);
+    expect(parseEnv(d, {}).AGE).toBe(0);
+  });
+  it('rejects garbage', () => {
+    expect(() => parseEnv(d, { AGE: 'a week' })).toThrow(/AGE: must be a duration/);
   });
 });

@@ -57,7 +57,10 @@ describe('TelemetryBatch', () => {
   it('names the reason: malformed JSON, oversized, unknown version, empty', () => {
     expect(d.decode('{"v":1,')).toMatchObject({ ok: false, reason: 'malformed_json' });
     expect(d.decode('x'.repeat(1001))).toMatchObject({ ok: false, reason: 'oversized' });
-    expect(d.decode(JSON.stringify({ v: 2, readings: [reading] }))).toMatchObject({ ok: false, reason: 'schema' });
+    expect(d.decode(JSON.stringify({ v: 2, readings: [reading] }))).toMatchObject({
+      ok: false,
+      reason: 'schema',
+    });
     expect(d.decode(JSON.stringify({ v: 1, readings: [] }))).toMatchObject({ ok: false, reason: 'schema' });
   });
   it('error text points at the bad field', () => {
@@ -89,7 +92,12 @@ describe('Commands', () => {
   const envelope = createDecoder(CommandEnvelope);
   const setInterval = createDecoder(CommandArgs.set_interval);
   it('accepts a command with expiry and its arguments', () => {
-    const cmd = { id: 'c0ffee-1', command: 'set_interval', intervalMs: 5000, expiresAt: '2026-11-23T10:00:00.000Z' };
+    const cmd = {
+      id: 'c0ffee-1',
+      command: 'set_interval',
+      intervalMs: 5000,
+      expiresAt: '2026-11-23T10:00:00.000Z',
+    };
     expect(envelope.check(cmd).ok).toBe(true);
     expect(setInterval.check({ intervalMs: 5000 }).ok).toBe(true);
   });

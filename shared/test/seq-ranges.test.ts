@@ -11,8 +11,19 @@ describe('seq ranges', () => {
     expect(toRanges([])).toEqual([]);
   });
   it('expands ranges back', () => {
-    expect(fromRanges([[1, 3], [7, 8]])).toEqual([1, 2, 3, 7, 8]);
-    expect(rangesCount([[1, 3], [7, 8], [9, 2]])).toBe(5);
+    expect(
+      fromRanges([
+        [1, 3],
+        [7, 8],
+      ]),
+    ).toEqual([1, 2, 3, 7, 8]);
+    expect(
+      rangesCount([
+        [1, 3],
+        [7, 8],
+        [9, 2],
+      ]),
+    ).toBe(5);
   });
   it('refuses to expand hostile ranges beyond the limit', () => {
     expect(() => fromRanges([[1, 1e12]], 1000)).toThrow(/more than 1000/);

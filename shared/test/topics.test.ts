@@ -9,7 +9,10 @@ describe('topics', () => {
   });
   it('parses topics back into device id and kind', () => {
     expect(parseTopic('devices/abc123/telemetry')).toEqual({ deviceId: 'abc123', kind: 'telemetry' });
-    expect(parseTopic('devices/abc123/commands/result')).toEqual({ deviceId: 'abc123', kind: 'commandResult' });
+    expect(parseTopic('devices/abc123/commands/result')).toEqual({
+      deviceId: 'abc123',
+      kind: 'commandResult',
+    });
     expect(parseTopic('devices/abc123/data')).toEqual({ deviceId: 'abc123', kind: 'compatData' });
   });
   it('ignores foreign topics and unsafe ids', () => {

@@ -112,6 +112,13 @@ export class StartStopButton {
       this.phase = 'stopped';
       throw err;
     }
+    if (this.phase !== 'starting') {
+      // stop() ran while the input was starting: release what start() just opened.
+      await this.input
+        .stop()
+        .catch((err: unknown) => this.log.warn({ err }, 'stopping the button input failed'));
+      return;
+    }
     this.phase = 'started';
     if (this.led) {
       this.ledTimer = this.clock.setInterval(() => this.onLedTick(), this.ledRefreshMs);
@@ -128,17 +135,18 @@ export class StartStopButton {
    * closes it. Never throws.
    */
   async stop(): Promise<void> {
-    if (this.phase === 'stopped' || this.phase === 'new') {
-      this.phase = 'stopped';
-      return;
-    }
+    if (this.phase === 'stopped') return;
+    // While 'starting', start() itself releases the input once it has been opened.
+    const inputOpen = this.phase === 'started';
     this.phase = 'stopped';
     this.clearTimer('settle');
     this.clearTimer('led');
-    try {
-      await this.input.stop();
-    } catch (err) {
-      this.log.warn({ err }, 'stopping the button input failed');
+    if (inputOpen) {
+      try {
+        await this.input.stop();
+      } catch (err) {
+        this.log.warn({ err }, 'stopping the button input failed');
+      }
     }
     await this.drain();
     if (this.led) {

@@ -65,7 +65,11 @@ export class MeasuringStateStore {
   }
 
   private async write(fields: Record<string, string>, by: StateSource): Promise<MeasuringState> {
-    await this.redis.hset(this.keys.measuring, { ...fields, updatedAt: new Date().toISOString(), updatedBy: by });
+    await this.redis.hset(this.keys.measuring, {
+      ...fields,
+      updatedAt: new Date().toISOString(),
+      updatedBy: by,
+    });
     const state = await this.get();
     await this.redis.publish(this.keys.measuringChanged, JSON.stringify(state));
     return state;

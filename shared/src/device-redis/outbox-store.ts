@@ -78,9 +78,15 @@ export class OutboxStore {
     }
   }
 
-  async append(ts: string, values: SensorValues, bounds: OutboxBounds, nowMs = Date.now()): Promise<AppendResult> {
+  async append(
+    ts: string,
+    values: SensorValues,
+    bounds: OutboxBounds,
+    nowMs = Date.now(),
+  ): Promise<AppendResult> {
     const cutoff = bounds.maxAgeMs > 0 ? new Date(nowMs - bounds.maxAgeMs).toISOString() : '';
-    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<[number, number]>>).sfAppend!;
+    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<[number, number]>>)
+      .sfAppend!;
     const [seq, dropped] = await run.call(
       this.redis,
       this.keys.seq,
@@ -98,7 +104,13 @@ export class OutboxStore {
   async readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
     if (toSeq !== '+' && toSeq <= afterSeq) return [];
     const end = toSeq === '+' ? '+' : `${toSeq}-0`;
-    const entries = (await this.redis.xrange(this.keys.outbox, `(${afterSeq}-0`, end, 'COUNT', count)) as StreamEntry[];
+    const entries = (await this.redis.xrange(
+      this.keys.outbox,
+      `(${afterSeq}-0`,
+      end,
+      'COUNT',
+      count,
+    )) as StreamEntry[];
     return entries.map(toReading);
   }
 

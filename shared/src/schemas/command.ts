@@ -33,6 +33,9 @@ export const CommandResult = Type.Union([
     { id: Type.String(), ok: Type.Literal(true), result: Type.Record(Type.String(), Type.Unknown()) },
     { additionalProperties: false },
   ),
-  Type.Object({ id: Type.String(), ok: Type.Literal(false), error: Type.String() }, { additionalProperties: false }),
+  Type.Object(
+    { id: Type.String(), ok: Type.Literal(false), error: Type.String() },
+    { additionalProperties: false },
+  ),
 ]);
 export type CommandResult = Static<typeof CommandResult>;

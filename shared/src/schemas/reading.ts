@@ -20,7 +20,11 @@ export type SensorValues = Static<typeof SensorValues>;
 
 export const Reading = Type.Object(
   {
-    seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'per-device, contiguous from 1' }),
+    seq: Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'per-device, contiguous from 1',
+    }),
     ts: Type.String({ pattern: ISO_UTC_PATTERN, description: 'measurement time, ISO-8601 UTC' }),
     values: SensorValues,
   },

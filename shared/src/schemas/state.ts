@@ -2,7 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const SensorStatus = Type.Object(
   {
-    status: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('starting'), Type.Literal('stopped')]),
+    status: Type.Union([
+      Type.Literal('ok'),
+      Type.Literal('error'),
+      Type.Literal('starting'),
+      Type.Literal('stopped'),
+    ]),
     driver: Type.String(),
     model: Type.Optional(Type.String()),
     lastError: Type.Optional(Type.String()),

@@ -42,18 +42,16 @@ export function isSameProcess(pid: number, startTicks: string | undefined): bool
   return now === undefined || now === startTicks;
 }
 
-/** Send a signal to a process group (negative pid); falls back to the single process. Never throws. */
+/**
+ * Send a signal to a process group (servers are spawned as group leaders, so this also reaches any
+ * helper they forked, e.g. Redis's AOF rewrite child). Never throws; no-op when the group is gone.
+ */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  if (!Number.isInteger(pid) || pid <= 1) return; // never -1 (everything) or 1 (init)
   try {
     process.kill(-pid, signal);
-    return;
   } catch {
-    // no such group (or not a group leader): try the process itself
-  }
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
+    // no such group
   }
 }
 

@@ -6,7 +6,11 @@
  * shared with the integer formulas, which truncates it. The datasheet's worked example (t_fine 128422.2870,
  * p = 100653.27 Pa) keeps the fraction, and so do we: pressure and humidity use the exact double value.
  */
-import type { HumidityCalibration, PressureCalibration, TemperatureCalibration } from './bme280-calibration.js';
+import type {
+  HumidityCalibration,
+  PressureCalibration,
+  TemperatureCalibration,
+} from './bme280-calibration.js';
 
 export interface TemperatureResult {
   /** °C */
@@ -28,7 +32,11 @@ export function compensateTemperature(adcT: number, cal: TemperatureCalibration)
  * Pressure in Pa from the 20-bit adc_P and t_fine. Returns undefined when the calibration makes the formula
  * divide by zero (the C code returns 0 there; we do not invent a value).
  */
-export function compensatePressure(adcP: number, tFine: number, cal: PressureCalibration): number | undefined {
+export function compensatePressure(
+  adcP: number,
+  tFine: number,
+  cal: PressureCalibration,
+): number | undefined {
   let var1 = tFine / 2.0 - 64000.0;
   let var2 = (var1 * var1 * cal.digP6) / 32768.0;
   var2 = var2 + var1 * cal.digP5 * 2.0;

@@ -57,12 +57,24 @@ export const ADC_SKIPPED_16 = 0x8000;
 /** Supported oversampling factors (skipping a measurement is not offered: every channel is reported). */
 export type Oversampling = 1 | 2 | 4 | 8 | 16;
 /** Register encoding of an oversampling factor (osrs_x). */
-export const OVERSAMPLING_BITS: Readonly<Record<Oversampling, number>> = { 1: 0b001, 2: 0b010, 4: 0b011, 8: 0b100, 16: 0b101 };
+export const OVERSAMPLING_BITS: Readonly<Record<Oversampling, number>> = {
+  1: 0b001,
+  2: 0b010,
+  4: 0b011,
+  8: 0b100,
+  16: 0b101,
+};
 
 /** IIR filter coefficient (0 = off). */
 export type IirFilter = 0 | 2 | 4 | 8 | 16;
 /** Register encoding of the IIR filter coefficient. */
-export const FILTER_BITS: Readonly<Record<IirFilter, number>> = { 0: 0b000, 2: 0b001, 4: 0b010, 8: 0b011, 16: 0b100 };
+export const FILTER_BITS: Readonly<Record<IirFilter, number>> = {
+  0: 0b000,
+  2: 0b001,
+  4: 0b010,
+  8: 0b011,
+  16: 0b100,
+};
 
 export function ctrlMeasValue(osrsT: Oversampling, osrsP: Oversampling, mode: number): number {
   return (OVERSAMPLING_BITS[osrsT] << 5) | (OVERSAMPLING_BITS[osrsP] << 2) | (mode & 0b11);

@@ -120,7 +120,8 @@ class WrongChipError extends Error {
 }
 
 function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
+    return err.code;
   return undefined;
 }
 
@@ -139,7 +140,8 @@ function checkOversampling(value: Oversampling | undefined, name: string): Overs
 
 function checkCount(value: number | undefined, fallback: number, name: string, min: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) throw new RangeError(`BME280 option ${name} must be an integer ≥ ${min}`);
+  if (!Number.isInteger(v) || v < min)
+    throw new RangeError(`BME280 option ${name} must be an integer ≥ ${min}`);
   return v;
 }
 
@@ -168,7 +170,9 @@ export class Bme280Source implements SensorSource {
     options: Bme280Options = {},
   ) {
     if (!Number.isInteger(address) || address < 0x03 || address > 0x77) {
-      throw new RangeError(`I2C address must be an integer in 0x03..0x77 (0x76 or 0x77 for a BME280), got ${address}`);
+      throw new RangeError(
+        `I2C address must be an integer in 0x03..0x77 (0x76 or 0x77 for a BME280), got ${address}`,
+      );
     }
     this.osrsT = checkOversampling(options.oversampling?.temperature, 'temperature');
     this.osrsP = checkOversampling(options.oversampling?.pressure, 'pressure');
@@ -190,6 +194,7 @@ export class Bme280Source implements SensorSource {
     if (this.closing) return Promise.reject(this.closedError());
     return this.exclusive(async () => {
       const state = await this.withRetries('open', () => this.initialise());
+      this.state = state;
       this.opened = true;
       return this.describe(state);
     });
@@ -240,7 +245,10 @@ export class Bme280Source implements SensorSource {
         // Whatever failed, start from scratch next time: the chip may have been reset or replaced.
         this.state = undefined;
         lastError = err;
-        if (err instanceof WrongChipError || !(err instanceof I2cOperationError || err instanceof ChipDataError)) {
+        if (
+          err instanceof WrongChipError ||
+          !(err instanceof I2cOperationError || err instanceof ChipDataError)
+        ) {
           break;
         }
         if (attempts <= this.retries) await this.sleep(this.retryDelayMs);
@@ -265,7 +273,9 @@ export class Bme280Source implements SensorSource {
       });
     }
     if (err instanceof ChipDataError) {
-      return new SensorReadError(`BME280 ${this.where}: ${what} failed${tries}: ${reason}`, true, { cause: err });
+      return new SensorReadError(`BME280 ${this.where}: ${what} failed${tries}: ${reason}`, true, {
+        cause: err,
+      });
     }
     return new SensorReadError(`BME280 ${this.where}: ${what} failed: ${reason}`, false, { cause: err });
   }
@@ -361,8 +371,10 @@ export class Bme280Source implements SensorSource {
     const data = await this.readBlock(REG_DATA, humidity ? DATA_LENGTH_BME280 : DATA_LENGTH_BMP280);
     const adcP = raw20(data.readUInt8(0), data.readUInt8(1), data.readUInt8(2));
     const adcT = raw20(data.readUInt8(3), data.readUInt8(4), data.readUInt8(5));
-    if (adcT === ADC_SKIPPED_20) throw new ChipDataError('temperature measurement skipped (0x80000): chip not configured');
-    if (adcP === ADC_SKIPPED_20) throw new ChipDataError('pressure measurement skipped (0x80000): chip not configured');
+    if (adcT === ADC_SKIPPED_20)
+      throw new ChipDataError('temperature measurement skipped (0x80000): chip not configured');
+    if (adcP === ADC_SKIPPED_20)
+      throw new ChipDataError('pressure measurement skipped (0x80000): chip not configured');
 
     const cal = state.calibration;
     const { temperature, tFine } = compensateTemperature(adcT, cal);
@@ -371,7 +383,8 @@ export class Bme280Source implements SensorSource {
     const values: SensorValues = { temperature: round(temperature, DECIMALS.temperature) };
     if (humidity && 'digH1' in cal) {
       const adcH = raw16(data.readUInt8(6), data.readUInt8(7));
-      if (adcH === ADC_SKIPPED_16) throw new ChipDataError('humidity measurement skipped (0x8000): chip not configured');
+      if (adcH === ADC_SKIPPED_16)
+        throw new ChipDataError('humidity measurement skipped (0x8000): chip not configured');
       values.humidity = round(compensateHumidity(adcH, tFine, cal), DECIMALS.humidity);
     }
     values.pressure = round(pressurePa / 100, DECIMALS.pressureHpa);

@@ -47,7 +47,8 @@ export class GpioEmulator implements GpioLike {
 
   writeSync(value: 0 | 1): void {
     this.assertExported();
-    if (this.direction === 'in') throw Object.assign(new Error('EPERM: write to an input'), { code: 'EPERM' });
+    if (this.direction === 'in')
+      throw Object.assign(new Error('EPERM: write to an input'), { code: 'EPERM' });
     this.value = value;
     this.writes.push({ atMs: this.clock.now(), value });
   }
@@ -86,7 +87,8 @@ export class GpioEmulator implements GpioLike {
   setLevel(value: 0 | 1): void {
     if (value === this.value) return;
     this.value = value;
-    const fires = this.edge === 'both' || (this.edge === 'rising' ? value === 1 : this.edge === 'falling' && value === 0);
+    const fires =
+      this.edge === 'both' || (this.edge === 'rising' ? value === 1 : this.edge === 'falling' && value === 0);
     if (!fires || !this.exported) return;
     for (const listener of this.listeners.slice()) listener(null, value);
   }

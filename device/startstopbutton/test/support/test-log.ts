@@ -15,6 +15,11 @@ export function createTestLog(): { log: ButtonLog; entries: LogEntry[] } {
       if (typeof objOrMsg === 'string') entries.push({ level, obj: undefined, msg: objOrMsg });
       else entries.push({ level, obj: objOrMsg, msg });
     };
-  const log = { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } as unknown as ButtonLog;
+  const log = {
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    debug: at('debug'),
+  } as unknown as ButtonLog;
   return { log, entries };
 }

@@ -1,0 +1,3 @@
+export { migrate, type MigrationResult } from './migrate.js';
+export { migrations, type Migration } from './migrations.js';
+export { createPool, parseDatabaseUrl } from './pool.js';

@@ -1,0 +1,43 @@
+import { commonEnv, deviceIdEnv, env, mqttEnv, redisEnv } from '@sensorfleet/shared';
+
+export const mqtthandlerEnv = {
+  ...deviceIdEnv(),
+  ...mqttEnv,
+  ...redisEnv,
+  MQTT_BATCH_MAX: env.int({
+    default: 100,
+    min: 1,
+    max: 1000,
+    description: 'readings per telemetry message at most',
+  }),
+  MQTT_BATCH_MAX_WAIT_MS: env.int({
+    default: 200,
+    min: 10,
+    max: 60_000,
+    description: 'longest a new reading waits to be batched with others before it is sent',
+  }),
+  MQTT_INFLIGHT_MAX: env.int({
+    default: 2000,
+    min: 1,
+    max: 100_000,
+    description: 'readings sent but not yet acknowledged, at most (flow-control window)',
+  }),
+  MQTT_ACK_TIMEOUT_MS: env.int({
+    default: 30_000,
+    min: 1000,
+    description: 'no ack within this time → everything unacknowledged is sent again',
+  }),
+  MQTT_RECONNECT_MIN_MS: env.int({ default: 2000, min: 100, description: 'first reconnect delay' }),
+  MQTT_RECONNECT_MAX_MS: env.int({
+    default: 300_000,
+    min: 100,
+    description: 'reconnect delay cap (exponential, jittered)',
+  }),
+  MQTT_KEEPALIVE_S: env.int({ default: 30, min: 5, max: 3600, description: 'MQTT keepalive' }),
+  STATE_PUBLISH_INTERVAL_MS: env.int({
+    default: 60_000,
+    min: 1000,
+    description: 'retained device state is re-published this often (and on every change)',
+  }),
+  ...commonEnv(9102),
+};

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { topics, type Logger, type TelemetryBatch } from '@sensorfleet/shared';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+
+export interface MqttLinkOptions {
+  url: string;
+  deviceId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  keepaliveS: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  log: Logger;
+  onConnect: () => Promise<void>;
+  onDisconnect: () => void;
+  onMessage: (topic: string, payload: Buffer) => Promise<void>;
+}
+
+/**
+ * The device's MQTT session: presence (retained `online`, `false` as last will), subscriptions to ack and
+ * commands, and reconnects with exponential backoff + jitter (mqtt.js only offers a fixed period).
+ */
+export class MqttLink {
+  readonly name = 'mqtt-link';
+  private client: MqttClient | undefined;
+  private readonly backoff: ReconnectBackoff;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private everConnected = false;
+
+  constructor(private readonly opts: MqttLinkOptions) {
+    this.backoff = new ReconnectBackoff(opts.reconnectMinMs, opts.reconnectMaxMs);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get reconnectAttempts(): number {
+    return this.backoff.attempts;
+  }
+
+  async start(): Promise<void> {
+    const { deviceId } = this.opts;
+    const options: IClientOptions = {
+      clientId: `sf-device-${deviceId}`,
+      clean: true,
+      keepalive: this.opts.keepaliveS,
+      connectTimeout: 15_000,
+      reconnectPeriod: 0, // we schedule reconnects ourselves (backoff with jitter)
+      resubscribe: false,
+      queueQoSZero: false,
+      username: this.opts.username,
+      password: this.opts.password,
+      will: { topic: topics.online(deviceId), payload: Buffer.from('false'), qos: 1, retain: true },
+      ...(this.opts.caFile ? { ca: readFileSync(this.opts.caFile) } : {}),
+      ...(this.opts.certFile ? { cert: readFileSync(this.opts.certFile) } : {}),
+      ...(this.opts.keyFile ? { key: readFileSync(this.opts.keyFile) } : {}),
+    };
+    const client = mqtt.connect(this.opts.url, options);
+    this.client = client;
+    client.on('connect', () => void this.handleConnect());
+    client.on('close', () => this.handleClose());
+    client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'mqtt error'));
+    client.on('message', (topic, payload) => {
+      this.opts
+        .onMessage(topic, payload)
+        .catch((err: unknown) => this.opts.log.error({ err, topic }, 'message handler failed'));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      // A clean disconnect suppresses the will, so say we are going offline ourselves.
+      await client
+        .publishAsync(topics.online(this.opts.deviceId), 'false', { qos: 1, retain: true })
+        .catch(() => {});
+    }
+    await client.endAsync().catch(() => {});
+  }
+
+  publishTelemetry(batch: TelemetryBatch): Promise<void> {
+    return this.publish(topics.telemetry(this.opts.deviceId), JSON.stringify(batch), false);
+  }
+
+  async publish(topic: string, payload: string, retain: boolean): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('not connected');
+    await client.publishAsync(topic, payload, { qos: 1, retain });
+  }
+
+  private async handleConnect(): Promise<void> {
+    const client = this.client!;
+    const { deviceId, log } = this.opts;
+    this.backoff.reset();
+    log.info({ url: this.opts.url, reconnect: this.everConnected }, 'connected to broker');
+    this.everConnected = true;
+    try {
+      await client.subscribeAsync({
+        [topics.ack(deviceId)]: { qos: 1 },
+        [topics.commands(deviceId)]: { qos: 1 },
+      });
+      await client.publishAsync(topics.online(deviceId), 'true', { qos: 1, retain: true });
+      await this.opts.onConnect();
+    } catch (err) {
+      log.warn({ err }, 'session setup failed; reconnecting');
+      client.stream?.destroy();
+    }
+  }
+
+  private handleClose(): void {
+    this.opts.onDisconnect();
+    if (this.stopping) return;
+    if (this.reconnectTimer) return;
+    const delay = this.backoff.next();
+    this.opts.log.warn(
+      { delayMs: delay, attempt: this.backoff.attempts },
+      'broker connection lost; reconnecting',
+    );
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopping) this.client?.reconnect();
+    }, delay);
+  }
+}

@@ -1,0 +1,115 @@
+import { Redis } from 'ioredis';
+import {
+  Counter,
+  createLogger,
+  createMetricsRegistry,
+  Gauge,
+  HealthEndpoint,
+  loadConfig,
+  MeasuringStateStore,
+  OutboxStore,
+  redactConfig,
+  runService,
+} from '@sensorfleet/shared';
+import { sensorEnv } from './config.js';
+import { MeasurementLoop } from './measurement-loop.js';
+import { SensorStatusStore } from './sensor-status-store.js';
+import { createSource } from './source-factory.js';
+
+const config = loadConfig('sensor', sensorEnv);
+const log = createLogger('sensor', config.LOG_LEVEL);
+log.info({ config: redactConfig(sensorEnv, config) }, 'starting');
+
+const registry = createMetricsRegistry('sensor');
+const taken = new Counter({
+  name: 'sensorfleet_readings_taken_total',
+  help: 'readings measured',
+  registers: [registry],
+});
+const dropped = new Counter({
+  name: 'sensorfleet_outbox_dropped_total',
+  help: 'readings dropped by the bounded outbox or by a long Redis outage',
+  registers: [registry],
+});
+const sensorErrors = new Counter({
+  name: 'sensorfleet_sensor_errors_total',
+  help: 'failed sensor reads',
+  registers: [registry],
+});
+const redisErrors = new Counter({
+  name: 'sensorfleet_redis_errors_total',
+  help: 'failed Redis calls',
+  registers: [registry],
+});
+const pending = new Gauge({
+  name: 'sensorfleet_pending_appends',
+  help: 'readings waiting for Redis',
+  registers: [registry],
+});
+
+// Fail commands fast while Redis is down; the loop keeps readings in memory and retries in order.
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+const subscriber = redis.duplicate();
+redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
+subscriber.on('error', (err) => log.debug({ err }, 'redis subscriber error'));
+
+const outbox = new OutboxStore(redis, config.REDIS_KEY_PREFIX);
+const state = new MeasuringStateStore(
+  redis,
+  { running: config.SENSOR_START_RUNNING, intervalMs: config.SENSOR_INTERVAL_MS },
+  config.REDIS_KEY_PREFIX,
+);
+const loop = new MeasurementLoop({
+  source: createSource(config, log.child({ module: 'source' })),
+  outbox,
+  state,
+  statusStore: new SensorStatusStore(redis, config.REDIS_KEY_PREFIX),
+  bounds: { maxReadings: config.OUTBOX_MAX_READINGS, maxAgeMs: config.OUTBOX_MAX_AGE },
+  clock: { now: Date.now },
+  log: log.child({ module: 'measurement-loop' }),
+  metrics: {
+    readingsTaken: () => taken.inc(),
+    readingsDropped: (n) => dropped.inc(n),
+    sensorErrors: () => sensorErrors.inc(),
+    redisErrors: () => redisErrors.inc(),
+    pendingAppends: (n) => pending.set(n),
+  },
+});
+
+await runService({
+  name: 'sensor',
+  log,
+  components: [
+    {
+      name: 'redis',
+      start: async () => {
+        await redis.connect();
+        await subscriber.connect();
+        await subscriber.subscribe(state.keys.measuringChanged);
+        subscriber.on('message', () => loop.wake());
+      },
+      stop: async () => {
+        subscriber.disconnect();
+        await redis.quit();
+      },
+    },
+    loop,
+    new HealthEndpoint({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      registry,
+      log,
+      health: () => {
+        const sensor = loop.sensorStatus;
+        const redisOk = redis.status === 'ready';
+        return {
+          ok: redisOk && sensor.status !== 'error',
+          checks: {
+            redis: { ok: redisOk, detail: redis.status },
+            sensor: { ok: sensor.status !== 'error', detail: sensor },
+          },
+        };
+      },
+    }),
+  ],
+});

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Dependency-free set-up run by `npm start`, `npm test` and `npm run bench`: installs the Debian packages
+// of the servers the stack and the tests start privately, runs `npm ci` when node_modules is missing or
+// stale, and builds. Idempotent and quick when nothing changed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const say = (msg) => quiet || process.stderr.write(`[bootstrap] ${msg}\n`);
+
+// binary → Debian package that provides it
+const NEEDED = [
+  ['redis-server', 'redis-server'],
+  ['mosquitto', 'mosquitto'],
+  ['mosquitto_passwd', 'mosquitto'],
+  ['mariadbd', 'mariadb-server'],
+  ['mariadb-install-db', 'mariadb-server'],
+  ['openssl', 'openssl'],
+];
+
+function onPath(bin) {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/usr/local/bin'];
+  return dirs.some((d) => d && existsSync(path.join(d, bin)));
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) {
+    process.stderr.write(`[bootstrap] failed: ${cmd} ${args.join(' ')} (exit ${r.status ?? r.signal})\n`);
+    process.exit(r.status || 1);
+  }
+}
+
+const missing = [...new Set(NEEDED.filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg))];
+if (missing.length) {
+  const isRoot = process.getuid?.() === 0;
+  const sudo = isRoot ? [] : onPath('sudo') ? ['sudo'] : undefined;
+  if (!sudo) {
+    process.stderr.write(
+      `[bootstrap] missing Debian packages: ${missing.join(' ')}\n` +
+        `  install them as root: apt-get update && apt-get install -y ${missing.join(' ')}\n`,
+    );
+    process.exit(1);
+  }
+  say(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const cmd = (args) => (sudo.length ? ['sudo', ['-E', ...args]] : [args[0], args.slice(1)]);
+  run(...cmd(['apt-get', 'update', '-q']), { env });
+  // The packages' own services are not needed (we start private instances); policy-rc.d may keep them off.
+  run(...cmd(['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...missing]), { env });
+}
+
+const lock = path.join(root, 'package-lock.json');
+const installed = path.join(root, 'node_modules', '.package-lock.json');
+const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+if (!existsSync(installed) || mtime(lock) > mtime(installed)) {
+  say('installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+say('building (tsc -b)');
+run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], {});

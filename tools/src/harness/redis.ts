@@ -1,0 +1,135 @@
+/**
+ * A private redis-server with the persistence the device relies on: AOF on (`appendonly yes`,
+ * appendfsync as requested, default everysec), no RDB snapshots (`save ""`), `maxmemory-policy
+ * noeviction`, bound to 127.0.0.1, all files inside its dir (AOF under `<dir>/appendonlydir/`).
+ */
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { findBinary } from './binaries.js';
+import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-server.js';
+
+export interface RedisServerOptions extends ServerOptions {
+  appendfsync?: 'always' | 'everysec' | 'no';
+  /** e.g. '64mb'; default: no limit. */
+  maxmemory?: string;
+}
+
+let cachedMajor: number | undefined;
+
+/** Major version of the installed redis-server (appenddirname exists from 7 on). */
+function redisMajorVersion(bin: string): number {
+  if (cachedMajor === undefined) {
+    try {
+      const out = execFileSync(bin, ['--version'], { encoding: 'utf8' });
+      cachedMajor = Number(/v=(\d+)\./.exec(out)?.[1] ?? 7);
+    } catch {
+      cachedMajor = 7;
+    }
+  }
+  return cachedMajor;
+}
+
+function encodeCommand(args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
+}
+
+/**
+ * Send one command over a fresh connection and return the reply as text (simple string, bulk string
+ * or integer); an error reply rejects. Enough RESP for readiness checks without a client library.
+ */
+export function redisCommand(port: number, args: string[], timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let buffer = Buffer.alloc(0);
+    const done = (err: Error | undefined, value?: string): void => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value ?? '');
+    };
+    socket.setTimeout(timeoutMs, () => done(new Error(`redis ${args[0]}: no reply within ${timeoutMs} ms`)));
+    socket.on('error', (err) => done(err));
+    socket.on('connect', () => socket.write(encodeCommand(args)));
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const eol = buffer.indexOf('\r\n');
+      if (eol < 0) return;
+      const head = buffer.subarray(0, eol).toString('utf8');
+      const type = head[0];
+      if (type === '+' || type === ':') return done(undefined, head.slice(1));
+      if (type === '-') return done(new Error(head.slice(1)));
+      if (type === '$') {
+        const length = Number(head.slice(1));
+        if (length < 0) return done(undefined, '');
+        if (buffer.length < eol + 2 + length) return; // wait for the rest
+        return done(undefined, buffer.subarray(eol + 2, eol + 2 + length).toString('utf8'));
+      }
+      done(new Error(`redis ${args[0]}: unexpected reply ${JSON.stringify(head)}`));
+    });
+    socket.on('close', () => done(new Error(`redis ${args[0]}: connection closed`)));
+  });
+}
+
+export class RedisServer extends ManagedServer {
+  protected readonly kind = 'redis';
+  readonly appendfsync: 'always' | 'everysec' | 'no';
+  readonly maxmemory: string | undefined;
+
+  private constructor(dir: string, port: number, ownsDir: boolean, opts: RedisServerOptions) {
+    super(dir, port, ownsDir, opts.log);
+    this.appendfsync = opts.appendfsync ?? 'everysec';
+    this.maxmemory = opts.maxmemory;
+    this.startTimeoutMs = 60_000; // loading a big AOF takes a while
+  }
+
+  /** Start a private Redis (see the class comment for its configuration). */
+  static start(opts: RedisServerOptions = {}): Promise<RedisServer> {
+    return ManagedServer.startOnFreePort(
+      'redis',
+      opts,
+      (dir, port, ownsDir) => new RedisServer(dir, port, ownsDir, opts),
+    );
+  }
+
+  /** redis://127.0.0.1:PORT */
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  protected spawnSpec(): SpawnSpec {
+    const bin = findBinary('redis-server', 'REDIS_SERVER_BIN');
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      this.appendfsync,
+      '--appendfilename',
+      'appendonly.aof',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+    ];
+    if (redisMajorVersion(bin) >= 7) args.push('--appenddirname', 'appendonlydir');
+    if (this.maxmemory !== undefined) args.push('--maxmemory', this.maxmemory);
+    return { command: bin, args };
+  }
+
+  protected async probe(pid: number): Promise<boolean> {
+    // PING answers -LOADING while the AOF is replayed, so PONG means the data is there.
+    if ((await redisCommand(this.port, ['PING'])) !== 'PONG') return false;
+    const info = await redisCommand(this.port, ['INFO', 'server']);
+    const processId = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+    if (processId !== pid) throw new Error(`port ${this.port} is served by another redis (pid ${processId})`);
+    return true;
+  }
+}

@@ -1,0 +1,92 @@
+import { request } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManagedServer, type ServerOptions, type SpawnSpec } from '../harness/index.js';
+
+/** Repository root (tools/dist/stack → ../../..). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export type ServiceName =
+  'device/sensor' | 'device/mqtthandler' | 'device/startstopbutton' | 'backend/receiver' | 'backend/webadmin';
+
+export interface NodeServiceOptions extends ServerOptions {
+  /** Environment of the service (on top of PATH/HOME); METRICS_PORT is set to the service's port. */
+  env: Record<string, string>;
+  /** Name used in logs and the output file; default the workspace's last path segment. */
+  label?: string;
+}
+
+/**
+ * One of our own services (`node <workspace>/dist/main.js`) run as a real process, with the same
+ * lifecycle as the private servers: tests kill -9 and restart it. Ready = its /health endpoint answers
+ * (200 or 503: the process is up; what it reports is for the test to judge).
+ */
+export class NodeService extends ManagedServer {
+  protected readonly kind: string;
+
+  private constructor(
+    dir: string,
+    port: number,
+    ownsDir: boolean,
+    readonly service: ServiceName,
+    private readonly opts: NodeServiceOptions,
+  ) {
+    super(dir, port, ownsDir, opts.log);
+    this.kind = opts.label ?? path.basename(service);
+    this.stopTimeoutMs = 25_000;
+  }
+
+  static start(service: ServiceName, opts: NodeServiceOptions): Promise<NodeService> {
+    const label = opts.label ?? path.basename(service);
+    return ManagedServer.startOnFreePort(
+      label,
+      opts,
+      (dir, port, ownsDir) => new NodeService(dir, port, ownsDir, service, opts),
+    );
+  }
+
+  /** Environment changes apply at the next start/restart. */
+  setEnv(env: Record<string, string>): void {
+    Object.assign(this.opts.env, env);
+  }
+
+  get healthUrl(): string {
+    return `http://127.0.0.1:${this.port}/health`;
+  }
+
+  protected spawnSpec(): SpawnSpec {
+    return {
+      command: process.execPath,
+      args: [path.join(REPO_ROOT, this.service, 'dist/main.js')],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        ...this.opts.env,
+        METRICS_PORT: String(this.port),
+        METRICS_HOST: '127.0.0.1',
+      },
+    };
+  }
+
+  protected probe(): Promise<boolean> {
+    return httpGet(this.healthUrl).then(
+      (r) => r.status === 200 || r.status === 503,
+      () => false,
+    );
+  }
+}
+
+export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
