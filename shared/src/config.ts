@@ -22,13 +22,15 @@ class InvalidValue extends Error {}
 interface Common<T> {
   description: string;
   default?: T;
+  /** How the default is shown in docs when String(default) is not how people write it (e.g. `0x76`). */
+  defaultText?: string;
   secret?: boolean;
 }
 
 function make<T>(o: Common<T>, convert: (raw: string) => T, optional = false): EnvVar<T> {
   return {
     description: o.description,
-    defaultText: o.default === undefined ? undefined : String(o.default),
+    defaultText: o.defaultText ?? (o.default === undefined ? undefined : String(o.default)),
     required: o.default === undefined && !optional,
     secret: o.secret ?? false,
     parse(raw) {

@@ -18,7 +18,13 @@ export const sensorEnv = {
     description: 'measure from first boot; afterwards the state in Redis (button, commands) wins',
   }),
   I2C_BUS: env.int({ default: 1, min: 0, max: 255, description: 'I2C bus number (`/dev/i2c-N`)' }),
-  I2C_ADDRESS: env.int({ default: 0x76, min: 0x03, max: 0x77, description: 'BME280 address: 0x76 or 0x77' }),
+  I2C_ADDRESS: env.int({
+    default: 0x76,
+    defaultText: '0x76',
+    min: 0x03,
+    max: 0x77,
+    description: 'BME280 address: 0x76 or 0x77',
+  }),
   SENSOR_SEED: env.int({ default: 1, min: 0, max: 2 ** 31 - 1, description: 'seed of the simulated sensor' }),
   OUTBOX_MAX_READINGS: env.int({
     default: 1_000_000,

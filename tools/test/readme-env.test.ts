@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadEnvSections, renderEnvSections } from '../src/docs/env-sections.js';
+
+describe('README env tables', () => {
+  it('match the env schemas of the services (run `npm run docs` to update)', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const sections = await loadEnvSections();
+    for (const name of Object.keys(sections)) expect(readme).toContain(`<!-- env:${name} -->`);
+    expect(renderEnvSections(readme, sections)).toBe(readme);
+  });
+});
