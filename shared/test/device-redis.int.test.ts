@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer } from '../../tools/src/harness/index.js';
+import { MeasuringStateStore, OutboxStore } from '../src/index.js';
+
+const unbounded = { maxReadings: 0, maxAgeMs: 0 };
+
+describe('device Redis (real redis-server, AOF always)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await RedisServer.start({ appendfsync: 'always' });
+    redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('assigns contiguous seqs from 1 with the append, and keeps them across a kill -9', async () => {
+    const outbox = new OutboxStore(redis, 'a:');
+    const seqs = [];
+    for (let i = 0; i < 5; i++)
+      seqs.push((await outbox.append(`2026-11-23T10:00:0${i}.000Z`, { t: i }, unbounded)).seq);
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    await server.kill();
+    await server.start();
+    const again = new OutboxStore(redis, 'a:');
+    expect((await again.append('2026-11-23T10:00:09.000Z', { t: 9 }, unbounded)).seq).toBe(6);
+    const all = await again.readRange(0, '+', 100);
+    expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(all[2]).toEqual({ seq: 3, ts: '2026-11-23T10:00:02.000Z', values: { t: 2 } });
+  });
+
+  it('reads ranges exclusive of the start and inclusive of the end, and deletes exactly the named seqs', async () => {
+    const outbox = new OutboxStore(redis, 'b:');
+    for (let i = 1; i <= 10; i++) await outbox.append(new Date(i * 1000).toISOString(), { v: i }, unbounded);
+    expect((await outbox.readRange(3, 6, 100)).map((r) => r.seq)).toEqual([4, 5, 6]);
+    expect((await outbox.readRange(3, '+', 2)).map((r) => r.seq)).toEqual([4, 5]);
+    expect(await outbox.remove([2, 4, 4, 99])).toBe(2);
+    expect((await outbox.readRange(0, '+', 100)).map((r) => r.seq)).toEqual([1, 3, 5, 6, 7, 8, 9, 10]);
+    const stats = await outbox.stats();
+    expect(stats).toMatchObject({ backlog: 8, lastSeq: 10, oldestSeq: 1, dropped: 0 });
+  });
+
+  it('bounds the outbox by count, oldest first, counting every drop', async () => {
+    const outbox = new OutboxStore(redis, 'c:');
+    let dropped = 0;
+    for (let i = 1; i <= 25; i++) {
+      dropped += (
+        await outbox.append(new Date(i * 1000).toISOString(), { v: i }, { maxReadings: 10, maxAgeMs: 0 })
+      ).dropped;
+    }
+    expect(dropped).toBe(15);
+    const stats = await outbox.stats();
+    expect(stats).toMatchObject({ backlog: 10, lastSeq: 25, oldestSeq: 16, dropped: 15 });
+  });
+
+  it('bounds the outbox by age', async () => {
+    const outbox = new OutboxStore(redis, 'd:');
+    const now = Date.parse('2026-11-23T12:00:00.000Z');
+    for (let minutes = 120; minutes >= 0; minutes -= 10) {
+      await outbox.append(new Date(now - minutes * 60_000).toISOString(), { v: minutes }, unbounded);
+    }
+    const r = await outbox.append(
+      new Date(now).toISOString(),
+      { v: 0 },
+      { maxReadings: 0, maxAgeMs: 3_600_000 },
+      now,
+    );
+    // 120, 110, …, 70 minutes old are older than an hour: 6 dropped.
+    expect(r.dropped).toBe(6);
+    expect((await outbox.stats()).oldestTs).toBe(new Date(now - 60 * 60_000).toISOString());
+  });
+
+  it('measuring state: defaults, set, and an atomic toggle under concurrency', async () => {
+    const state = new MeasuringStateStore(redis, { running: true, intervalMs: 1000 }, 'e:');
+    expect(await state.get()).toMatchObject({ running: true, intervalMs: 1000 });
+    await state.setInterval(250, 'command');
+    expect((await state.get()).intervalMs).toBe(250);
+    // 7 toggles racing from two clients end in the opposite state of the start.
+    const second = redis.duplicate();
+    const other = new MeasuringStateStore(second, { running: true, intervalMs: 1000 }, 'e:');
+    await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => (i % 2 ? state : other).toggle('button')));
+    second.disconnect();
+    expect((await state.get()).running).toBe(false);
+    expect((await state.get()).updatedBy).toBe('button');
+  });
+});
