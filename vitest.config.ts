@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // through tools/src/harness, so they get longer timeouts and fewer parallel workers on a 2-core machine.
 export default defineConfig({
   test: {
+    reporters: ['default', './vitest.summary-reporter.js'],
     globalSetup: ['./tools/dist/harness/global-setup.js'],
     projects: [
       {
