@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { findBinary } from '../harness/binaries.js';
+import { freePort, harnessRoot, MosquittoServer } from '../harness/index.js';
+import { BROKER_ACL_FILE, MAKE_DEV_CERTS, renderShippedBrokerConfig } from './broker-config.js';
+import { generatePassword } from './credentials.js';
+import { PasswordFile } from './password-file.js';
+
+export interface SecuredBrokerOptions {
+  /** Also start the TLS listener, with dev certificates from make-dev-certs.sh. Default false. */
+  tls?: boolean;
+  /** Extra name for the server certificate (besides localhost and 127.0.0.1). */
+  tlsHostname?: string;
+  log?: (line: string) => void;
+}
+
+/** Runs make-dev-certs.sh (the script the broker image uses) into `dir`. */
+export function makeDevCerts(dir: string, name = ''): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('sh', [MAKE_DEV_CERTS, dir, name], (err, _stdout, stderr) => {
+      if (err) reject(new Error(`make-dev-certs.sh failed: ${err.message}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A private Mosquitto running the shipped backend/mqttserver/mosquitto.conf and acl (no anonymous
+ * access, accounts from a password file), for tests and local runs. The harness writes the plain
+ * listener; the TLS listener, when asked for, gets its own free port. Mosquitto writes `pidFile`, so
+ * `npm run device` can reload it through MOSQUITTO_PID_FILE like a real deployment.
+ */
+export class SecuredBroker {
+  private constructor(
+    readonly server: MosquittoServer,
+    readonly dir: string,
+    readonly passwordFile: string,
+    readonly aclFile: string,
+    readonly pidFile: string,
+    readonly certDir: string | undefined,
+    readonly tlsPort: number | undefined,
+  ) {}
+
+  static async start(opts: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
+    const dir = mkdtempSync(path.join(harnessRoot(), 'secured-broker-'));
+    const passwordFile = path.join(dir, 'auth', 'passwd');
+    const dataDir = path.join(dir, 'data');
+    const pidFile = path.join(dir, 'mosquitto.pid');
+    mkdirSync(path.dirname(passwordFile), { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(passwordFile, '', { mode: 0o600 }); // like the image's entrypoint: Mosquitto needs the file
+    let tls: { port: number; host: string; certDir: string } | false = false;
+    if (opts.tls) {
+      const certDir = path.join(dir, 'certs');
+      await makeDevCerts(certDir, opts.tlsHostname);
+      tls = { port: await freePort(), host: '127.0.0.1', certDir };
+    }
+    const extraConfig = renderShippedBrokerConfig({
+      passwordFile,
+      aclFile: BROKER_ACL_FILE,
+      dataDir,
+      pidFile,
+      plain: false, // the harness's own `listener PORT 127.0.0.1`
+      tls,
+      omit: ['log_timestamp_format'], // the harness sets it
+    });
+    const server = await MosquittoServer.start({
+      allowAnonymous: false,
+      extraConfig,
+      dir: path.join(dir, 'mosquitto'),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+    return new SecuredBroker(
+      server,
+      dir,
+      passwordFile,
+      BROKER_ACL_FILE,
+      pidFile,
+      tls ? tls.certDir : undefined,
+      tls ? tls.port : undefined,
+    );
+  }
+
+  /** mqtt://127.0.0.1:PORT (plain listener). */
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** mqtts://localhost:PORT (TLS listener), when started with tls. */
+  get tlsUrl(): string {
+    if (this.tlsPort === undefined) throw new Error('SecuredBroker was started without tls');
+    return `mqtts://localhost:${this.tlsPort}`;
+  }
+
+  /** The dev CA clients must trust for tlsUrl. */
+  get caFile(): string {
+    if (this.certDir === undefined) throw new Error('SecuredBroker was started without tls');
+    return path.join(this.certDir, 'ca.crt');
+  }
+
+  /** How often the broker has reloaded its config (SIGHUP) since its log began. */
+  reloads(): number {
+    let log = '';
+    try {
+      log = readFileSync(this.server.logFile, 'utf8');
+    } catch {
+      return 0;
+    }
+    return log.split('Reloading config.').length - 1;
+  }
+
+  /** Waits until the broker has reloaded more than `count` times. */
+  async waitForReload(count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.reloads() <= count) {
+      if (Date.now() > deadline) throw new Error(`broker did not reload within ${timeoutMs} ms`);
+      await sleep(25);
+    }
+    // The reload runs in the broker's main loop right after that line, so any packet sent from now on
+    // is handled by the reloaded broker.
+  }
+
+  /** Sets an account (password generated when not given), reloads the broker and waits for it. */
+  async setAccount(user: string, password = generatePassword()): Promise<string> {
+    const before = this.reloads();
+    await new PasswordFile(this.passwordFile, findBinary('mosquitto_passwd', 'MOSQUITTO_PASSWD_BIN')).set(
+      user,
+      password,
+      { mustBeNew: false },
+    );
+    const pid = this.server.pid;
+    if (pid === undefined) throw new Error('broker is not running');
+    process.kill(pid, 'SIGHUP');
+    await this.waitForReload(before);
+    return password;
+  }
+
+  destroy(): Promise<void> {
+    return this.server.destroy();
+  }
+}
