@@ -6,14 +6,15 @@ import { DeliveryRig } from './support/delivery-rig.js';
  * stored in MariaDB exactly once, whatever fails in between, and the device outbox ends up empty.
  */
 const N = 10_000;
-const SENSORS = 3;
+// temperature, humidity, counter as measured, plus heat_index and dew_point derived by the receiver.
+const SENSORS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function expectExactlyOnce(rig: DeliveryRig): Promise<void> {
   await rig.settle(N * SENSORS);
   const audit = await rig.audit();
   expect(audit).toEqual(
-    ['counter', 'humidity', 'temperature'].map((sensor) => ({
+    ['counter', 'dew_point', 'heat_index', 'humidity', 'temperature'].map((sensor) => ({
       sensor,
       n: N,
       distinct: N,
@@ -55,6 +56,16 @@ describe('exactly-once delivery from the device outbox to MariaDB', () => {
       if (n === 6000) await r.receiver.start();
     });
     expect(killedWith).toBeGreaterThan(0);
+    await expectExactlyOnce(r);
+  });
+
+  it('survives graceful restarts (SIGTERM) of the receiver and the mqtthandler mid-stream', async () => {
+    rig = await DeliveryRig.start();
+    const r = rig;
+    await r.produce(N, 2500, async (n) => {
+      if (n === 3000) await r.receiver.restart();
+      if (n === 6000) await r.mqtthandler.restart();
+    });
     await expectExactlyOnce(r);
   });
 

@@ -35,6 +35,8 @@ const ENVELOPE_FIELDS = new Set(['id', 'command', 'expiresAt']);
  * unknown commands, bad arguments and expired commands are refused with a clear error; nothing throws.
  */
 export class CommandRouter {
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly deps: {
       control: MeasuringControl;
@@ -45,54 +47,95 @@ export class CommandRouter {
     },
   ) {}
 
-  async handle(payload: Buffer): Promise<CommandResult> {
+  /**
+   * Commands run one at a time, in arrival order: a redelivered duplicate (QoS 1) that arrives while the
+   * first copy is still executing then finds its stored result instead of running a second time.
+   */
+  handle(payload: Buffer): Promise<CommandResult> {
+    const run = this.queue.then(() => this.handleOne(payload));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async handleOne(payload: Buffer): Promise<CommandResult> {
     const decoded = envelopeDecoder.decode(payload);
     if (!decoded.ok) {
-      return { id: idOf(payload) ?? 'unknown', ok: false, error: `invalid command: ${decoded.error}` };
+      const id = decoded.reason === 'oversized' ? undefined : idOf(payload);
+      return { id: id ?? 'unknown', ok: false, error: `invalid command: ${decoded.error}` };
     }
     const cmd = decoded.value;
-    const seen = await this.deps.results.get(cmd.id);
+    let seen: CommandResult | undefined;
+    try {
+      seen = await this.deps.results.get(cmd.id);
+    } catch (err) {
+      // Without the results store a duplicate cannot be recognised, and nothing could be executed anyway.
+      return { id: cmd.id, ok: false, error: `device state unavailable, try again: ${errorText(err)}` };
+    }
     if (seen) {
       this.deps.log.info({ id: cmd.id }, 'command already executed; answering again');
       return seen;
     }
-    const result = await this.execute(cmd as CommandEnvelope & Record<string, unknown>);
-    await this.deps.results.put(result);
+    const { result, transient } = await this.execute(cmd as CommandEnvelope & Record<string, unknown>);
+    // A transient failure is not remembered: a redelivery of the same id may then succeed.
+    if (!transient) {
+      await this.deps.results
+        .put(result)
+        .catch((err: unknown) => this.deps.log.warn({ err, id: cmd.id }, 'command result not stored'));
+    }
     this.deps.log.info({ id: cmd.id, command: cmd.command, ok: result.ok }, 'command handled');
     return result;
   }
 
-  private async execute(cmd: CommandEnvelope & Record<string, unknown>): Promise<CommandResult> {
+  private async execute(
+    cmd: CommandEnvelope & Record<string, unknown>,
+  ): Promise<{ result: CommandResult; transient: boolean }> {
+    const done = (result: CommandResult) => ({ result, transient: false });
     const { id } = cmd;
     const now = (this.deps.now ?? Date.now)();
     if (cmd.expiresAt && Date.parse(cmd.expiresAt) <= now) {
-      return { id, ok: false, error: `command expired at ${cmd.expiresAt}` };
+      return done({ id, ok: false, error: `command expired at ${cmd.expiresAt}` });
     }
     if (!(COMMAND_NAMES as readonly string[]).includes(cmd.command)) {
-      return { id, ok: false, error: `unknown command "${cmd.command}"; known: ${COMMAND_NAMES.join(', ')}` };
+      return done({
+        id,
+        ok: false,
+        error: `unknown command "${cmd.command}"; known: ${COMMAND_NAMES.join(', ')}`,
+      });
     }
     const name = cmd.command as CommandName;
     const args = Object.fromEntries(Object.entries(cmd).filter(([k]) => !ENVELOPE_FIELDS.has(k)));
+    // A misspelt argument (e.g. `interval` for `intervalMs`) must not be ignored silently.
+    const unknown = Object.keys(args).filter((k) => !(k in CommandArgs[name].properties));
+    if (unknown.length) {
+      const known = Object.keys(CommandArgs[name].properties);
+      return done({
+        id,
+        ok: false,
+        error:
+          `bad arguments for ${name}: unknown ${unknown.map((k) => `"${k}"`).join(', ')}; ` +
+          (known.length ? `expected ${known.join(', ')}` : 'it takes none'),
+      });
+    }
     const checked = argDecoders[name].check(args);
-    if (!checked.ok) return { id, ok: false, error: `bad arguments for ${name}: ${checked.error}` };
+    if (!checked.ok) return done({ id, ok: false, error: `bad arguments for ${name}: ${checked.error}` });
     try {
       switch (name) {
         case 'start':
         case 'stop': {
           const state = await this.deps.control.setRunning(name === 'start', 'command');
-          return { id, ok: true, result: { running: state.running, intervalMs: state.intervalMs } };
+          return done({ id, ok: true, result: { running: state.running, intervalMs: state.intervalMs } });
         }
         case 'set_interval': {
           const state = await this.deps.control.setInterval(Number(args.intervalMs), 'command');
-          return { id, ok: true, result: { running: state.running, intervalMs: state.intervalMs } };
+          return done({ id, ok: true, result: { running: state.running, intervalMs: state.intervalMs } });
         }
         case 'ping':
-          return { id, ok: true, result: { pong: true, ts: new Date(now).toISOString() } };
+          return done({ id, ok: true, result: { pong: true, ts: new Date(now).toISOString() } });
         case 'status':
-          return { id, ok: true, result: await this.deps.status() };
+          return done({ id, ok: true, result: await this.deps.status() });
       }
     } catch (err) {
-      return { id, ok: false, error: `command failed: ${err instanceof Error ? err.message : String(err)}` };
+      return { result: { id, ok: false, error: `command failed: ${errorText(err)}` }, transient: true };
     }
   }
 }
@@ -108,4 +151,8 @@ function idOf(payload: Buffer): string | undefined {
     // malformed JSON: no id to report
   }
   return undefined;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -2,31 +2,64 @@ import {
   Ack,
   createDecoder,
   fromRanges,
+  SEQ_CONFLICT_REASON,
   type Logger,
-  type OutboxStore,
   type Reading,
-  type TelemetryBatch,
 } from '@sensorfleet/shared';
-import { ReplayScheduler } from './replay-scheduler.js';
+import { ReplayScheduler, type SentReading } from './replay-scheduler.js';
 
 export interface TelemetryPublisher {
-  /** Resolves when the broker has accepted the message (PUBACK); rejects if the link drops first. */
-  publishTelemetry(batch: TelemetryBatch): Promise<void>;
+  /**
+   * Publishes one `{"v":1,"readings":[…]}` payload; resolves when the broker has accepted it (PUBACK),
+   * rejects if the link drops first.
+   */
+  publishTelemetry(payload: string): Promise<void>;
   readonly connected: boolean;
+}
+
+/** A reading moved to a fresh seq after a seq conflict. */
+export interface Renumbered {
+  from: number;
+  to: number;
+}
+
+/** The outbox operations the forwarder needs (RedisForwarderStore in production). */
+export interface ForwarderStore {
+  /** Oldest first: readings with seq in (afterSeq, toSeq]. */
+  readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]>;
+  lastSeq(): Promise<number>;
+  /**
+   * Deletes the readings whose seq and ts both still match. `changed`: seqs that now hold a different
+   * reading (the counter went back); seqs no longer there at all (dropped by the outbox bound) count in
+   * neither.
+   */
+  removeSent(readings: readonly SentReading[]): Promise<{ removed: number; changed: number }>;
+  addRejected(n: number): Promise<void>;
+  /**
+   * Atomically raises the seq counter to at least `highestSeq` and moves each named reading (when seq and
+   * ts still match) to a new seq above it, unchanged.
+   */
+  renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]>;
 }
 
 export interface ForwarderMetrics {
   published(readings: number, bytes: number): void;
   acked(stored: number, rejected: number): void;
   resends(): void;
+  seqConflicts(n: number): void;
+  seqRollbacks(): void;
 }
 
 const ackDecoder = createDecoder(Ack, { maxBytes: 1_000_000 });
 
+/** How often the outbox's last seq is compared with what was already seen (detects a Redis rollback). */
+const ROLLBACK_CHECK_MS = 1000;
+
 /**
  * Store-and-forward: reads the outbox through the ReplayScheduler, publishes batches, and deletes readings
  * only when an ack names them. Nothing is removed on publish: a reading leaves Redis only after the backend
- * says it is committed (or will never be accepted).
+ * says it is committed (or will never be accepted). Acks are matched against what this process sent
+ * (seq and ts), so an ack can never delete a different reading that reuses a seq after a Redis rollback.
  */
 export class Forwarder {
   readonly name = 'forwarder';
@@ -36,10 +69,11 @@ export class Forwarder {
   private again = false;
   private active = false;
   private epoch = 0;
+  private lastRollbackCheck = 0;
 
   constructor(
     private readonly deps: {
-      outbox: OutboxStore;
+      store: ForwarderStore;
       link: TelemetryPublisher;
       log: Logger;
       metrics: ForwarderMetrics;
@@ -59,7 +93,8 @@ export class Forwarder {
 
   async start(): Promise<void> {
     this.active = true;
-    this.timer = setInterval(() => this.kick(), this.deps.batchMaxWaitMs);
+    // Half the batch wait: a live batch leaves at most ~1.5 × MQTT_BATCH_MAX_WAIT_MS after its first reading.
+    this.timer = setInterval(() => this.kick(), Math.max(10, Math.floor(this.deps.batchMaxWaitMs / 2)));
   }
 
   async stop(): Promise<void> {
@@ -71,15 +106,19 @@ export class Forwarder {
 
   /** The link is (again) up: everything unacknowledged gets sent again, backlog behind live. */
   async onConnected(): Promise<void> {
-    this.epoch++;
-    const lastSeq = await this.deps.outbox.lastSeq();
-    this.scheduler.reset(lastSeq);
-    this.deps.log.info({ lastSeq }, 'link up: replaying the outbox');
-    this.kick();
+    await this.restart('link up: replaying the outbox');
   }
 
   onDisconnected(): void {
     this.epoch++;
+  }
+
+  /**
+   * Redis is back after a connection loss: it may have restarted and lost its last second (the seq counter
+   * went back), so nothing in flight is trusted any more and the outbox is read from the start again.
+   */
+  async onStoreReconnected(): Promise<void> {
+    await this.restart('Redis reconnected: replaying the outbox');
   }
 
   async onAck(payload: Buffer): Promise<void> {
@@ -89,25 +128,57 @@ export class Forwarder {
       return;
     }
     const ack = decoded.value;
-    let stored: number[];
+    let storedSeqs: number[];
     try {
-      stored = fromRanges(ack.ranges, 1_000_000);
+      storedSeqs = fromRanges(ack.ranges, 1_000_000);
     } catch (err) {
       this.deps.log.warn({ err }, 'ignoring ack naming too many seqs');
       return;
     }
-    const rejected = (ack.rejected ?? []).map((r) => r.seq);
+    // Only what this process sent since the last (re)start of the link or of Redis: an older ack may name
+    // a seq that now belongs to another reading. Anything else is resent and acked again.
+    const sent = (seqs: Iterable<number>): SentReading[] => {
+      const out: SentReading[] = [];
+      for (const seq of seqs) {
+        const ts = this.scheduler.inflightTs(seq);
+        if (ts !== undefined) out.push({ seq, ts });
+      }
+      return out;
+    };
+    const conflictSeqs = new Set<number>();
+    const rejectedSeqs = new Set<number>();
+    for (const r of ack.rejected ?? []) {
+      (r.reason === SEQ_CONFLICT_REASON ? conflictSeqs : rejectedSeqs).add(r.seq);
+    }
+    const stored = sent(storedSeqs.filter((s) => !conflictSeqs.has(s) && !rejectedSeqs.has(s)));
+    const rejected = sent(rejectedSeqs);
+    const conflicts = sent(conflictSeqs);
+
     if (rejected.length) {
       this.deps.log.warn(
-        { rejected: ack.rejected?.slice(0, 20) },
+        { rejected: ack.rejected?.filter((r) => r.reason !== SEQ_CONFLICT_REASON).slice(0, 20) },
         'backend rejected readings as invalid; removing them',
       );
-      await this.deps.outbox.addRejected(rejected.length);
+      await this.deps.store.addRejected(rejected.length);
     }
-    await this.deps.outbox.remove([...stored, ...rejected]);
-    this.scheduler.acked(stored);
-    this.scheduler.acked(rejected);
+    const { changed } = await this.deps.store.removeSent([...stored, ...rejected]);
+    this.scheduler.acked(stored.map((r) => r.seq));
+    this.scheduler.acked(rejected.map((r) => r.seq));
     this.deps.metrics.acked(stored.length, rejected.length);
+    if (changed) {
+      // Other readings took over seqs we had sent: they are behind the live cursor, so start over.
+      this.deps.log.warn(
+        { changed },
+        'acked seqs hold other readings now (Redis rollback); replaying the outbox',
+      );
+      await this.restart('replaying the outbox after a seq rollback');
+      return;
+    }
+
+    const highestSeq = ack.highestSeq ?? 0;
+    if (conflicts.length || highestSeq > this.scheduler.highestSeen) {
+      await this.renumber(conflicts, highestSeq);
+    }
     this.kick();
   }
 
@@ -129,10 +200,63 @@ export class Forwarder {
       });
   }
 
+  private async restart(why: string): Promise<void> {
+    this.epoch++;
+    const lastSeq = await this.deps.store.lastSeq();
+    this.scheduler.reset(lastSeq);
+    this.deps.log.info({ lastSeq }, why);
+    this.kick();
+  }
+
+  /**
+   * The backend holds other measurements under these seqs: Redis lost writes and the counter went back.
+   * The readings are moved above the backend's highest seq (same ts and values) and sent again from there.
+   */
+  private async renumber(conflicts: SentReading[], highestSeq: number): Promise<void> {
+    const moved = await this.deps.store.renumber(conflicts, highestSeq);
+    this.scheduler.acked(conflicts.map((r) => r.seq));
+    if (!conflicts.length) {
+      this.deps.log.warn(
+        { highestSeq, lastSeenSeq: this.scheduler.highestSeen },
+        'backend holds higher seqs than the device: seq counter raised (Redis lost writes?)',
+      );
+      return;
+    }
+    this.deps.metrics.seqConflicts(moved.length);
+    this.deps.log.error(
+      {
+        conflicts: conflicts.length,
+        renumbered: moved.length,
+        highestSeq,
+        first: moved[0],
+        last: moved[moved.length - 1],
+      },
+      'seq conflict: the backend stores other readings under these seqs (Redis lost its last writes); ' +
+        'readings renumbered above the backend’s highest seq and sent again',
+    );
+  }
+
   private async pump(): Promise<void> {
     const now = this.deps.now ?? Date.now;
-    const { link, outbox } = this.deps;
+    const { link, store } = this.deps;
     if (!link.connected) return;
+    const epoch = this.epoch;
+    if (now() - this.lastRollbackCheck >= ROLLBACK_CHECK_MS) {
+      this.lastRollbackCheck = now();
+      const lastSeq = await store.lastSeq();
+      if (epoch !== this.epoch) return;
+      if (lastSeq < this.scheduler.highestSeen) {
+        // Readings appended from now on reuse seqs the live cursor has passed: start over from the outbox.
+        this.deps.metrics.seqRollbacks();
+        this.deps.log.error(
+          { lastSeq, highestSeen: this.scheduler.highestSeen },
+          'outbox seq counter went back (Redis restarted without its last writes); replaying the outbox',
+        );
+        this.epoch++;
+        this.scheduler.reset(lastSeq);
+        return this.pump();
+      }
+    }
     if (this.scheduler.timedOut(now())) {
       this.deps.metrics.resends();
       this.deps.log.warn(
@@ -141,27 +265,19 @@ export class Forwarder {
       );
       this.scheduler.resendUnacked();
     }
-    const epoch = this.epoch;
-    // Bounded rounds per pump keep one pump short; the interval and acks call it again.
+    // Bounded rounds per pump keep one pump short; the timer and acks call it again.
     for (let round = 0; round < 50 && link.connected && this.active && epoch === this.epoch; round++) {
-      const req = this.scheduler.next();
+      const req = this.scheduler.next(now());
       if (!req) break;
-      const readings: Reading[] = await outbox.readRange(req.afterSeq, req.toSeq, req.count);
+      const readings: Reading[] = await store.readRange(req.afterSeq, req.toSeq, req.count);
       if (epoch !== this.epoch) break;
-      this.scheduler.sent(
-        req,
-        readings.map((r) => r.seq),
-        now(),
-      );
-      if (!readings.length) {
-        if (req.kind === 'live' && !this.scheduler.backlogRemaining) break;
-        continue;
-      }
-      const batch: TelemetryBatch = { v: 1, readings };
+      this.scheduler.sent(req, readings, now());
+      if (!readings.length) continue;
+      const payload = JSON.stringify({ v: 1, readings });
       // Not awaited: a PUBACK lost with the connection may never resolve, and the window is governed by
       // the backend's acks anyway. Unconfirmed readings are resent after reconnect or ack timeout.
-      link.publishTelemetry(batch).then(
-        () => this.deps.metrics.published(readings.length, JSON.stringify(batch).length),
+      link.publishTelemetry(payload).then(
+        () => this.deps.metrics.published(readings.length, Buffer.byteLength(payload)),
         (err: unknown) => this.deps.log.debug({ err }, 'publish not confirmed; will resend after reconnect'),
       );
     }

@@ -18,6 +18,8 @@ import { mqtthandlerEnv } from './config.js';
 import { Forwarder } from './forwarder.js';
 import { MqttLink } from './mqtt-link.js';
 import { RedisCommandResults } from './redis-command-results.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisForwarderStore } from './redis-forwarder-store.js';
 import { collectState, StateReporter } from './state-reporter.js';
 import { VERSION } from './version.js';
 
@@ -31,6 +33,11 @@ const registry = createMetricsRegistry('mqtthandler');
 const publishedReadings = new Counter({
   name: 'sensorfleet_published_readings_total',
   help: 'readings published (incl. resends)',
+  registers: [registry],
+});
+const publishedMessages = new Counter({
+  name: 'sensorfleet_published_messages_total',
+  help: 'telemetry messages published (incl. resends)',
   registers: [registry],
 });
 const publishedBytes = new Counter({
@@ -53,6 +60,16 @@ const resends = new Counter({
   help: 'times unacknowledged readings were sent again',
   registers: [registry],
 });
+const seqConflicts = new Counter({
+  name: 'sensorfleet_seq_conflicts_total',
+  help: 'readings renumbered because the backend stores other readings under their seq (Redis rollback)',
+  registers: [registry],
+});
+const seqRollbacks = new Counter({
+  name: 'sensorfleet_seq_rollbacks_total',
+  help: 'times the outbox seq counter was found lower than seqs already sent (Redis lost writes)',
+  registers: [registry],
+});
 const commandsTotal = new Counter({
   name: 'sensorfleet_commands_total',
   help: 'commands handled',
@@ -73,6 +90,7 @@ const connectedGauge = new Gauge({
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
 redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
 const outbox = new OutboxStore(redis, config.REDIS_KEY_PREFIX);
+const store = new RedisForwarderStore(redis, outbox, config.REDIS_KEY_PREFIX);
 // Defaults only matter before the sensor has written any state; the sensor's own env decides them.
 const measuring = new MeasuringStateStore(
   redis,
@@ -81,9 +99,9 @@ const measuring = new MeasuringStateStore(
 );
 
 const forwarder: Forwarder = new Forwarder({
-  outbox,
+  store,
   link: {
-    publishTelemetry: (batch): Promise<void> => link.publishTelemetry(batch),
+    publishTelemetry: (payload): Promise<void> => link.publishTelemetry(payload),
     get connected() {
       return link.connected;
     },
@@ -91,6 +109,7 @@ const forwarder: Forwarder = new Forwarder({
   log: log.child({ module: 'forwarder' }),
   metrics: {
     published: (n, bytes) => {
+      publishedMessages.inc();
       publishedReadings.inc(n);
       publishedBytes.inc(bytes);
     },
@@ -99,13 +118,23 @@ const forwarder: Forwarder = new Forwarder({
       rejectedReadings.inc(rejected);
     },
     resends: () => resends.inc(),
+    seqConflicts: (n) => seqConflicts.inc(n),
+    seqRollbacks: () => seqRollbacks.inc(),
   },
   batchMax: config.MQTT_BATCH_MAX,
   batchMaxWaitMs: config.MQTT_BATCH_MAX_WAIT_MS,
   inflightMax: config.MQTT_INFLIGHT_MAX,
   ackTimeoutMs: config.MQTT_ACK_TIMEOUT_MS,
 });
-const collect = () => collectState({ outbox, measuring, redis, version: VERSION, startedAt });
+const collect = () =>
+  collectState({
+    outbox,
+    measuring,
+    redis,
+    seqConflicts: () => store.seqConflicts(),
+    version: VERSION,
+    startedAt,
+  });
 const reporter = new StateReporter({
   collect,
   publish: (state) => {
@@ -161,7 +190,12 @@ await runService({
   name: 'mqtthandler',
   log,
   components: [
-    { name: 'redis', start: () => redis.connect(), stop: async () => void (await redis.quit()) },
+    new RedisConnection(redis, () => {
+      if (!link.connected) return; // the next connect replays anyway
+      forwarder
+        .onStoreReconnected()
+        .catch((err: unknown) => log.warn({ err }, 'replay after Redis reconnect failed'));
+    }),
     forwarder,
     reporter,
     link,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { topics, type Logger, type TelemetryBatch } from '@sensorfleet/shared';
+import { topics, type Logger } from '@sensorfleet/shared';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface MqttLinkOptions {
@@ -87,8 +87,9 @@ export class MqttLink {
     await client.endAsync().catch(() => {});
   }
 
-  publishTelemetry(batch: TelemetryBatch): Promise<void> {
-    return this.publish(topics.telemetry(this.opts.deviceId), JSON.stringify(batch), false);
+  /** `payload` is the serialised `{"v":1,"readings":[…]}` (serialised once by the forwarder). */
+  publishTelemetry(payload: string): Promise<void> {
+    return this.publish(topics.telemetry(this.opts.deviceId), payload, false);
   }
 
   async publish(topic: string, payload: string, retain: boolean): Promise<void> {

@@ -2,8 +2,13 @@
  * Decides which outbox readings to send next. Pure: the forwarder does the I/O.
  *
  * On every (re)connect everything in the outbox up to the current last seq becomes "backlog"; readings
- * appended after that are "live". Each round sends live readings first (newest data is what people watch),
- * then one backlog batch in seq order, so the backlog drains steadily behind live data without starving it.
+ * appended after that are "live". Live readings go first (newest data is what people watch) and the
+ * backlog drains in seq order behind them without starving them:
+ * - a live read is due once `batchMaxWaitMs` has passed since the last one (so a live reading waits at
+ *   most that long and is batched with the others of that period), or at once when the last live read
+ *   came back full (readings arrive faster than one batch per period);
+ * - when a live read is due it goes next, and after it one backlog batch, so even a full live stream
+ *   leaves half the window to the backlog; between live reads the backlog has the link to itself.
  * A window bounds readings sent but not yet acknowledged; an ack frees room. If no ack comes within the
  * timeout, the link is assumed lossy and everything unacknowledged is scheduled again (duplicates are
  * harmless: the backend stores by (device, seq, sensor) once).
@@ -15,14 +20,30 @@ export interface ReadRequest {
   count: number;
 }
 
+/** A reading as the scheduler tracks it: its seq and measurement time (to recognise it in the outbox). */
+export interface SentReading {
+  seq: number;
+  ts: string;
+}
+
+export interface ReplaySchedulerOptions {
+  batchMax: number;
+  /** Longest a live reading waits to be batched with others. */
+  batchMaxWaitMs: number;
+  inflightMax: number;
+  ackTimeoutMs: number;
+}
+
 export class ReplayScheduler {
-  private inflight = new Map<number, number>(); // seq → sent at (ms)
+  private inflight = new Map<number, { sentAt: number; ts: string }>();
   private liveCursor = 0;
   private backlogCursor = 0;
   private backlogEnd = 0;
   private preferLive = true;
+  private lastLiveAt = Number.NEGATIVE_INFINITY;
+  private liveFull = false;
 
-  constructor(private readonly opts: { batchMax: number; inflightMax: number; ackTimeoutMs: number }) {}
+  constructor(private readonly opts: ReplaySchedulerOptions) {}
 
   /** (Re)connect or restart: nothing is in flight any more, all of the outbox up to lastSeq is backlog. */
   reset(lastSeq: number): void {
@@ -31,6 +52,8 @@ export class ReplayScheduler {
     this.backlogEnd = lastSeq;
     this.liveCursor = lastSeq;
     this.preferLive = true;
+    this.lastLiveAt = Number.NEGATIVE_INFINITY;
+    this.liveFull = false;
   }
 
   get inflightCount(): number {
@@ -41,45 +64,60 @@ export class ReplayScheduler {
     return this.backlogCursor < this.backlogEnd;
   }
 
-  /** What to read next, or undefined when the window is full (or there is nothing to look at). */
-  next(): ReadRequest | undefined {
+  /** Highest seq looked at so far: the outbox's last seq can only be lower after Redis lost writes. */
+  get highestSeen(): number {
+    return this.liveCursor;
+  }
+
+  /** The measurement time sent for a seq still in flight (undefined when it is not in flight). */
+  inflightTs(seq: number): string | undefined {
+    return this.inflight.get(seq)?.ts;
+  }
+
+  /** When the next live read becomes due (for the forwarder's timer). */
+  liveDueAt(): number {
+    return this.liveFull ? Number.NEGATIVE_INFINITY : this.lastLiveAt + this.opts.batchMaxWaitMs;
+  }
+
+  /** What to read next, or undefined when the window is full or nothing is due. */
+  next(now: number): ReadRequest | undefined {
     const room = this.opts.inflightMax - this.inflight.size;
     if (room <= 0) return undefined;
     const count = Math.min(this.opts.batchMax, room);
-    const live: ReadRequest = { kind: 'live', afterSeq: this.liveCursor, toSeq: '+', count };
-    if (!this.backlogRemaining) return live;
-    const backlog: ReadRequest = {
-      kind: 'backlog',
-      afterSeq: this.backlogCursor,
-      toSeq: this.backlogEnd,
-      count,
-    };
-    return this.preferLive ? live : backlog;
+    const liveDue = now >= this.liveDueAt();
+    if (this.backlogRemaining && (!liveDue || !this.preferLive)) {
+      return { kind: 'backlog', afterSeq: this.backlogCursor, toSeq: this.backlogEnd, count };
+    }
+    if (liveDue) return { kind: 'live', afterSeq: this.liveCursor, toSeq: '+', count };
+    return undefined;
   }
 
   /**
-   * Reports what a read returned (seqs ascending) and that it was published. An empty live read passes the
+   * Reports what a read returned (ascending seqs) and that it was published. An empty live read passes the
    * turn to the backlog; an empty backlog read means the backlog is done.
    */
-  sent(req: ReadRequest, seqs: readonly number[], now: number): void {
+  sent(req: ReadRequest, readings: readonly SentReading[], now: number): void {
+    const last = readings[readings.length - 1];
     if (req.kind === 'live') {
-      if (seqs.length) this.liveCursor = Math.max(this.liveCursor, seqs[seqs.length - 1]!);
+      if (last) this.liveCursor = Math.max(this.liveCursor, last.seq);
+      this.lastLiveAt = now;
+      this.liveFull = readings.length >= req.count;
       this.preferLive = false;
     } else {
-      this.backlogCursor = seqs.length ? seqs[seqs.length - 1]! : this.backlogEnd;
+      this.backlogCursor = last ? last.seq : this.backlogEnd;
       this.preferLive = true;
     }
-    for (const s of seqs) this.inflight.set(s, now);
+    for (const r of readings) this.inflight.set(r.seq, { sentAt: now, ts: r.ts });
   }
 
-  /** Acked (stored or rejected) seqs leave the window. */
+  /** Acked (stored, rejected or renumbered) seqs leave the window. */
   acked(seqs: Iterable<number>): void {
     for (const s of seqs) this.inflight.delete(s);
   }
 
   /** True when the oldest unacknowledged reading has waited longer than the ack timeout. */
   timedOut(now: number): boolean {
-    for (const sentAt of this.inflight.values()) {
+    for (const { sentAt } of this.inflight.values()) {
       // Map iteration is insertion order, so the first entry is the oldest send.
       return now - sentAt > this.opts.ackTimeoutMs;
     }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type {
   Logger,
@@ -7,18 +8,36 @@ import type {
   SensorStatus,
 } from '@sensorfleet/shared';
 
+/** The sensor's status as it writes it (shared's SensorStatus plus what only the device reads). */
+export type DeviceSensorStatus = SensorStatus & {
+  /** Appends Redis lost on a restart without its last writes (counted by the sensor process). */
+  redisLostAppends?: number;
+};
+
+/** The reported state with its device-side extensions (ReportedState allows additional properties). */
+export type DeviceState = ReportedState & {
+  /** Readings renumbered after a seq conflict (the backend had other readings under their seqs). */
+  seqConflicts: number;
+  /** Seq of the oldest reading not yet acknowledged (null when the outbox is empty). */
+  oldestUnackedSeq: number | null;
+  sensor?: DeviceSensorStatus;
+};
+
 /** What the device reports on the retained `devices/{id}/state` topic. */
 export async function collectState(deps: {
   outbox: OutboxStore;
   measuring: MeasuringStateStore;
   redis: Redis;
+  /** Readings renumbered after a seq conflict (RedisForwarderStore.seqConflicts). */
+  seqConflicts: () => Promise<number>;
   version: string;
   startedAt: number;
-}): Promise<ReportedState> {
-  const [stats, measuring, sensorJson] = await Promise.all([
+}): Promise<DeviceState> {
+  const [stats, measuring, sensorJson, seqConflicts] = await Promise.all([
     deps.outbox.stats(),
     deps.measuring.get(),
     deps.redis.hget(deps.outbox.keys.sensorStatus, 'json'),
+    deps.seqConflicts(),
   ]);
   return {
     v: 1,
@@ -26,27 +45,57 @@ export async function collectState(deps: {
     intervalMs: measuring.intervalMs,
     backlog: stats.backlog,
     oldestUnackedTs: stats.oldestTs ?? null,
+    oldestUnackedSeq: stats.oldestSeq ?? null,
     lastSeq: stats.lastSeq,
     dropped: stats.dropped,
     rejected: stats.rejected,
-    ...(sensorJson ? { sensor: JSON.parse(sensorJson) as SensorStatus } : {}),
+    seqConflicts,
+    ...(sensorJson ? { sensor: JSON.parse(sensorJson) as DeviceSensorStatus } : {}),
     version: deps.version,
     uptimeS: Math.round((Date.now() - deps.startedAt) / 100) / 10,
     ts: new Date().toISOString(),
   };
 }
 
-/** The parts of the state whose change is worth a message right away (backlog only when it empties/fills). */
-function signature(s: ReportedState): string {
+/** Delivery counts as stuck when the oldest unacked reading has been the same for this long. */
+const STUCK_MS = 30_000;
+
+/**
+ * The parts of the state whose change is worth a message right away. Not the backlog itself: with live
+ * readings a few are always on their way, and a message each time the outbox happens to be empty would
+ * undo the savings of batching. Instead, whether delivery is stuck (see DeliveryWatch).
+ */
+function signature(s: DeviceState, stuck: boolean): string {
   return JSON.stringify([
     s.running,
     s.intervalMs,
-    s.backlog > 0,
+    stuck,
     s.dropped,
     s.rejected,
+    s.seqConflicts,
     s.sensor?.status,
     s.sensor?.model,
+    s.sensor?.redisLostAppends,
   ]);
+}
+
+/**
+ * Stuck = the oldest unacked reading has not changed for STUCK_MS (link or backend down). Judged by this
+ * process's monotonic clock, not by reading timestamps, which follow the device's wall clock.
+ */
+export class DeliveryWatch {
+  private oldest: number | null = null;
+  private since = 0;
+
+  constructor(private readonly stuckMs = STUCK_MS) {}
+
+  stuck(state: Pick<DeviceState, 'oldestUnackedSeq'>, nowMs: number): boolean {
+    if (state.oldestUnackedSeq !== this.oldest) {
+      this.oldest = state.oldestUnackedSeq;
+      this.since = nowMs;
+    }
+    return this.oldest !== null && nowMs - this.since >= this.stuckMs;
+  }
 }
 
 /**
@@ -58,20 +107,23 @@ export class StateReporter {
   private timer: NodeJS.Timeout | undefined;
   private lastSignature = '';
   private lastPublishedAt = 0;
-  private last: ReportedState | undefined;
+  private last: DeviceState | undefined;
+  private readonly watch = new DeliveryWatch();
 
   constructor(
     private readonly deps: {
-      collect: () => Promise<ReportedState>;
-      publish: (state: ReportedState) => Promise<void>;
+      collect: () => Promise<DeviceState>;
+      publish: (state: DeviceState) => Promise<void>;
       connected: () => boolean;
       intervalMs: number;
       checkEveryMs?: number;
+      /** Monotonic ms (default performance.now). */
+      monotonic?: () => number;
       log: Logger;
     },
   ) {}
 
-  get latest(): ReportedState | undefined {
+  get latest(): DeviceState | undefined {
     return this.last;
   }
 
@@ -84,16 +136,19 @@ export class StateReporter {
   }
 
   /** Publish now (on connect, after a command). */
-  async publishNow(): Promise<ReportedState | undefined> {
+  async publishNow(): Promise<DeviceState | undefined> {
     return this.check(true);
   }
 
-  private async check(force: boolean): Promise<ReportedState | undefined> {
+  private async check(force: boolean): Promise<DeviceState | undefined> {
     try {
       const state = await this.deps.collect();
       this.last = state;
       if (!this.deps.connected()) return state;
-      const sig = signature(state);
+      const sig = signature(
+        state,
+        this.watch.stuck(state, this.deps.monotonic ? this.deps.monotonic() : performance.now()),
+      );
       const due = Date.now() - this.lastPublishedAt >= this.deps.intervalMs;
       if (force || due || sig !== this.lastSignature) {
         await this.deps.publish(state);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import {
   Counter,
@@ -13,6 +14,8 @@ import {
 } from '@sensorfleet/shared';
 import { sensorEnv } from './config.js';
 import { MeasurementLoop } from './measurement-loop.js';
+import { seedMeasuringState } from './measuring-seed.js';
+import { RedisOutboxAppender } from './redis-outbox-appender.js';
 import { SensorStatusStore } from './sensor-status-store.js';
 import { createSource } from './source-factory.js';
 
@@ -46,9 +49,19 @@ const pending = new Gauge({
   help: 'readings waiting for Redis',
   registers: [registry],
 });
+const redisLost = new Counter({
+  name: 'sensorfleet_redis_lost_appends_total',
+  help: 'appends Redis no longer had after a restart (seq counter went back; appendfsync everysec)',
+  registers: [registry],
+});
 
-// Fail commands fast while Redis is down; the loop keeps readings in memory and retries in order.
-const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+// Fail commands fast while Redis is down; the loop keeps readings in memory and retries in order. No
+// automatic resend of an append whose reply was lost: PendingAppends checks whether it ran before retrying.
+const redis = new Redis(config.REDIS_URL, {
+  maxRetriesPerRequest: 1,
+  lazyConnect: true,
+  autoResendUnfulfilledCommands: false,
+});
 const subscriber = redis.duplicate();
 redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
 subscriber.on('error', (err) => log.debug({ err }, 'redis subscriber error'));
@@ -61,11 +74,11 @@ const state = new MeasuringStateStore(
 );
 const loop = new MeasurementLoop({
   source: createSource(config, log.child({ module: 'source' })),
-  outbox,
+  outbox: new RedisOutboxAppender(redis, outbox),
   state,
   statusStore: new SensorStatusStore(redis, config.REDIS_KEY_PREFIX),
   bounds: { maxReadings: config.OUTBOX_MAX_READINGS, maxAgeMs: config.OUTBOX_MAX_AGE },
-  clock: { now: Date.now },
+  clock: { now: () => Date.now(), monotonic: () => performance.now() },
   log: log.child({ module: 'measurement-loop' }),
   metrics: {
     readingsTaken: () => taken.inc(),
@@ -73,6 +86,7 @@ const loop = new MeasurementLoop({
     sensorErrors: () => sensorErrors.inc(),
     redisErrors: () => redisErrors.inc(),
     pendingAppends: (n) => pending.set(n),
+    redisLostAppends: (n) => redisLost.inc(n),
   },
 });
 
@@ -84,6 +98,7 @@ await runService({
       name: 'redis',
       start: async () => {
         await redis.connect();
+        await seedMeasuringState(redis, config.REDIS_KEY_PREFIX, config.SENSOR_START_RUNNING);
         await subscriber.connect();
         await subscriber.subscribe(state.keys.measuringChanged);
         subscriber.on('message', () => loop.wake());
@@ -105,7 +120,7 @@ await runService({
         return {
           ok: redisOk && sensor.status !== 'error',
           checks: {
-            redis: { ok: redisOk, detail: redis.status },
+            redis: { ok: redisOk, detail: { status: redis.status, pendingAppends: loop.pendingAppends } },
             sensor: { ok: sensor.status !== 'error', detail: sensor },
           },
         };

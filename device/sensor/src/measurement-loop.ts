@@ -1,50 +1,60 @@
 import type { Logger, OutboxBounds, SensorStatus } from '@sensorfleet/shared';
+import { PendingAppends, type AppendMetrics, type OutboxAppender } from './pending-appends.js';
 import { SensorReadError, type SensorSource, type SensorValues } from './sources/sensor-source.js';
 
-export interface OutboxAppender {
-  append(
-    ts: string,
-    values: SensorValues,
-    bounds: OutboxBounds,
-    nowMs?: number,
-  ): Promise<{ seq: number; dropped: number }>;
-}
+export type { OutboxAppender } from './pending-appends.js';
+
+/** The sensor status as this service writes it: shared's SensorStatus plus its own counters. */
+export type SensorReport = SensorStatus & {
+  /** Appends Redis no longer had after a restart (its seq counter went back), over the device's life. */
+  redisLostAppends?: number;
+};
+
 export interface MeasuringStateReader {
   get(): Promise<{ running: boolean; intervalMs: number }>;
 }
 export interface SensorStatusWriter {
-  write(status: SensorStatus): Promise<void>;
+  write(status: SensorReport): Promise<void>;
+  read(): Promise<SensorReport | undefined>;
 }
-export interface LoopMetrics {
+export interface LoopMetrics extends AppendMetrics {
   readingsTaken(): void;
-  readingsDropped(n: number): void;
   sensorErrors(): void;
-  redisErrors(): void;
-  pendingAppends(n: number): void;
 }
 export interface Clock {
+  /** Wall-clock time (ms since the epoch): the readings' timestamps. May jump (NTP, no RTC). */
   now(): number;
+  /** Monotonic time (ms): the cadence. Never jumps, so a clock change cannot stall measuring. */
+  monotonic(): number;
 }
 
-/** Readings kept in memory while Redis is unreachable; beyond this the oldest are dropped and counted. */
-const MAX_PENDING = 10_000;
+/** Measuring state is re-read at least this often (changes also arrive at once through wake()). */
+const STATE_REFRESH_MS = 1000;
 
 /**
- * Every interval: if measuring is on, take one reading and append it to the outbox (which assigns the seq).
- * Running state and interval are re-read from Redis each tick, so the button and commands take effect
- * within one interval (and at once when notified). A sensor error writes no value: it is counted and
- * reported as sensor status. If Redis is briefly unreachable, readings wait in a bounded memory queue
- * and are appended in order when it is back.
+ * Every interval: if measuring is on, take one reading and queue it for the outbox (which assigns the seq).
+ * Running state and interval come from Redis: re-read on wake() (the measuring-changed channel: button and
+ * commands take effect at once) and at least every second, so they also apply within one interval if a
+ * notification is missed. While Redis is unreachable the last known state holds and readings queue in
+ * memory (PendingAppends). A sensor error writes no value: it is counted and reported as sensor status.
  */
 export class MeasurementLoop {
+  readonly name = 'measurement-loop';
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private ticking: Promise<void> | undefined;
-  private pending: { ts: string; values: SensorValues }[] = [];
-  private status: SensorStatus;
+  private wakeRequested = false;
+  private status: SensorReport;
+  private statusWrites: Promise<void> = Promise.resolve();
+  private statusQueued = false;
   private opened = false;
+  private state: { running: boolean; intervalMs: number } | undefined;
+  private stateReadAt = Number.NEGATIVE_INFINITY;
+  private stateStale = true;
+  private stateFailing = false;
   private lastIntervalMs = 0;
-  private nextDue = 0;
+  private nextDue: number | undefined;
+  private readonly pending: PendingAppends;
 
   constructor(
     private readonly deps: {
@@ -56,27 +66,48 @@ export class MeasurementLoop {
       clock: Clock;
       log: Logger;
       metrics: LoopMetrics;
+      maxPending?: number;
     },
   ) {
     this.status = { status: 'starting', driver: deps.source.kind, errors: 0 };
+    this.pending = new PendingAppends({
+      outbox: deps.outbox,
+      bounds: deps.bounds,
+      now: () => deps.clock.now(),
+      log: deps.log,
+      metrics: deps.metrics,
+      maxPending: deps.maxPending,
+      onRedisLostAppends: (n) =>
+        this.setStatus({ ...this.status, redisLostAppends: (this.status.redisLostAppends ?? 0) + n }),
+    });
   }
 
-  readonly name = 'measurement-loop';
-
-  get sensorStatus(): SensorStatus {
+  get sensorStatus(): SensorReport {
     return this.status;
+  }
+
+  /** Readings measured but not yet in the outbox. */
+  get pendingAppends(): number {
+    return this.pending.size;
   }
 
   async start(): Promise<void> {
     this.running = true;
+    // The loss counter is the device's, not this process's: carry it over.
+    const previous = await this.deps.statusStore.read().catch(() => undefined);
+    if (previous?.redisLostAppends) this.status.redisLostAppends = previous.redisLostAppends;
     await this.tryOpen();
     this.schedule(0);
   }
 
-  /** Measuring state changed (button/command): re-evaluate now instead of at the next tick. */
+  /** Measuring state changed (button/command): re-read it now instead of at the next refresh. */
   wake(): void {
     if (!this.running) return;
-    this.nextDue = 0;
+    this.stateStale = true;
+    if (this.ticking) {
+      this.wakeRequested = true;
+      return;
+    }
     this.schedule(0);
   }
 
@@ -84,13 +115,11 @@ export class MeasurementLoop {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
-    await this.flushPending();
-    if (this.pending.length) {
-      this.deps.log.warn(
-        { lost: this.pending.length },
-        'readings not appended: Redis unreachable at shutdown',
-      );
+    await this.pending.drain();
+    if (this.pending.size) {
+      this.deps.log.warn({ lost: this.pending.size }, 'readings not appended: Redis unreachable at shutdown');
     }
+    await this.statusWrites;
     await this.deps.source.close();
   }
 
@@ -98,50 +127,87 @@ export class MeasurementLoop {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => (this.ticking = undefined));
+      this.timer = undefined;
+      // One tick at a time: two overlapping ticks would measure twice for one slot.
+      this.ticking = this.tick().finally(() => {
+        this.ticking = undefined;
+        if (this.wakeRequested) {
+          this.wakeRequested = false;
+          this.schedule(0);
+        }
+      });
     }, delayMs);
   }
 
   private async tick(): Promise<void> {
-    let intervalMs = this.lastIntervalMs || 1000;
-    try {
-      await this.flushPending();
-      const state = await this.deps.state.get();
+    const { clock } = this.deps;
+    const state = await this.currentState();
+    let intervalMs = state?.intervalMs ?? 1000;
+    if (state) {
       intervalMs = state.intervalMs;
-      const now = this.deps.clock.now();
-      if (intervalMs !== this.lastIntervalMs) this.nextDue = 0;
+      if (intervalMs !== this.lastIntervalMs) this.nextDue = undefined;
       this.lastIntervalMs = intervalMs;
+      const now = clock.monotonic();
       if (!state.running) {
-        await this.setStatus({ ...this.status, status: 'stopped' });
-        this.nextDue = 0;
-      } else if (now >= this.nextDue) {
+        this.setStatus({ ...this.status, status: 'stopped' });
+        this.nextDue = undefined;
+      } else if (this.nextDue === undefined || now >= this.nextDue) {
         // Keep a fixed cadence (no drift from read time); after a stall, restart it from now.
         this.nextDue =
-          this.nextDue && now - this.nextDue < intervalMs ? this.nextDue + intervalMs : now + intervalMs;
-        await this.measure(now);
+          this.nextDue !== undefined && now - this.nextDue < intervalMs
+            ? this.nextDue + intervalMs
+            : now + intervalMs;
+        await this.measure();
       }
-    } catch (err) {
-      this.deps.metrics.redisErrors();
-      this.deps.log.warn({ err }, 'measuring state unavailable (Redis down?); retrying');
     }
-    const now = this.deps.clock.now();
-    const delay = this.nextDue > now ? Math.min(this.nextDue - now, intervalMs) : Math.min(intervalMs, 1000);
+    const now = clock.monotonic();
+    const delay =
+      state?.running && this.nextDue !== undefined && this.nextDue > now
+        ? Math.min(this.nextDue - now, intervalMs)
+        : Math.min(intervalMs, STATE_REFRESH_MS);
     this.schedule(delay);
   }
 
-  private async measure(nowMs: number): Promise<void> {
+  private async currentState(): Promise<{ running: boolean; intervalMs: number } | undefined> {
+    const now = this.deps.clock.monotonic();
+    if (this.state && !this.stateStale && now - this.stateReadAt < STATE_REFRESH_MS) return this.state;
+    this.stateStale = false; // a wake() during the read marks it stale again
+    try {
+      this.state = await this.deps.state.get();
+      this.stateReadAt = now;
+      if (this.stateFailing) {
+        this.stateFailing = false;
+        this.deps.log.info('measuring state readable again');
+      }
+    } catch (err) {
+      this.deps.metrics.redisErrors();
+      if (!this.stateFailing) {
+        this.stateFailing = true;
+        this.deps.log.warn(
+          { err },
+          'measuring state unavailable (Redis down?); keeping the last known state',
+        );
+      }
+    }
+    return this.state;
+  }
+
+  private async measure(): Promise<void> {
     if (!this.opened && !(await this.tryOpen())) return;
+    const ts = new Date(this.deps.clock.now()).toISOString();
     let values: SensorValues;
     try {
       values = await this.deps.source.read();
     } catch (err) {
       this.deps.metrics.sensorErrors();
       const message = err instanceof Error ? err.message : String(err);
-      this.deps.log.warn(
-        { err, transient: err instanceof SensorReadError ? err.transient : undefined },
-        'sensor read failed',
-      );
-      await this.setStatus({
+      if (this.status.status !== 'error') {
+        this.deps.log.warn(
+          { err, transient: err instanceof SensorReadError ? err.transient : undefined },
+          'sensor read failed',
+        );
+      }
+      this.setStatus({
         ...this.status,
         status: 'error',
         lastError: message,
@@ -150,39 +216,11 @@ export class MeasurementLoop {
       return;
     }
     this.deps.metrics.readingsTaken();
-    if (this.status.status !== 'ok') await this.setStatus({ ...this.status, status: 'ok' });
-    this.pending.push({ ts: new Date(nowMs).toISOString(), values });
-    if (this.pending.length > MAX_PENDING) {
-      this.pending.shift();
-      this.deps.metrics.readingsDropped(1);
-      this.deps.log.error('Redis unreachable too long: oldest unsaved reading dropped');
+    if (this.status.status !== 'ok') {
+      if (this.status.status === 'error') this.deps.log.info('sensor reads again');
+      this.setStatus({ ...this.status, status: 'ok' });
     }
-    await this.flushPending();
-  }
-
-  private async flushPending(): Promise<void> {
-    while (this.pending.length) {
-      const next = this.pending[0]!;
-      try {
-        const { dropped } = await this.deps.outbox.append(
-          next.ts,
-          next.values,
-          this.deps.bounds,
-          this.deps.clock.now(),
-        );
-        this.pending.shift();
-        if (dropped > 0) {
-          this.deps.metrics.readingsDropped(dropped);
-          this.deps.log.warn({ dropped }, 'outbox full: oldest readings dropped');
-        }
-      } catch (err) {
-        this.deps.metrics.redisErrors();
-        this.deps.log.warn({ err, pending: this.pending.length }, 'outbox append failed; will retry');
-        break;
-      } finally {
-        this.deps.metrics.pendingAppends(this.pending.length);
-      }
-    }
+    this.pending.push({ ts, values });
   }
 
   private async tryOpen(): Promise<boolean> {
@@ -190,18 +228,13 @@ export class MeasurementLoop {
       const info = await this.deps.source.open();
       this.opened = true;
       this.deps.log.info(info, 'sensor ready');
-      await this.setStatus({
-        status: 'ok',
-        driver: this.deps.source.kind,
-        model: info.model,
-        errors: this.status.errors,
-      });
+      this.setStatus({ ...this.status, status: 'ok', model: info.model });
       return true;
     } catch (err) {
       this.deps.metrics.sensorErrors();
       const message = err instanceof Error ? err.message : String(err);
-      this.deps.log.error({ err }, 'sensor not available');
-      await this.setStatus({
+      if (this.status.status !== 'error') this.deps.log.error({ err }, 'sensor not available');
+      this.setStatus({
         ...this.status,
         status: 'error',
         lastError: message,
@@ -211,14 +244,17 @@ export class MeasurementLoop {
     }
   }
 
-  private async setStatus(status: SensorStatus): Promise<void> {
+  /** Never awaited by the cadence: one write at a time, always of the newest status. */
+  private setStatus(status: SensorReport): void {
     const changed = JSON.stringify(status) !== JSON.stringify(this.status);
     this.status = status;
-    if (!changed) return;
-    try {
-      await this.deps.statusStore.write(status);
-    } catch (err) {
-      this.deps.log.debug({ err }, 'could not write sensor status');
-    }
+    if (!changed || this.statusQueued) return;
+    this.statusQueued = true;
+    this.statusWrites = this.statusWrites.then(async () => {
+      this.statusQueued = false;
+      await this.deps.statusStore
+        .write(this.status)
+        .catch((err: unknown) => this.deps.log.debug({ err }, 'could not write sensor status'));
+    });
   }
 }

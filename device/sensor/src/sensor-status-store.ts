@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { deviceKeys, type SensorStatus } from '@sensorfleet/shared';
+import { deviceKeys } from '@sensorfleet/shared';
+import type { SensorReport } from './measurement-loop.js';
 
 /** The sensor's health as the rest of the device (mqtthandler → device state) sees it. */
 export class SensorStatusStore {
@@ -12,7 +13,7 @@ export class SensorStatusStore {
     this.key = deviceKeys(keyPrefix).sensorStatus;
   }
 
-  async write(status: SensorStatus): Promise<void> {
+  async write(status: SensorReport): Promise<void> {
     await this.redis
       .multi()
       .del(this.key)
@@ -20,8 +21,8 @@ export class SensorStatusStore {
       .exec();
   }
 
-  async read(): Promise<SensorStatus | undefined> {
+  async read(): Promise<SensorReport | undefined> {
     const json = await this.redis.hget(this.key, 'json');
-    return json ? (JSON.parse(json) as SensorStatus) : undefined;
+    return json ? (JSON.parse(json) as SensorReport) : undefined;
   }
 }

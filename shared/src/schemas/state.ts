@@ -12,6 +12,12 @@ export const SensorStatus = Type.Object(
     model: Type.Optional(Type.String()),
     lastError: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Integer({ minimum: 0 })),
+    redisLostAppends: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'appends Redis lost when it restarted without its last writes',
+      }),
+    ),
   },
   { additionalProperties: true },
 );
@@ -28,6 +34,10 @@ export const ReportedState = Type.Object(
     lastSeq: Type.Integer({ minimum: 0 }),
     dropped: Type.Integer({ minimum: 0, description: 'readings dropped by the bounded outbox' }),
     rejected: Type.Optional(Type.Integer({ minimum: 0 })),
+    seqConflicts: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'readings renumbered after a seq conflict (Redis rollback)' }),
+    ),
+    oldestUnackedSeq: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     sensor: Type.Optional(SensorStatus),
     version: Type.String(),
     uptimeS: Type.Number({ minimum: 0 }),

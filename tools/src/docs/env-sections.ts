@@ -8,12 +8,18 @@ import { envTable, type EnvSpec } from '@sensorfleet/shared';
 export type EnvSections = Record<string, EnvSpec>;
 
 export async function loadEnvSections(): Promise<EnvSections> {
-  const [{ sensorEnv }, { mqtthandlerEnv }, { receiverEnv }] = await Promise.all([
+  const [{ sensorEnv }, { mqtthandlerEnv }, { startStopButtonEnv }, { receiverEnv }] = await Promise.all([
     import('@sensorfleet/sensor/config'),
     import('@sensorfleet/mqtthandler/config'),
+    import('@sensorfleet/startstopbutton/config'),
     import('@sensorfleet/receiver/config'),
   ]);
-  return { sensor: sensorEnv, mqtthandler: mqtthandlerEnv, receiver: receiverEnv };
+  return {
+    sensor: sensorEnv,
+    mqtthandler: mqtthandlerEnv,
+    startstopbutton: startStopButtonEnv,
+    receiver: receiverEnv,
+  };
 }
 
 const marker = (name: string) => [`<!-- env:${name} -->`, `<!-- /env:${name} -->`] as const;

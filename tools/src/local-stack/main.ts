@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { MariaDbServer, MosquittoServer, RedisServer, type ManagedServer } from '../harness/index.js';
+import { MariaDbServer, RedisServer, type ManagedServer } from '../harness/index.js';
+import { SecuredBroker } from '../provisioning/secured-broker.js';
 import { NodeService, REPO_ROOT } from '../stack/node-service.js';
 
 /**
@@ -52,9 +53,18 @@ try {
   const redis = await startServer('redis', async () =>
     RedisServer.start({ dir: path.join(dataDir, 'redis'), port: await portOr(16379) }),
   );
-  const broker = await startServer('mosquitto', async () =>
-    MosquittoServer.start({ dir: path.join(dataDir, 'mosquitto'), port: await portOr(11883) }),
-  );
+  // The broker runs the shipped secured config (no anonymous access, per-device ACL); every service and
+  // simulated device gets its own account, as in production. Passwords are new at every start.
+  let secured: SecuredBroker | undefined;
+  const broker = await startServer('mosquitto', async () => {
+    secured = await SecuredBroker.start({ dir: path.join(dataDir, 'mosquitto'), port: await portOr(11883) });
+    return secured.server;
+  });
+  const account = async (user: string) => ({
+    MQTT_USERNAME: user,
+    MQTT_PASSWORD: await secured!.setAccount(user),
+  });
+  const watcher = await account('webadmin');
   const db = await startServer('mariadb', async () =>
     MariaDbServer.start({ dir: path.join(dataDir, 'mariadb'), port: await portOr(13306) }),
   );
@@ -63,6 +73,7 @@ try {
   );
   const databaseUrl = db.databaseUrl('sensorfleet');
   const common = { LOG_LEVEL: logLevel, MQTT_URL: broker.url };
+  const receiverAccount = await account('receiver');
   const svcDir = (name: string) => path.join(dataDir, 'services', name);
 
   await startServer('receiver', async () =>
@@ -75,7 +86,13 @@ try {
   for (let i = 1; i <= devices; i++) {
     const id = `sim-${String(i).padStart(3, '0')}`;
     ids.push(id);
-    const deviceEnv = { ...common, DEVICE_ID: id, REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${id}:` };
+    const deviceEnv = {
+      ...common,
+      ...(await account(id)),
+      DEVICE_ID: id,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `${id}:`,
+    };
     await startServer(`${id} sensor`, async () =>
       NodeService.start('device/sensor', {
         dir: svcDir(`${id}-sensor`),
@@ -102,10 +119,13 @@ Running: ${devices} simulated device(s) measuring every ${intervalMs} ms → MQT
 
 Look at the data:
   mariadb -h 127.0.0.1 -P ${db.port} -u root sensorfleet -e "SELECT device_id, sensor, COUNT(*), MAX(measured_at) FROM readings GROUP BY 1, 2"
-  mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t 'devices/#' -v
+  mosquitto_sub -h 127.0.0.1 -p ${broker.port} -u webadmin -P '${watcher.MQTT_PASSWORD}' -t 'devices/#' -v
   redis-cli -p ${redis.port} XLEN ${ids[0]}:outbox        (the device outbox: readings not yet acknowledged)
 Steer a device (same as the button):
-  mosquitto_pub -h 127.0.0.1 -p ${broker.port} -t devices/${ids[0]}/commands -m '{"id":"c1","command":"stop"}'
+  mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u webadmin -P '${watcher.MQTT_PASSWORD}' -t devices/${ids[0]}/commands -m '{"id":"c1","command":"stop"}'
+The broker refuses anonymous clients. Provision a real device against this stack with
+  MOSQUITTO_PASSWORD_FILE=${secured!.passwordFile} MOSQUITTO_PID_FILE=${secured!.pidFile} \\
+  DATABASE_URL=${databaseUrl} PUBLIC_MQTT_URL=${broker.url} npm run device -- add <id>   (servers listen on 127.0.0.1 only)
 Health and Prometheus metrics: every service's /health and /metrics (ports in .data/services/*/ logs and below).
 Logs: .data/services/<name>/*.out.log
 The web admin is not part of this build yet (see README "Known limits").

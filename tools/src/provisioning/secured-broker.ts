@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary } from '../harness/binaries.js';
 import { freePort, harnessRoot, MosquittoServer } from '../harness/index.js';
@@ -12,6 +12,10 @@ export interface SecuredBrokerOptions {
   tls?: boolean;
   /** Extra name for the server certificate (besides localhost and 127.0.0.1). */
   tlsHostname?: string;
+  /** Persistent dir (accounts, retained messages and certificates survive restarts). Default: a temp dir. */
+  dir?: string;
+  /** Port of the plain listener. Default: a free port. */
+  port?: number;
   log?: (line: string) => void;
 }
 
@@ -45,17 +49,18 @@ export class SecuredBroker {
   ) {}
 
   static async start(opts: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
-    const dir = mkdtempSync(path.join(harnessRoot(), 'secured-broker-'));
+    const dir = opts.dir ? path.resolve(opts.dir) : mkdtempSync(path.join(harnessRoot(), 'secured-broker-'));
     const passwordFile = path.join(dir, 'auth', 'passwd');
     const dataDir = path.join(dir, 'data');
     const pidFile = path.join(dir, 'mosquitto.pid');
     mkdirSync(path.dirname(passwordFile), { recursive: true });
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(passwordFile, '', { mode: 0o600 }); // like the image's entrypoint: Mosquitto needs the file
+    // Like the image's entrypoint: Mosquitto needs the file; an existing one keeps its accounts.
+    if (!existsSync(passwordFile)) writeFileSync(passwordFile, '', { mode: 0o600 });
     let tls: { port: number; host: string; certDir: string } | false = false;
     if (opts.tls) {
       const certDir = path.join(dir, 'certs');
-      await makeDevCerts(certDir, opts.tlsHostname);
+      if (!existsSync(path.join(certDir, 'ca.crt'))) await makeDevCerts(certDir, opts.tlsHostname);
       tls = { port: await freePort(), host: '127.0.0.1', certDir };
     }
     const extraConfig = renderShippedBrokerConfig({
@@ -71,6 +76,7 @@ export class SecuredBroker {
       allowAnonymous: false,
       extraConfig,
       dir: path.join(dir, 'mosquitto'),
+      ...(opts.port ? { port: opts.port } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     });
     return new SecuredBroker(

@@ -1,0 +1,216 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, SEQ_CONFLICT_REASON, type Ack, type Reading } from '@sensorfleet/shared';
+import { Forwarder, type ForwarderStore, type Renumbered } from '../src/forwarder.js';
+import type { SentReading } from '../src/replay-scheduler.js';
+
+/** The outbox in memory, with the semantics of RedisForwarderStore's scripts. */
+class MemoryStore implements ForwarderStore {
+  readonly entries = new Map<number, Reading>();
+  counter = 0;
+  rejected = 0;
+
+  append(ts: string, value: number): number {
+    const seq = ++this.counter;
+    this.entries.set(seq, { seq, ts, values: { v: value } });
+    return seq;
+  }
+  async readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
+    return [...this.entries.values()]
+      .filter((r) => r.seq > afterSeq && (toSeq === '+' || r.seq <= toSeq))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, count);
+  }
+  async lastSeq(): Promise<number> {
+    return this.counter;
+  }
+  async removeSent(readings: readonly SentReading[]): Promise<{ removed: number; changed: number }> {
+    let removed = 0;
+    let changed = 0;
+    for (const r of readings) {
+      const e = this.entries.get(r.seq);
+      if (e && e.ts === r.ts) removed += Number(this.entries.delete(r.seq));
+      else if (e) changed++;
+    }
+    return { removed, changed };
+  }
+  async addRejected(n: number): Promise<void> {
+    this.rejected += n;
+  }
+  async renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]> {
+    this.counter = Math.max(this.counter, highestSeq);
+    const moved: Renumbered[] = [];
+    for (const r of readings) {
+      const e = this.entries.get(r.seq);
+      if (e?.ts !== r.ts) continue;
+      const to = ++this.counter;
+      this.entries.delete(r.seq);
+      this.entries.set(to, { ...e, seq: to });
+      moved.push({ from: r.seq, to });
+    }
+    return moved;
+  }
+}
+
+class FakeLink {
+  connected = true;
+  readonly batches: Reading[][] = [];
+  async publishTelemetry(payload: string): Promise<void> {
+    this.batches.push((JSON.parse(payload) as { readings: Reading[] }).readings);
+  }
+  get seqs(): number[] {
+    return this.batches.flat().map((r) => r.seq);
+  }
+}
+
+const forwarders: Forwarder[] = [];
+afterEach(async () => {
+  await Promise.all(forwarders.splice(0).map((f) => f.stop()));
+});
+
+async function rig(opts: { readings?: number; batchMax?: number; inflightMax?: number } = {}) {
+  const store = new MemoryStore();
+  for (let i = 1; i <= (opts.readings ?? 0); i++)
+    store.append(`2026-11-23T10:00:${String(i % 60).padStart(2, '0')}.000Z`, i);
+  const link = new FakeLink();
+  const counts = { published: 0, stored: 0, rejected: 0, resends: 0, conflicts: 0, rollbacks: 0 };
+  const forwarder = new Forwarder({
+    store,
+    link,
+    log: createLogger('test', 'silent', { pretty: false }),
+    metrics: {
+      published: (n) => (counts.published += n),
+      acked: (stored, rejected) => {
+        counts.stored += stored;
+        counts.rejected += rejected;
+      },
+      resends: () => counts.resends++,
+      seqConflicts: (n) => (counts.conflicts += n),
+      seqRollbacks: () => counts.rollbacks++,
+    },
+    batchMax: opts.batchMax ?? 10,
+    batchMaxWaitMs: 20,
+    inflightMax: opts.inflightMax ?? 1000,
+    ackTimeoutMs: 60_000,
+  });
+  forwarders.push(forwarder);
+  await forwarder.start();
+  await forwarder.onConnected();
+  await settle();
+  const ack = async (a: Omit<Ack, 'v'>) => {
+    await forwarder.onAck(Buffer.from(JSON.stringify({ v: 1, ...a })));
+    await settle();
+  };
+  return { store, link, forwarder, counts, ack };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 60));
+
+describe('Forwarder', () => {
+  it('publishes the outbox in batches and deletes a reading only when an ack names it', async () => {
+    const { store, link, ack, counts } = await rig({ readings: 25 });
+    expect(link.seqs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(link.batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    expect(store.entries.size).toBe(25);
+    await ack({ ranges: [[1, 20]] });
+    expect([...store.entries.keys()]).toEqual([21, 22, 23, 24, 25]);
+    expect(counts.stored).toBe(20);
+  });
+
+  it('sends new readings live, in batches collected over the batch wait', async () => {
+    const { store, link } = await rig();
+    for (let i = 0; i < 5; i++) store.append(`2026-11-23T10:01:0${i}.000Z`, i);
+    await settle();
+    expect(link.batches).toHaveLength(1);
+    expect(link.seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('ignores acks for seqs it did not send, or whose reading changed meanwhile', async () => {
+    const { store, link, ack, forwarder } = await rig({ readings: 3 });
+    expect(link.seqs).toEqual([1, 2, 3]);
+    // seq 2 now holds another reading (Redis rollback): its old ack must not delete it
+    store.entries.set(2, { seq: 2, ts: '2026-11-23T11:00:00.000Z', values: { v: 99 } });
+    await ack({
+      ranges: [
+        [1, 3],
+        [50, 60],
+      ],
+    });
+    expect([...store.entries.keys()]).toEqual([2]);
+    // …and the reading now under seq 2 is sent (the outbox is replayed)
+    expect(link.batches.at(-1)).toEqual([{ seq: 2, ts: '2026-11-23T11:00:00.000Z', values: { v: 99 } }]);
+    expect(forwarder.inflight).toBe(1);
+  });
+
+  it('removes and counts readings rejected as invalid', async () => {
+    const { store, ack, counts } = await rig({ readings: 4 });
+    await ack({ ranges: [[1, 2]], rejected: [{ seq: 3, reason: 'values/temperature: not a number' }] });
+    expect([...store.entries.keys()]).toEqual([4]);
+    expect(store.rejected).toBe(1);
+    expect(counts).toMatchObject({ stored: 2, rejected: 1 });
+  });
+
+  it('renumbers seq conflicts above the backend’s highest seq and sends them again unchanged', async () => {
+    const { store, link, ack, counts } = await rig({ readings: 6 });
+    const before = [...store.entries.values()];
+    await ack({
+      ranges: [[1, 3]],
+      rejected: [
+        { seq: 4, reason: SEQ_CONFLICT_REASON },
+        { seq: 5, reason: SEQ_CONFLICT_REASON },
+      ],
+      highestSeq: 40,
+    });
+    expect([...store.entries.keys()]).toEqual([6, 41, 42]);
+    expect(store.entries.get(41)?.values).toEqual(before[3]?.values);
+    expect(store.entries.get(41)?.ts).toBe(before[3]?.ts);
+    expect(link.seqs.slice(-2)).toEqual([41, 42]);
+    expect(counts.conflicts).toBe(2);
+    // new readings continue above the backend's seqs
+    expect(store.append('2026-11-23T10:02:00.000Z', 7)).toBe(43);
+  });
+
+  it('raises the seq counter when the backend holds higher seqs, before any conflict', async () => {
+    const { store, ack } = await rig({ readings: 2 });
+    await ack({ ranges: [[1, 2]], highestSeq: 500 });
+    expect(store.counter).toBe(500);
+  });
+
+  it('replays from the outbox when its seq counter went back (Redis restarted without its last writes)', async () => {
+    const { store, link, ack, counts } = await rig({ readings: 10 });
+    await ack({ ranges: [[1, 10]] });
+    // Redis comes back with seqs 9 and 10 lost: counter 8, and new readings reuse 9, 10, 11
+    store.counter = 8;
+    await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < 3; i++) store.append(`2026-11-23T10:05:0${i}.000Z`, 100 + i);
+    await settle();
+    await settle();
+    expect(counts.rollbacks).toBe(1);
+    expect(link.seqs.slice(-3)).toEqual([9, 10, 11]);
+    expect(
+      link.batches
+        .flat()
+        .slice(-3)
+        .map((r) => r.values.v),
+    ).toEqual([100, 101, 102]);
+  });
+
+  it('keeps at most inflightMax readings unacknowledged', async () => {
+    const { link, ack } = await rig({ readings: 100, inflightMax: 30 });
+    expect(link.seqs).toHaveLength(30);
+    await ack({ ranges: [[1, 15]] });
+    expect(link.seqs).toHaveLength(45);
+  });
+
+  it('sends nothing while the link is down and everything unacknowledged after it is back', async () => {
+    const { store, link, forwarder } = await rig({ readings: 5 });
+    link.connected = false;
+    forwarder.onDisconnected();
+    store.append('2026-11-23T10:09:00.000Z', 6);
+    await settle();
+    expect(link.seqs).toEqual([1, 2, 3, 4, 5]);
+    link.connected = true;
+    await forwarder.onConnected();
+    await settle();
+    expect(link.seqs.slice(5).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

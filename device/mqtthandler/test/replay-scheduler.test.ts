@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { ReplayScheduler, type ReadRequest, type SentReading } from '../src/replay-scheduler.js';
+
+const OPTS = { batchMax: 10, batchMaxWaitMs: 200, inflightMax: 40, ackTimeoutMs: 5000 };
+
+/** Readings with consecutive seqs from `from` (ts derived from the seq). */
+function readings(from: number, n: number): SentReading[] {
+  return Array.from({ length: n }, (_, i) => ({ seq: from + i, ts: `ts-${from + i}` }));
+}
+
+/** What the outbox would return for a request, given seqs 1..last exist. */
+function serve(req: ReadRequest, last: number): SentReading[] {
+  const to = req.toSeq === '+' ? last : Math.min(req.toSeq, last);
+  const first = req.afterSeq + 1;
+  return first > to ? [] : readings(first, Math.min(req.count, to - first + 1));
+}
+
+describe('ReplayScheduler', () => {
+  it('sends live readings first after a (re)connect, then the backlog in seq order', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(100); // seqs 1..100 are backlog
+    const first = s.next(0);
+    expect(first).toEqual({ kind: 'live', afterSeq: 100, toSeq: '+', count: 10 });
+    s.sent(first!, readings(101, 3), 0);
+    const second = s.next(0);
+    expect(second).toEqual({ kind: 'backlog', afterSeq: 0, toSeq: 100, count: 10 });
+    s.sent(second!, readings(1, 10), 0);
+    expect(s.next(0)).toEqual({ kind: 'backlog', afterSeq: 10, toSeq: 100, count: 10 });
+  });
+
+  it('drains the backlog between live batches and sends live again once the batch wait has passed', () => {
+    const s = new ReplayScheduler({ ...OPTS, batchMax: 50, inflightMax: 10_000 });
+    s.reset(1000);
+    let last = 1000;
+    const kinds: string[] = [];
+    for (let now = 0; now <= 1000; now += 50) {
+      last += 5; // 100 live readings per second arrive
+      for (let round = 0; round < 3; round++) {
+        const req = s.next(now);
+        if (!req) break;
+        kinds.push(req.kind);
+        s.sent(req, serve(req, last), now);
+      }
+    }
+    // a live read every 200 ms (6 in 1 s incl. the first), the rest of the rounds went to the backlog
+    expect(kinds.filter((k) => k === 'live')).toHaveLength(6);
+    expect(kinds.filter((k) => k === 'backlog')).toHaveLength(20); // 1000 readings in batches of 50
+    // the live cursor is never more than one batch wait behind the newest reading
+    expect(s.highestSeen).toBeGreaterThanOrEqual(last - 20);
+  });
+
+  it('alternates one live and one backlog batch while live readings fill whole batches', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(50);
+    const kinds: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const req = s.next(0)!;
+      kinds.push(req.kind);
+      s.sent(req, serve(req, 10_000), 0); // live reads come back full
+      s.acked(Array.from({ length: 10_000 }, (_, k) => k + 1));
+    }
+    expect(kinds).toEqual(['live', 'backlog', 'live', 'backlog', 'live', 'backlog']);
+  });
+
+  it('has nothing to do when the backlog is done and no live read is due', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(0);
+    const live = s.next(0)!;
+    s.sent(live, [], 0);
+    expect(s.next(100)).toBeUndefined();
+    expect(s.liveDueAt()).toBe(200);
+    expect(s.next(200)).toMatchObject({ kind: 'live' });
+  });
+
+  it('ends the backlog when a backlog read comes back empty (entries deleted meanwhile)', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(30);
+    s.sent(s.next(0)!, [], 0); // live: nothing new
+    const backlog = s.next(0)!;
+    expect(backlog.kind).toBe('backlog');
+    s.sent(backlog, [], 0);
+    expect(s.backlogRemaining).toBe(false);
+  });
+
+  it('bounds the readings in flight and frees room on ack', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(1000);
+    for (let i = 0; i < 4; i++) {
+      const req = s.next(0)!;
+      s.sent(req, serve(req, 2000), 0);
+    }
+    expect(s.inflightCount).toBe(40);
+    expect(s.next(0)).toBeUndefined();
+    s.acked([1, 2, 3]);
+    expect(s.next(0)).toMatchObject({ count: 3 });
+  });
+
+  it('remembers the ts of each reading in flight until it is acked', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(5);
+    s.sent(s.next(0)!, [], 0);
+    s.sent(s.next(0)!, readings(1, 5), 0);
+    expect(s.inflightTs(3)).toBe('ts-3');
+    s.acked([3]);
+    expect(s.inflightTs(3)).toBeUndefined();
+    expect(s.inflightTs(99)).toBeUndefined();
+  });
+
+  it('times out when the oldest reading waits longer than the ack timeout, and then resends everything', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(20);
+    s.sent(s.next(0)!, readings(21, 2), 0);
+    s.sent(s.next(1000)!, readings(1, 10), 1000);
+    expect(s.timedOut(5000)).toBe(false);
+    expect(s.timedOut(5001)).toBe(true);
+    s.resendUnacked();
+    expect(s.inflightCount).toBe(0);
+    // everything up to the live cursor is backlog again, live still comes first
+    expect(s.next(5001)).toEqual({ kind: 'live', afterSeq: 22, toSeq: '+', count: 10 });
+    s.sent({ kind: 'live', afterSeq: 22, toSeq: '+', count: 10 }, [], 5001);
+    expect(s.next(5001)).toEqual({ kind: 'backlog', afterSeq: 0, toSeq: 22, count: 10 });
+  });
+
+  it('never times out with nothing in flight', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(0);
+    expect(s.timedOut(1e12)).toBe(false);
+  });
+});

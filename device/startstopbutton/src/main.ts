@@ -1,0 +1,78 @@
+import { Redis } from 'ioredis';
+import {
+  createLogger,
+  createMetricsRegistry,
+  HealthEndpoint,
+  loadConfig,
+  MeasuringStateStore,
+  OutboxStore,
+  redactConfig,
+  runService,
+  type Component,
+  type HealthReport,
+} from '@sensorfleet/shared';
+import { registerButtonMetrics } from './button-metrics.js';
+import { ButtonService } from './button-service.js';
+import { startStopButtonEnv } from './config.js';
+import { RedisMeasuringControl } from './redis-measuring-control.js';
+
+const config = loadConfig('startstopbutton', startStopButtonEnv);
+const log = createLogger('startstopbutton', config.LOG_LEVEL);
+log.info({ config: redactConfig(startStopButtonEnv, config) }, 'starting');
+const enabled = config.BUTTON_DRIVER !== 'none';
+
+const registry = createMetricsRegistry('startstopbutton');
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
+
+// Defaults only matter before anyone wrote the state; the sensor seeds it from its own env at start.
+const measuring = new MeasuringStateStore(
+  redis,
+  { running: true, intervalMs: 1000 },
+  config.REDIS_KEY_PREFIX,
+);
+const button = new ButtonService({
+  config,
+  control: new RedisMeasuringControl(measuring, new OutboxStore(redis, config.REDIS_KEY_PREFIX)),
+  log: log.child({ module: 'button' }),
+});
+registerButtonMetrics(registry, () => button.status);
+
+const redisConnection: Component = {
+  name: 'redis',
+  start: () => redis.connect(),
+  stop: async () => void (await redis.quit().catch(() => redis.disconnect())),
+};
+
+await runService({
+  name: 'startstopbutton',
+  log,
+  components: [
+    // Without a button there is nothing to do and no reason to need Redis.
+    ...(enabled ? [redisConnection] : []),
+    button,
+    new HealthEndpoint({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      registry,
+      log,
+      health: (): HealthReport => {
+        const status = button.status;
+        if (!enabled) {
+          return {
+            ok: true,
+            checks: { button: { ok: true, detail: { ...status, note: 'BUTTON_DRIVER=none: disabled' } } },
+          };
+        }
+        const redisOk = redis.status === 'ready';
+        return {
+          ok: redisOk && status.state === 'ready',
+          checks: {
+            button: { ok: status.state === 'ready', detail: status },
+            redis: { ok: redisOk, detail: redis.status },
+          },
+        };
+      },
+    }),
+  ],
+});

@@ -1,0 +1,196 @@
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, MeasuringStateStore, OutboxStore } from '@sensorfleet/shared';
+import { MeasurementLoop, type LoopMetrics } from '@sensorfleet/sensor/measurement-loop';
+import { RedisOutboxAppender } from '@sensorfleet/sensor/redis-outbox-appender';
+import { SensorStatusStore } from '@sensorfleet/sensor/sensor-status-store';
+import { Bme280Source } from '@sensorfleet/sensor/sources/bme280-source';
+import type { SensorSource } from '@sensorfleet/sensor/sources/sensor-source';
+import { RedisForwarderStore } from '@sensorfleet/mqtthandler/redis-forwarder-store';
+import { collectState } from '@sensorfleet/mqtthandler/state-reporter';
+import { Bme280Emulator } from '../../device/sensor/test/support/bme280-emulator.js';
+import { RedisServer } from '../src/harness/index.js';
+import { DeviceRig, sleep } from './support/device-rig.js';
+
+/**
+ * The sensor's way into the outbox with real Redis: the BME280 driver against the register emulator
+ * (unplugged and replugged), the bounded outbox, and a device clock that jumps backwards.
+ */
+const log = createLogger('test', 'silent', { pretty: false });
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+});
+
+function counters() {
+  const c = { taken: 0, dropped: 0, sensorErrors: 0, redisErrors: 0, lost: 0 };
+  const metrics: LoopMetrics = {
+    readingsTaken: () => c.taken++,
+    readingsDropped: (n) => (c.dropped += n),
+    sensorErrors: () => c.sensorErrors++,
+    redisErrors: () => c.redisErrors++,
+    pendingAppends: () => {},
+    redisLostAppends: (n) => (c.lost += n),
+  };
+  return { c, metrics };
+}
+
+/** The sensor service's parts, in this process, on a given Redis. */
+function sensorLoop(
+  redis: Redis,
+  source: SensorSource,
+  clock = { now: () => Date.now(), monotonic: () => performance.now() },
+) {
+  const outbox = new OutboxStore(redis);
+  const measuring = new MeasuringStateStore(redis, { running: true, intervalMs: 100 });
+  const statusStore = new SensorStatusStore(redis);
+  const { c, metrics } = counters();
+  const loop = new MeasurementLoop({
+    source,
+    outbox: new RedisOutboxAppender(redis, outbox),
+    state: measuring,
+    statusStore,
+    bounds: { maxReadings: 0, maxAgeMs: 0 },
+    clock,
+    log,
+    metrics,
+  });
+  cleanup.push(() => loop.stop());
+  return { loop, outbox, measuring, statusStore, counts: c };
+}
+
+// Datasheet worked example plus humidity parameters (as in device/sensor/test/bme280-source.test.ts).
+const CALIBRATION = {
+  digT1: 27504,
+  digT2: 26435,
+  digT3: -1000,
+  digP1: 36477,
+  digP2: -10685,
+  digP3: 3024,
+  digP4: 2855,
+  digP5: 140,
+  digP6: -7,
+  digP7: 15500,
+  digP8: -14600,
+  digP9: 6000,
+  digH1: 75,
+  digH2: 362,
+  digH3: 12,
+  digH4: 313,
+  digH5: 50,
+  digH6: 30,
+};
+const RAW = { adcT: 519888, adcP: 415148, adcH: 30000 };
+
+describe('the sensor service into the real Redis outbox', () => {
+  it('stores compensated BME280 values; an unplugged chip is an error with no values; replugged it resumes', async () => {
+    const server = await RedisServer.start();
+    cleanup.push(() => server.destroy());
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    cleanup.push(async () => redis.disconnect());
+    const chip = new Bme280Emulator({ calibration: CALIBRATION, raw: RAW });
+    const source = new Bme280Source(chip, 0x76, { retryDelayMs: 5, busName: '/dev/i2c-1 (emulated)' });
+    const { loop, outbox, statusStore, counts } = sensorLoop(redis, source);
+    const state = () =>
+      collectState({
+        outbox,
+        measuring: new MeasuringStateStore(redis, { running: true, intervalMs: 100 }),
+        redis,
+        seqConflicts: () => new RedisForwarderStore(redis, outbox).seqConflicts(),
+        version: 'test',
+        startedAt: Date.now(),
+      });
+
+    await loop.start();
+    await sleep(550);
+    const first = await outbox.readRange(0, '+', 1000);
+    expect(first.length).toBeGreaterThanOrEqual(4);
+    for (const r of first) {
+      expect(r.values.temperature).toBe(25.08);
+      expect(r.values.humidity).toBeCloseTo(55.01, 2);
+      expect(r.values.pressure).toBeCloseTo(1006.5327, 4); // 100653.27 Pa, datasheet section 8.1
+    }
+    expect((await state()).sensor).toMatchObject({ status: 'ok', driver: 'bme280', model: 'BME280' });
+
+    chip.unplug();
+    await sleep(300);
+    const atUnplug = await outbox.lastSeq();
+    await sleep(700);
+    expect(await outbox.lastSeq()).toBe(atUnplug); // no values while the chip is gone
+    const broken = await statusStore.read();
+    expect(broken).toMatchObject({ status: 'error', lastError: expect.stringMatching(/EIO/) as string });
+    expect(broken?.errors).toBeGreaterThanOrEqual(3);
+    expect(counts.sensorErrors).toBe(broken?.errors);
+    expect((await state()).sensor).toMatchObject({ status: 'error' });
+
+    chip.replug(); // power-cycled: configuration lost, the driver re-initialises it
+    await sleep(500);
+    expect(await outbox.lastSeq()).toBeGreaterThan(atUnplug + 2);
+    const resumed = await outbox.readRange(atUnplug, '+', 1000);
+    expect(resumed.every((r) => r.values.temperature === 25.08 && r.values.humidity !== undefined)).toBe(
+      true,
+    );
+    expect((await state()).sensor).toMatchObject({ status: 'ok' });
+  });
+
+  it('bounds the outbox: the oldest readings are dropped, exactly appended − cap, and reported', async () => {
+    const rig = await DeviceRig.start({
+      backend: false,
+      sensor: { SENSOR_INTERVAL_MS: '10', OUTBOX_MAX_READINGS: '200' },
+    });
+    cleanup.push(() => rig.close());
+    // nobody acks (no backend): every reading stays until the bound pushes it out
+    await rig.waitFor(
+      async () => ((await rig.outbox.lastSeq()) >= 500 ? true : 'measuring'),
+      30_000,
+      '500 readings',
+    );
+    const appended = await rig.stopMeasuring();
+    const stats = await rig.outbox.stats();
+    expect(stats.backlog).toBe(200);
+    expect(stats.dropped).toBe(appended - 200);
+    expect(stats.oldestSeq).toBe(appended - 199); // oldest first
+    expect(await rig.metric(rig.sensor!, 'sensorfleet_outbox_dropped_total')).toBe(appended - 200);
+    await rig.waitFor(
+      async () => {
+        const s = await rig.retainedState();
+        return s.dropped === appended - 200 && s.running === false ? true : JSON.stringify(s);
+      },
+      15_000,
+      'the state to report the drops',
+    );
+  });
+
+  it('gives readings after a backwards clock jump earlier timestamps but increasing seqs, all stored in seq order', async () => {
+    const rig = await DeviceRig.start({ sensor: false });
+    cleanup.push(() => rig.close());
+    let offset = 0;
+    let n = 0;
+    const source: SensorSource = {
+      kind: 'simulated',
+      open: async () => ({ model: 'counter', channels: ['temperature'] }),
+      read: async () => ({ temperature: ++n }),
+      close: async () => {},
+    };
+    await rig.measuring.setInterval(50, 'local');
+    const { loop } = sensorLoop(rig.redis, source, {
+      now: () => Date.now() + offset,
+      monotonic: () => performance.now(),
+    });
+    await loop.start();
+    await sleep(1000);
+    const jumpedAfter = await rig.outbox.lastSeq();
+    offset = -3_600_000; // NTP correction, or an RTC-less board that booted with a stale clock
+    await sleep(1000);
+    await loop.stop();
+    const lastSeq = await rig.outbox.lastSeq();
+    expect(lastSeq - jumpedAfter).toBeGreaterThanOrEqual(10); // measuring went on after the jump
+    await rig.settle(lastSeq);
+    const stored = await rig.storedReadings();
+    expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
+    const backwards = stored.filter((r, i) => i > 0 && r.measuredMs < stored[i - 1]!.measuredMs);
+    expect(backwards.map((r) => r.seq)).toEqual([jumpedAfter + 1]);
+    expect(stored[jumpedAfter - 1]!.measuredMs - stored[jumpedAfter]!.measuredMs).toBeGreaterThan(3_500_000);
+  });
+});
