@@ -79,7 +79,7 @@ try {
   await startServer('receiver', async () =>
     NodeService.start('backend/receiver', {
       dir: svcDir('receiver'),
-      env: { ...common, DATABASE_URL: databaseUrl },
+      env: { ...common, ...receiverAccount, DATABASE_URL: databaseUrl },
     }),
   );
   const ids: string[] = [];
