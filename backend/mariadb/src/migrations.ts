@@ -64,4 +64,95 @@ export const migrations: Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 2,
+    name: 'ingest: device registry fields, rollups, ingest statistics, message log',
+    statements: [
+      // Registry fields for the compatibility topics of source 004 (data / status / heartbeat).
+      // `protocol` is what the device last spoke: 'native' (telemetry/state/online) or 'compat004'.
+      `ALTER TABLE devices
+        ADD COLUMN IF NOT EXISTS protocol VARCHAR(16) NULL,
+        ADD COLUMN IF NOT EXISTS last_heartbeat_at DATETIME(3) NULL,
+        ADD COLUMN IF NOT EXISTS device_status VARCHAR(50) NULL,
+        ADD COLUMN IF NOT EXISTS last_status_at DATETIME(3) NULL,
+        ADD COLUMN IF NOT EXISTS last_report_data JSON NULL,
+        ADD COLUMN IF NOT EXISTS last_report_at DATETIME(3) NULL`,
+      // The ingest transaction that stored a row. A replay is an INSERT IGNORE no-op, so the row keeps the
+      // batch that really stored it: the fold job aggregates exactly those rows, once (batch-folder.ts).
+      `ALTER TABLE readings ADD COLUMN IF NOT EXISTS batch_id BIGINT UNSIGNED NOT NULL DEFAULT 0`,
+      `CREATE SEQUENCE IF NOT EXISTS ingest_batch_ids START WITH 1 INCREMENT BY 1 CACHE 1000`,
+      // One row per ingest transaction, written in it: what the batch stored (device, seq ranges) and the
+      // counters and last-seen figures it adds. The fold job applies it to readings_1m/1h, ingest_counters,
+      // ingest_rejections and devices, and deletes it, in one transaction (see batch-folder.ts).
+      `CREATE TABLE IF NOT EXISTS ingest_batches (
+        id BIGINT UNSIGNED NOT NULL PRIMARY KEY COMMENT 'the batch_id of its readings rows',
+        created_at DATETIME(3) NOT NULL,
+        ranges LONGTEXT NOT NULL COMMENT 'JSON [[device_id, seq_from, seq_to], …]',
+        counters LONGTEXT NOT NULL COMMENT 'JSON rows for ingest_counters',
+        rejections LONGTEXT NOT NULL COMMENT 'JSON rows for ingest_rejections',
+        touch LONGTEXT NOT NULL COMMENT 'JSON rows for devices: first/last seen, last data, last seq'
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS readings_1m (
+        device_id VARCHAR(64) NOT NULL,
+        sensor VARCHAR(50) NOT NULL,
+        bucket DATETIME NOT NULL COMMENT 'UTC minute the readings were measured in',
+        n BIGINT UNSIGNED NOT NULL,
+        sum_value DOUBLE NOT NULL,
+        min_value DOUBLE NOT NULL,
+        max_value DOUBLE NOT NULL,
+        PRIMARY KEY (device_id, sensor, bucket)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS readings_1h (
+        device_id VARCHAR(64) NOT NULL,
+        sensor VARCHAR(50) NOT NULL,
+        bucket DATETIME NOT NULL COMMENT 'UTC hour the readings were measured in',
+        n BIGINT UNSIGNED NOT NULL,
+        sum_value DOUBLE NOT NULL,
+        min_value DOUBLE NOT NULL,
+        max_value DOUBLE NOT NULL,
+        PRIMARY KEY (device_id, sensor, bucket)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Per-minute, per-device ingest counters. Committed with the rows they count (in ingest_batches) and
+      // folded in exactly once, so totals are exact across replicas and restarts.
+      `CREATE TABLE IF NOT EXISTS ingest_counters (
+        minute DATETIME NOT NULL COMMENT 'UTC minute the messages were received in',
+        device_id VARCHAR(64) NOT NULL,
+        messages INT UNSIGNED NOT NULL DEFAULT 0,
+        readings INT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'readings received (valid or not)',
+        stored_readings INT UNSIGNED NOT NULL DEFAULT 0,
+        duplicate_readings INT UNSIGNED NOT NULL DEFAULT 0,
+        rejected_readings INT UNSIGNED NOT NULL DEFAULT 0,
+        rejected_messages INT UNSIGNED NOT NULL DEFAULT 0,
+        stored_rows INT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'readings rows incl. derived values',
+        PRIMARY KEY (minute, device_id),
+        KEY ingest_counters_by_device (device_id, minute)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS ingest_rejections (
+        minute DATETIME NOT NULL,
+        device_id VARCHAR(64) NOT NULL,
+        scope VARCHAR(8) NOT NULL COMMENT 'message or reading',
+        reason VARCHAR(32) NOT NULL,
+        n INT UNSIGNED NOT NULL DEFAULT 0,
+        PRIMARY KEY (minute, device_id, scope, reason)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Raw inbound messages for inspection (MESSAGE_LOG), rotated by age and size by one replica at a time.
+      `CREATE TABLE IF NOT EXISTS message_log (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        received_at DATETIME(3) NOT NULL,
+        device_id VARCHAR(64) NOT NULL,
+        topic_kind VARCHAR(16) NOT NULL COMMENT 'telemetry, state, online, data, status, heartbeat',
+        bytes INT UNSIGNED NOT NULL COMMENT 'size of the payload as received',
+        payload BLOB NOT NULL COMMENT 'first MESSAGE_LOG_PAYLOAD_BYTES bytes',
+        payload_truncated TINYINT(1) NOT NULL DEFAULT 0,
+        outcome VARCHAR(16) NOT NULL COMMENT 'stored, duplicate, partial, rejected, applied',
+        reason VARCHAR(32) NULL COMMENT 'first rejection reason',
+        detail VARCHAR(500) NULL,
+        readings INT UNSIGNED NOT NULL DEFAULT 0,
+        stored INT UNSIGNED NOT NULL DEFAULT 0,
+        duplicates INT UNSIGNED NOT NULL DEFAULT 0,
+        rejected INT UNSIGNED NOT NULL DEFAULT 0,
+        KEY message_log_by_device (device_id, received_at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
 ];

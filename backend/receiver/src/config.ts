@@ -1,5 +1,7 @@
 import { commonEnv, env, mqttEnv } from '@sensorfleet/shared';
 
+export const MESSAGE_LOG_MODES = ['all', 'rejected', 'off'] as const;
+
 export const receiverEnv = {
   DATABASE_URL: env.url({
     default: 'mariadb://sensorfleet:sensorfleet@localhost:3306/sensorfleet',
@@ -11,23 +13,36 @@ export const receiverEnv = {
   RECEIVER_GROUP: env.string({
     default: 'receivers',
     pattern: /^[A-Za-z0-9_-]{1,64}$/,
-    description: 'shared-subscription group: replicas in one group split the telemetry between them',
+    description: 'shared-subscription group: replicas in one group split the messages between them',
   }),
   RECEIVER_SHARED: env.bool({
     default: true,
     description: 'subscribe with `$share/<group>/…` (set false for brokers without shared subscriptions)',
   }),
+  RECEIVER_RETAINED_CATCHUP: env.bool({
+    default: false,
+    description:
+      'on every connect, also subscribe to `online`/`state` without `$share` once, to read the retained ' +
+      'messages (for brokers that do not send retained messages to shared subscriptions; Mosquitto does)',
+  }),
   INGEST_MAX_ROWS: env.int({
     default: 5000,
     min: 1,
     max: 100_000,
-    description: 'rows per database transaction at most',
+    description: 'rows per database transaction at most (readings rows, plus one per message)',
   }),
   INGEST_MAX_WAIT_MS: env.int({
     default: 50,
     min: 0,
     max: 10_000,
     description: 'longest a message waits to be coalesced with others before its transaction commits',
+  }),
+  INGEST_CONCURRENCY: env.int({
+    default: 2,
+    min: 1,
+    max: 8,
+    description:
+      'transactions in flight at once per replica (2: the database writes one batch while the next is built)',
   }),
   INGEST_MAX_PENDING_ROWS: env.int({
     default: 50_000,
@@ -38,7 +53,68 @@ export const receiverEnv = {
     default: 256 * 1024,
     min: 1024,
     max: 16 * 1024 * 1024,
-    description: 'larger payloads are rejected unread',
+    description: 'larger payloads are rejected unread (reason `oversized`)',
+  }),
+  READING_MAX_FUTURE: env.duration({
+    default: 86_400_000,
+    min: 0,
+    description:
+      'readings measured further in the future than this are rejected (`bad_timestamp`: device clock wrong);' +
+      ' a duration like `30s`, `15m`, `1d`',
+  }),
+  DERIVED_VALUES: env.bool({
+    default: true,
+    description: 'store `heat_index` and `dew_point` where `temperature` and `humidity` arrive together',
+  }),
+  MESSAGE_LOG: env.oneOf(MESSAGE_LOG_MODES, {
+    default: 'rejected',
+    description:
+      'raw inbound messages kept in `message_log`: `all`, `rejected` (messages with anything rejected) or `off`',
+  }),
+  MESSAGE_LOG_PAYLOAD_BYTES: env.int({
+    default: 4096,
+    min: 0,
+    max: 65_535,
+    description: 'bytes of each payload kept in the message log (longer ones are cut, `payload_truncated`)',
+  }),
+  MESSAGE_LOG_MAX_AGE: env.duration({
+    default: 7 * 86_400_000,
+    min: 60_000,
+    description: 'message log rows older than this are deleted (duration, e.g. `7d`)',
+  }),
+  MESSAGE_LOG_MAX_BYTES: env.int({
+    default: 1024 ** 3,
+    min: 1024 * 1024,
+    description: 'approximate size limit of the message log in bytes; the oldest rows go first',
+  }),
+  INGEST_STATS_MAX_AGE: env.duration({
+    default: 7 * 86_400_000,
+    min: 3_600_000,
+    description:
+      'per-minute ingest counters (`ingest_counters`, `ingest_rejections`) older than this are deleted (duration)',
+  }),
+  MAINTENANCE_INTERVAL: env.duration({
+    default: 60_000,
+    min: 1000,
+    description: 'how often one replica rotates the message log and prunes old counters (duration)',
+  }),
+  FOLD_INTERVAL: env.duration({
+    default: 5000,
+    min: 100,
+    description:
+      'how often one replica folds committed batches into the minute/hour rollups, the ingest counters and ' +
+      '`devices.last_seen`/`last_seq`: their lag (duration)',
+  }),
+  FOLD_BATCHES: env.int({
+    default: 50,
+    min: 1,
+    max: 5000,
+    description: 'ingest batches folded per fold transaction',
+  }),
+  STATS_LOG_INTERVAL: env.duration({
+    default: 60_000,
+    min: 0,
+    description: 'how often the statistics line is logged (duration; 0 = never)',
   }),
   ...commonEnv(9201),
 };

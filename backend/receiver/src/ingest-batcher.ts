@@ -1,22 +1,14 @@
-import type { Reading, RejectedReading } from '@sensorfleet/shared';
-
-export interface AcceptedMessage {
-  deviceId: string;
-  readings: Reading[];
-  rejected: RejectedReading[];
-  receivedAt: number;
-}
+import { rowsOfItem, type IngestItem } from './inbound.js';
 
 export interface Batch {
-  messages: AcceptedMessage[];
+  items: IngestItem[];
+  /** Weight of the batch: rows in `readings` plus one per message (its log, registry and counter work). */
   rows: number;
 }
 
-/** Rows a message turns into: one per sensor value. */
-export function rowsOf(m: AcceptedMessage): number {
-  let n = 0;
-  for (const r of m.readings) n += Object.keys(r.values).length;
-  return n;
+/** Weight of one message in a batch (see Batch.rows). */
+export function weightOf(item: IngestItem): number {
+  return rowsOfItem(item) + 1;
 }
 
 /**
@@ -25,14 +17,15 @@ export function rowsOf(m: AcceptedMessage): number {
  * one commit per message would cap ingest at the disk's fsync rate.
  */
 export class IngestBatcher {
-  private messages: AcceptedMessage[] = [];
+  private items: IngestItem[] = [];
+  private head = 0;
   private rows = 0;
 
   constructor(private readonly opts: { maxRows: number; maxWaitMs: number }) {}
 
-  add(m: AcceptedMessage): void {
-    this.messages.push(m);
-    this.rows += rowsOf(m);
+  add(item: IngestItem): void {
+    this.items.push(item);
+    this.rows += weightOf(item);
   }
 
   get pendingRows(): number {
@@ -40,12 +33,12 @@ export class IngestBatcher {
   }
 
   get pendingMessages(): number {
-    return this.messages.length;
+    return this.items.length - this.head;
   }
 
   /** ms until the oldest message is due (0 = now), or undefined when empty. */
   dueIn(now: number): number | undefined {
-    const first = this.messages[0];
+    const first = this.items[this.head];
     if (!first) return undefined;
     if (this.rows >= this.opts.maxRows) return 0;
     return Math.max(0, first.receivedAt + this.opts.maxWaitMs - now);
@@ -53,17 +46,20 @@ export class IngestBatcher {
 
   /** Takes up to maxRows worth of whole messages (at least one message). */
   take(): Batch {
-    const messages: AcceptedMessage[] = [];
+    const items: IngestItem[] = [];
     let rows = 0;
-    while (this.messages.length) {
-      const m = this.messages[0]!;
-      const n = rowsOf(m);
-      if (messages.length && rows + n > this.opts.maxRows) break;
-      messages.push(m);
+    while (this.head < this.items.length) {
+      const item = this.items[this.head]!;
+      const n = weightOf(item);
+      if (items.length && rows + n > this.opts.maxRows) break;
+      items.push(item);
       rows += n;
-      this.messages.shift();
+      this.head++;
     }
+    // Array.shift() per message is O(n): drop the taken prefix in one go instead.
+    this.items = this.items.slice(this.head);
+    this.head = 0;
     this.rows -= rows;
-    return { messages, rows };
+    return { items, rows };
   }
 }

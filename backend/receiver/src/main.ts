@@ -1,145 +1,129 @@
 import { createPool, migrate } from '@sensorfleet/mariadb';
 import {
-  Counter,
   createLogger,
   createMetricsRegistry,
-  Gauge,
   HealthEndpoint,
-  Histogram,
   loadConfig,
-  parseTopic,
   redactConfig,
   runService,
   topicFilters,
   topics,
 } from '@sensorfleet/shared';
+import { foldAll, pendingBatches } from './batch-folder.js';
+import { BatchWriter } from './batch-writer.js';
 import { receiverEnv } from './config.js';
-import { ReadingsWriter } from './readings-writer.js';
+import { IngestLoop } from './ingest-loop.js';
+import { IngestStats, StatsReporter } from './ingest-stats.js';
+import { MessageIntake } from './message-intake.js';
 import { ReceiverMqtt } from './receiver-mqtt.js';
-import { TelemetryIngest } from './telemetry-ingest.js';
-import { createTelemetryValidator } from './telemetry-validator.js';
+import { createReceiverMetrics } from './receiver-metrics.js';
+import { pruneIngestCounters, rotateMessageLog } from './retention.js';
+import { SingleRunnerJob } from './single-runner-job.js';
 
 const config = loadConfig('receiver', receiverEnv);
 const log = createLogger('receiver', config.LOG_LEVEL);
 log.info({ config: redactConfig(receiverEnv, config) }, 'starting');
 
 const registry = createMetricsRegistry('receiver');
-const messages = new Counter({
-  name: 'sensorfleet_messages_total',
-  help: 'telemetry messages received',
-  registers: [registry],
-});
-const rejectedMessages = new Counter({
-  name: 'sensorfleet_rejected_messages_total',
-  help: 'messages rejected as a whole, by reason',
-  labelNames: ['reason'],
-  registers: [registry],
-});
-const rejectedReadings = new Counter({
-  name: 'sensorfleet_rejected_readings_total',
-  help: 'single readings rejected',
-  registers: [registry],
-});
-const storedRows = new Counter({
-  name: 'sensorfleet_stored_rows_total',
-  help: 'rows newly stored',
-  registers: [registry],
-});
-const duplicateRows = new Counter({
-  name: 'sensorfleet_duplicate_rows_total',
-  help: 'rows already stored (replays)',
-  registers: [registry],
-});
-const writeFailures = new Counter({
-  name: 'sensorfleet_db_write_failures_total',
-  help: 'failed transactions',
-  registers: [registry],
-});
-const pendingRows = new Gauge({
-  name: 'sensorfleet_pending_rows',
-  help: 'rows waiting for a transaction',
-  registers: [registry],
-});
-const batchRows = new Histogram({
-  name: 'sensorfleet_batch_rows',
-  help: 'rows per transaction',
-  buckets: [1, 10, 50, 100, 500, 1000, 5000, 20000],
-  registers: [registry],
-});
-const commitSeconds = new Histogram({
-  name: 'sensorfleet_commit_seconds',
-  help: 'time to write and commit one transaction',
-  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  registers: [registry],
-});
-const lagSeconds = new Histogram({
-  name: 'sensorfleet_ingest_lag_seconds',
-  help: 'reading ts → committed',
-  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600],
-  registers: [registry],
-});
+const metrics = createReceiverMetrics(registry);
+const stats = new IngestStats();
 
-const pool = createPool(config.DATABASE_URL, { connectionLimit: 4 });
-const writer = new ReadingsWriter(pool);
-const validate = createTelemetryValidator(config.MESSAGE_MAX_BYTES);
+// READ COMMITTED: the conflict check must see rows other replicas committed a moment ago, and locking
+// reads should not take gap locks that make concurrent batches wait for each other.
+const pool = createPool(config.DATABASE_URL, {
+  connectionLimit: config.INGEST_CONCURRENCY + 3, // + fold, maintenance, one spare
+  initSql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+});
+const writer = new BatchWriter(pool, {
+  messageLog: config.MESSAGE_LOG,
+  log: log.child({ module: 'writer' }),
+});
+const intake = new MessageIntake({
+  maxBytes: config.MESSAGE_MAX_BYTES,
+  maxFutureMs: config.READING_MAX_FUTURE,
+  derivedValues: config.DERIVED_VALUES,
+  messageLog: config.MESSAGE_LOG,
+  logPayloadBytes: config.MESSAGE_LOG_PAYLOAD_BYTES,
+});
 
 let schemaReady = false;
-const ingest = new TelemetryIngest({
-  write: (ms) => writer.write(ms),
+const ingest = new IngestLoop({
+  write: async (items) => {
+    const result = await writer.write(items);
+    stats.committed(result);
+    return result;
+  },
   publishAck: (deviceId, ack) => mqttSession.publish(topics.ack(deviceId), JSON.stringify(ack)),
   maxRows: config.INGEST_MAX_ROWS,
   maxWaitMs: config.INGEST_MAX_WAIT_MS,
   maxPendingRows: config.INGEST_MAX_PENDING_ROWS,
+  concurrency: config.INGEST_CONCURRENCY,
   log: log.child({ module: 'ingest' }),
-  metrics: {
-    committed: (batch, result, commitMs, lags) => {
-      storedRows.inc(result.inserted);
-      duplicateRows.inc(result.duplicates);
-      batchRows.observe(batch.rows);
-      commitSeconds.observe(commitMs / 1000);
-      for (const l of lags) lagSeconds.observe(Math.max(0, l) / 1000);
-    },
-    writeFailed: () => writeFailures.inc(),
-    pending: (rows) => pendingRows.set(rows),
-  },
+  metrics: metrics.ingest,
 });
 
+const share = (filter: string) =>
+  config.RECEIVER_SHARED ? `$share/${config.RECEIVER_GROUP}/${filter}` : filter;
 const mqttSession = new ReceiverMqtt({
   url: config.MQTT_URL,
   username: config.MQTT_USERNAME,
   password: config.MQTT_PASSWORD,
   caFile: config.MQTT_CA_FILE,
   subscriptions: [
-    config.RECEIVER_SHARED ? topicFilters.sharedTelemetry(config.RECEIVER_GROUP) : topicFilters.telemetry,
-  ],
+    topicFilters.telemetry,
+    topicFilters.state,
+    topicFilters.online,
+    ...topicFilters.compat,
+  ].map(share),
+  catchUp: config.RECEIVER_RETAINED_CATCHUP ? [topicFilters.state, topicFilters.online] : [],
   log: log.child({ module: 'mqtt' }),
-  onMessage: async (topic, payload) => {
-    const parsed = parseTopic(topic);
-    if (parsed?.kind !== 'telemetry') {
-      rejectedMessages.inc({ reason: 'bad_topic' });
+  onMessage: async (topic, payload, retained) => {
+    const item = intake.take(topic, payload, retained, Date.now());
+    if (!item) {
+      metrics.ignoredMessages.inc();
       log.warn({ topic }, 'message on an unexpected topic ignored');
       return;
     }
-    messages.inc();
-    const v = validate(payload);
-    if (!v.ok) {
-      rejectedMessages.inc({ reason: v.reason });
-      log.warn(
-        { deviceId: parsed.deviceId, reason: v.reason, error: v.error, bytes: payload.length },
-        'telemetry rejected',
-      );
-      return;
-    }
-    if (v.rejected.length) {
-      rejectedReadings.inc(v.rejected.length);
-      log.warn({ deviceId: parsed.deviceId, rejected: v.rejected.slice(0, 10) }, 'readings rejected');
-    }
-    await ingest.accept({
-      deviceId: parsed.deviceId,
-      readings: v.readings,
-      rejected: v.rejected,
-      receivedAt: Date.now(),
+    metrics.messages.inc({ kind: item.kind });
+    stats.received(item);
+    await ingest.accept(item);
+  },
+});
+
+const fold = new SingleRunnerJob({
+  name: 'fold',
+  pool,
+  lockName: 'sensorfleet_ingest_fold',
+  intervalMs: config.FOLD_INTERVAL,
+  log: log.child({ module: 'fold' }),
+  run: async (conn) => {
+    const folded = await foldAll(conn, config.FOLD_BATCHES);
+    metrics.foldedBatches.inc(folded.batches);
+    metrics.foldedRows.inc(folded.rows);
+    metrics.foldPending.set(await pendingBatches(conn));
+  },
+});
+
+const maintenance = new SingleRunnerJob({
+  name: 'maintenance',
+  pool,
+  lockName: 'sensorfleet_ingest_maintenance',
+  intervalMs: config.MAINTENANCE_INTERVAL,
+  firstDelayMs: Math.min(10_000, config.MAINTENANCE_INTERVAL),
+  log: log.child({ module: 'maintenance' }),
+  run: async (conn) => {
+    const now = Date.now();
+    const rotated = await rotateMessageLog(conn, {
+      maxAgeMs: config.MESSAGE_LOG_MAX_AGE,
+      maxBytes: config.MESSAGE_LOG_MAX_BYTES,
+      now,
     });
+    const pruned = await pruneIngestCounters(conn, { maxAgeMs: config.INGEST_STATS_MAX_AGE, now });
+    metrics.messageLogDeleted.inc({ why: 'age' }, rotated.deletedByAge);
+    metrics.messageLogDeleted.inc({ why: 'size' }, rotated.deletedBySize);
+    metrics.messageLogBytes.set(rotated.estimatedBytes);
+    if (rotated.deletedByAge || rotated.deletedBySize || pruned)
+      log.info({ rotated, pruned }, 'old ingest data deleted');
   },
 });
 
@@ -156,7 +140,10 @@ await runService({
         ok: schemaReady && mqttSession.connected && ingest.healthy,
         checks: {
           mqtt: { ok: mqttSession.connected },
-          database: { ok: schemaReady && ingest.healthy, detail: { pendingRows: ingest.pendingRows } },
+          database: {
+            ok: schemaReady && ingest.healthy,
+            detail: { pendingRows: ingest.pendingRows, intakePaused: ingest.paused },
+          },
         },
       }),
     }),
@@ -179,6 +166,19 @@ await runService({
       },
       stop: () => pool.end(),
     },
+    fold,
+    maintenance,
+    new StatsReporter({
+      stats,
+      intervalMs: config.STATS_LOG_INTERVAL,
+      log: log.child({ module: 'stats' }),
+      extra: () => ({
+        mqttConnected: mqttSession.connected,
+        databaseOk: ingest.healthy,
+        pendingRows: ingest.pendingRows,
+        intakePaused: ingest.paused,
+      }),
+    }),
     mqttSession,
     ingest,
     // Stopped first: no new messages are taken while the ingest finishes and acks what it has.

@@ -1,89 +1,158 @@
-import type { Pool, PoolConnection } from 'mariadb';
-import type { AcceptedMessage } from './ingest-batcher.js';
+import type { PoolConnection } from 'mariadb';
+import type { IngestItem } from './inbound.js';
+import {
+  classify,
+  planReadings,
+  resolveOutcomes,
+  rowsOf,
+  seqRanges,
+  type Owner,
+  type ReadingOutcome,
+  type ReadingRow,
+  type StoredRow,
+} from './reading-plan.js';
 
-/** Rows per INSERT statement: big enough to amortise parsing, small enough for max_allowed_packet. */
-export const ROWS_PER_STATEMENT = 1000;
+export type { ReadingOutcome } from './reading-plan.js';
 
-export interface WriteResult {
-  rows: number;
+/** Key ranges per conflict-check SELECT. */
+const RANGES_PER_SELECT = 500;
+/** Re-classifications when a concurrent batch stores the same keys between our check and our insert. */
+const MAX_CLASSIFY_ROUNDS = 3;
+
+export interface ReadingsWriteResult {
+  /** Per item, per reading. */
+  outcomes: ReadingOutcome[][];
+  /** Rows this batch stored, per item (the owner's item gets them). */
+  insertedByItem: number[];
   inserted: number;
-  duplicates: number;
+  /** Rows the batch tried to store (its distinct readings' values and derived values). */
+  rows: number;
+  /** (device, seq range) this batch stored rows in: for its `ingest_batches` row. */
+  stored: [string, number, number][];
+  /** Whether duplicates made the writer compare with stored rows (the slow path). */
+  checked: boolean;
 }
 
-/** `2026-11-23T10:00:00.123Z` → `2026-11-23 10:00:00.123` (DATETIME(3), UTC). */
-export function toSqlDateTime(iso: string): string {
-  return iso.slice(0, 23).replace('T', ' ').replace('Z', '');
-}
+export class ConcurrentWriteError extends Error {}
 
 /**
- * Writes a coalesced batch in one transaction: readings with multi-row INSERT IGNORE (the primary key
- * (device_id, seq, sensor) turns replays into no-ops), then the per-device bookkeeping. Either all of it
- * commits or none: the caller acks only after this resolves.
+ * Writes a batch's readings inside the caller's transaction, with INSERT IGNORE (bulk) and `batch_id`.
+ *
+ * Fast path (no duplicates, the normal case): one pass of inserts; affectedRows = rows proves every row
+ * is new. Only when some rows were ignored does it roll back to a savepoint, read the stored rows of the
+ * batch's keys with a locking read (which waits for a concurrent replica's uncommitted rows instead of
+ * missing them), classify each reading (reading-plan.ts) and insert only the new rows. If that insert
+ * still hits rows it did not expect, another replica stored them in between: classify again.
  */
-export class ReadingsWriter {
-  constructor(private readonly pool: Pool) {}
-
-  async write(messages: AcceptedMessage[]): Promise<WriteResult> {
-    const rows: (string | number)[][] = [];
-    const devices = new Map<string, { lastSeq: number; lastTs: string; receivedAt: number }>();
-    for (const m of messages) {
-      for (const r of m.readings) {
-        const at = toSqlDateTime(r.ts);
-        for (const [sensor, value] of Object.entries(r.values))
-          rows.push([m.deviceId, r.seq, sensor, value, at]);
-        const d = devices.get(m.deviceId);
-        if (!d || r.seq > d.lastSeq)
-          devices.set(m.deviceId, { lastSeq: r.seq, lastTs: at, receivedAt: m.receivedAt });
-      }
-    }
-    // Same order in every replica: two receivers touching the same keys lock them in the same order.
-    rows.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : (a[1] as number) - (b[1] as number)));
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      let inserted = 0;
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        inserted += await insertReadings(conn, rows.slice(i, i + ROWS_PER_STATEMENT));
-      }
-      if (devices.size) await touchDevices(conn, devices);
-      await conn.commit();
-      return { rows: rows.length, inserted, duplicates: rows.length - inserted };
-    } catch (err) {
-      await conn.rollback().catch(() => {});
-      throw err;
-    } finally {
-      await conn.release();
-    }
-  }
-}
-
-async function insertReadings(conn: PoolConnection, rows: (string | number)[][]): Promise<number> {
-  if (!rows.length) return 0;
-  const sql =
-    'INSERT IGNORE INTO readings (device_id, seq, sensor, value, measured_at) VALUES ' +
-    rows.map(() => '(?,?,?,?,?)').join(',');
-  const res = (await conn.query(sql, rows.flat())) as { affectedRows: number };
-  return Number(res.affectedRows);
-}
-
-async function touchDevices(
+export async function writeReadings(
   conn: PoolConnection,
-  devices: Map<string, { lastSeq: number; lastTs: string; receivedAt: number }>,
-): Promise<void> {
-  const ids = [...devices.keys()].sort();
-  const now = toSqlDateTime(new Date().toISOString());
-  const params: (string | number)[] = [];
-  for (const id of ids) {
-    const d = devices.get(id)!;
-    params.push(id, now, now, d.lastTs, d.lastSeq);
+  items: readonly IngestItem[],
+  batchId: number,
+): Promise<ReadingsWriteResult> {
+  const plan = planReadings([...items]);
+  const { owners } = plan;
+  const all = rowsOf(owners, batchId);
+  const insertedByItem = items.map(() => 0);
+  if (!all.length) {
+    return {
+      outcomes: items.map(() => []),
+      insertedByItem,
+      inserted: 0,
+      rows: 0,
+      stored: [],
+      checked: false,
+    };
   }
-  await conn.query(
-    'INSERT INTO devices (id, first_seen, last_seen, last_data_at, last_seq) VALUES ' +
-      ids.map(() => '(?,?,?,?,?)').join(',') +
-      ' ON DUPLICATE KEY UPDATE last_seen = VALUES(last_seen),' +
-      ' last_data_at = GREATEST(COALESCE(last_data_at, VALUES(last_data_at)), VALUES(last_data_at)),' +
-      ' last_seq = GREATEST(COALESCE(last_seq, 0), VALUES(last_seq)),' +
-      ' first_seen = COALESCE(first_seen, VALUES(first_seen))',
-    params,
-  );
+  const [, affected] = await Promise.all([conn.query('SAVEPOINT readings'), insertRows(conn, all)]);
+  if (affected === all.length) {
+    for (const o of owners) insertedByItem[o.item]! += rowCount(o);
+    return {
+      outcomes: resolveOutcomes(
+        plan,
+        owners.map(() => 'stored'),
+      ),
+      insertedByItem,
+      inserted: affected,
+      rows: all.length,
+      stored: seqRanges(owners),
+      checked: false,
+    };
+  }
+  for (let round = 1; ; round++) {
+    await conn.query('ROLLBACK TO SAVEPOINT readings');
+    const stored = await storedRowsOf(conn, owners);
+    const c = classify(owners, stored);
+    const rows = rowsOf(owners, batchId, c.insert);
+    const inserted = await insertRows(conn, rows);
+    if (inserted === rows.length) {
+      const touched = new Set<Owner>();
+      const index = new Map(owners.map((o) => [`${o.deviceId}\u0000${o.reading.seq}`, o]));
+      for (const r of rows) {
+        const o = index.get(`${r[0]}\u0000${r[1]}`)!;
+        insertedByItem[o.item]! += 1;
+        touched.add(o);
+      }
+      return {
+        outcomes: resolveOutcomes(plan, c.outcomes),
+        insertedByItem,
+        inserted,
+        rows: all.length,
+        stored: seqRanges([...touched]),
+        checked: true,
+      };
+    }
+    if (round >= MAX_CLASSIFY_ROUNDS) {
+      throw new ConcurrentWriteError(
+        `readings changed under the conflict check ${round} times (another replica storing the same keys)`,
+      );
+    }
+  }
+}
+
+function rowCount(o: Owner): number {
+  return Object.keys(o.reading.values).length + Object.keys(o.reading.derived).length;
+}
+
+const INSERT =
+  'INSERT IGNORE INTO readings (device_id, seq, sensor, value, measured_at, batch_id) VALUES (?,?,?,?,?,?)';
+
+/**
+ * INSERT IGNORE of all rows with the connector's bulk protocol (one prepared statement, binary rows, split
+ * into packets by the connector). The connector starts a new bulk command whenever a column's binary type
+ * changes from one row to the next (INT for 50, DOUBLE for 21.5, BIGINT beyond 2^31), which cost more than
+ * it saved; so rows come typed from rowsOf (reading-plan.ts): seq as BIGINT, the value as its shortest
+ * round-trip decimal text (exact: the server parses it back to the same double). Measured against
+ * 1000-row text INSERTs of the same rows: ~1.1–1.5× the rows/s with ~20 % less server CPU. Resolves to
+ * the number of rows really inserted.
+ */
+async function insertRows(conn: PoolConnection, rows: ReadingRow[]): Promise<number> {
+  if (!rows.length) return 0;
+  const result = (await conn.batch(INSERT, rows)) as { affectedRows: number } | { affectedRows: number }[];
+  const results = Array.isArray(result) ? result : [result];
+  return results.reduce((n, r) => n + Number(r.affectedRows), 0);
+}
+
+/** Stored rows under the owners' keys, read with shared locks (they stay as they are until we commit). */
+async function storedRowsOf(conn: PoolConnection, owners: readonly Owner[]): Promise<StoredRow[]> {
+  const ranges = seqRanges(owners, 1);
+  const out: StoredRow[] = [];
+  for (let i = 0; i < ranges.length; i += RANGES_PER_SELECT) {
+    const chunk = ranges.slice(i, i + RANGES_PER_SELECT);
+    const rows = (await conn.query(
+      'SELECT device_id, seq, sensor, value, measured_at FROM readings WHERE ' +
+        chunk.map(() => '(device_id = ? AND seq BETWEEN ? AND ?)').join(' OR ') +
+        ' LOCK IN SHARE MODE',
+      chunk.flat(),
+    )) as { device_id: string; seq: number; sensor: string; value: number; measured_at: Date }[];
+    for (const r of rows) {
+      out.push({
+        deviceId: r.device_id,
+        seq: Number(r.seq),
+        sensor: r.sensor,
+        value: Number(r.value),
+        measuredMs: r.measured_at.getTime(),
+      });
+    }
+  }
+  return out;
 }

@@ -10,9 +10,14 @@ export interface ReceiverMqttOptions {
   password?: string | undefined;
   caFile?: string | undefined;
   subscriptions: string[];
+  /**
+   * Filters subscribed on every connect and unsubscribed as soon as the broker confirmed them: only to
+   * read their retained messages (brokers that send none to shared subscriptions).
+   */
+  catchUp?: string[];
   log: Logger;
   /** Resolve when the message may be acknowledged to the broker; a slow promise pauses intake. */
-  onMessage: (topic: string, payload: Buffer) => Promise<void>;
+  onMessage: (topic: string, payload: Buffer, retained: boolean) => Promise<void>;
 }
 
 /**
@@ -24,6 +29,7 @@ export class ReceiverMqtt {
   readonly name = 'mqtt';
   private client: MqttClient | undefined;
   private closing = false;
+  private corked = false;
 
   constructor(private readonly opts: ReceiverMqttOptions) {}
 
@@ -46,8 +52,9 @@ export class ReceiverMqtt {
     this.client = client;
     client.handleMessage = (packet, callback) => {
       if (this.closing) return; // never PUBACK after stop began: the broker/device keep the message
+      this.corkUntilNextTurn(client);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      this.opts.onMessage(packet.topic, payload).then(
+      this.opts.onMessage(packet.topic, payload, packet.retain === true).then(
         () => callback(),
         (err: unknown) => {
           this.opts.log.error({ err, topic: packet.topic }, 'message handling failed');
@@ -67,11 +74,34 @@ export class ReceiverMqtt {
           if (refused.length) this.opts.log.error({ refused }, 'broker refused subscriptions (ACL?)');
         })
         .catch((err: unknown) => this.opts.log.warn({ err }, 'subscribe failed'));
+      const catchUp = this.opts.catchUp ?? [];
+      if (catchUp.length) {
+        client
+          .subscribeAsync(Object.fromEntries(catchUp.map((t) => [t, { qos: 1 as const }])))
+          .then(() => client.unsubscribeAsync(catchUp))
+          .catch((err: unknown) => this.opts.log.warn({ err }, 'retained catch-up subscription failed'));
+      }
     });
     client.on('close', () => {
       if (!this.closing) this.opts.log.warn('broker connection lost; reconnecting');
     });
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'mqtt error'));
+  }
+
+  /**
+   * Small messages arrive by the hundred per socket read; each PUBACK would be its own write system call.
+   * Corking the socket until the event loop turns sends them together (measured: writev was ~6 % of the
+   * receiver's CPU with 1-reading messages).
+   */
+  private corkUntilNextTurn(client: MqttClient): void {
+    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (this.corked || !stream?.cork || !stream.uncork) return;
+    this.corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork?.();
+    });
   }
 
   async publish(topic: string, payload: string, retain = false): Promise<void> {

@@ -1,47 +1,160 @@
 import {
   createDecoder,
+  ISO_UTC_PATTERN,
+  MAX_CHANNELS_PER_READING,
+  MAX_READINGS_PER_BATCH,
   Reading,
-  TelemetryEnvelope,
-  type DecodeFailure,
-  type RejectedReading,
+  SENSOR_NAME_REGEX,
 } from '@sensorfleet/shared';
+import type { Rejection } from './inbound.js';
+import { parseJsonLenient } from './lenient-json.js';
+import { implausibility } from './plausibility.js';
 
-export type MessageRejectReason = DecodeFailure | 'bad_topic';
+/** A reading as the device sent it, validated (derived values are added by the intake). */
+export interface ValidReading {
+  seq: number;
+  measuredMs: number;
+  values: Record<string, number>;
+}
 
 export type ValidatedTelemetry =
-  | { ok: true; readings: Reading[]; rejected: RejectedReading[] }
-  | { ok: false; reason: MessageRejectReason; error: string };
+  { ok: true; readings: ValidReading[]; rejected: Rejection[] } | { ok: false; rejection: Rejection };
 
-const readingDecoder = createDecoder(Reading);
+export interface TelemetryValidatorOptions {
+  maxBytes: number;
+  /** Readings measured further than this in the future are rejected (a device clock gone wrong). */
+  maxFutureMs: number;
+}
+
+/** Readings before this are a device clock that was never set (a Pi without RTC boots in 1970). */
+export const EARLIEST_READING_MS = Date.UTC(2000, 0, 1);
+
+const TS_REGEX = new RegExp(ISO_UTC_PATTERN);
+const readingCheck = createDecoder(Reading);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const shown = (v: unknown): string => {
+  const s = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+};
 
 /**
- * Checks a telemetry message at the edge. The envelope must be valid as a whole; readings are checked one
- * by one so that one bad reading is rejected (and acked as rejected, with its reason) while the rest of
- * the batch is stored. A reading whose seq cannot be read cannot be acked either: it is reported in the
- * message-level error so it shows up in logs and metrics.
+ * Checks a devices/{id}/telemetry message at the edge, with a reason per rule (the `reason` label):
+ *  - the message as a whole: oversized (MESSAGE_MAX_BYTES), malformed_json, unknown_version (`v` ≠ 1),
+ *    schema (not an object, `readings` not a non-empty array of at most 1000);
+ *  - each reading on its own: bad_seq, duplicate_seq (same seq twice with different content), bad_timestamp
+ *    (not ISO-8601 UTC, before 2000, too far in the future), schema (shape), bad_sensor_name,
+ *    non_numeric_value, non_finite_value (NaN, ±Infinity, 1e999), out_of_range (plausibility.ts).
+ * A rejected reading is named in the ack's `rejected` (so the device drops it) while the others are stored:
+ * readings are independent rows, so storing the valid ones is always safe. A reading without a usable seq
+ * cannot be named in an ack; it is counted and logged, and the others are still stored.
  */
-export function createTelemetryValidator(maxBytes: number) {
-  const envelope = createDecoder(TelemetryEnvelope, { maxBytes });
-  return (payload: Buffer): ValidatedTelemetry => {
-    const decoded = envelope.decode(payload);
-    if (!decoded.ok) return decoded;
-    const readings: Reading[] = [];
-    const rejected: RejectedReading[] = [];
-    const seen = new Set<number>();
-    for (const raw of decoded.value.readings) {
-      const r = readingDecoder.check(raw);
-      if (r.ok) {
-        if (!seen.has(r.value.seq)) readings.push(r.value);
-        seen.add(r.value.seq);
-        continue;
-      }
-      const seq = (raw as { seq?: unknown } | null)?.seq;
-      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 1) {
-        rejected.push({ seq, reason: r.error });
-      } else {
-        return { ok: false, reason: 'schema', error: `reading without a valid seq: ${r.error}` };
-      }
+export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
+  return (payload: Buffer, now: number): ValidatedTelemetry => {
+    const reject = (reason: string, detail: string): ValidatedTelemetry => ({
+      ok: false,
+      rejection: { scope: 'message', reason, detail },
+    });
+    if (payload.length > opts.maxBytes) {
+      return reject('oversized', `payload of ${payload.length} bytes exceeds the limit of ${opts.maxBytes}`);
     }
+    const parsed = parseJsonLenient(payload.toString('utf8'));
+    if (!parsed.ok) return reject('malformed_json', parsed.error);
+    const msg = parsed.value;
+    if (!isObject(msg)) return reject('schema', `payload must be a JSON object, got ${shown(msg)}`);
+    if (msg.v !== 1)
+      return reject(
+        'unknown_version',
+        `unknown message version v=${shown(msg.v)} (this receiver speaks v=1)`,
+      );
+    const raw = msg.readings;
+    if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_READINGS_PER_BATCH) {
+      return reject('schema', `/readings must be an array of 1…${MAX_READINGS_PER_BATCH} readings`);
+    }
+    const readings: ValidReading[] = [];
+    const rejected: Rejection[] = [];
+    const bySeq = new Map<number, ValidReading>();
+    raw.forEach((r, i) => {
+      const checked = checkReading(r, i, now, opts.maxFutureMs);
+      if ('reason' in checked) {
+        rejected.push(checked);
+        return;
+      }
+      const first = bySeq.get(checked.seq);
+      if (!first) {
+        bySeq.set(checked.seq, checked);
+        readings.push(checked);
+      } else if (!sameContent(first, checked)) {
+        rejected.push({
+          scope: 'reading',
+          reason: 'duplicate_seq',
+          seq: checked.seq,
+          detail: `/readings/${i}: seq ${checked.seq} appears twice with different content; the first is kept`,
+        });
+      }
+    });
     return { ok: true, readings, rejected };
   };
+}
+
+function sameContent(a: ValidReading, b: ValidReading): boolean {
+  const keys = Object.keys(a.values);
+  return (
+    a.measuredMs === b.measuredMs &&
+    keys.length === Object.keys(b.values).length &&
+    keys.every((k) => a.values[k] === b.values[k])
+  );
+}
+
+function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): ValidReading | Rejection {
+  const at = `/readings/${i}`;
+  if (!isObject(r))
+    return { scope: 'reading', reason: 'schema', detail: `${at} must be an object, got ${shown(r)}` };
+  const seq = r.seq;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    return {
+      scope: 'reading',
+      reason: 'bad_seq',
+      detail: `${at}/seq must be an integer ≥ 1, got ${shown(seq)}`,
+    };
+  }
+  const bad = (reason: string, detail: string): Rejection => ({
+    scope: 'reading',
+    reason,
+    seq,
+    detail: `${at}${detail}`,
+  });
+  const ts = r.ts;
+  if (typeof ts !== 'string' || !TS_REGEX.test(ts)) {
+    return bad('bad_timestamp', `/ts must be ISO-8601 UTC like 2026-11-23T10:00:00.000Z, got ${shown(ts)}`);
+  }
+  const ms = Date.parse(ts);
+  // Date.parse rolls 2026-02-30 over to March 2: a real date reads back the same.
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 19) !== ts.slice(0, 19)) {
+    return bad('bad_timestamp', `/ts ${ts} is not a real date and time`);
+  }
+  if (ms < EARLIEST_READING_MS)
+    return bad('bad_timestamp', `/ts ${ts} is before 2000: device clock not set?`);
+  if (ms > now + maxFutureMs) return bad('bad_timestamp', `/ts ${ts} is in the future: device clock wrong?`);
+  const values = r.values;
+  if (!isObject(values)) return bad('schema', `/values must be an object, got ${shown(values)}`);
+  const names = Object.keys(values);
+  if (names.length < 1 || names.length > MAX_CHANNELS_PER_READING) {
+    return bad('schema', `/values must have 1…${MAX_CHANNELS_PER_READING} sensors, got ${names.length}`);
+  }
+  for (const name of names) {
+    const v = values[name];
+    if (!SENSOR_NAME_REGEX.test(name)) {
+      return bad('bad_sensor_name', `/values: sensor name ${shown(name)} must match ^[a-z][a-z0-9_]{0,49}$`);
+    }
+    if (typeof v !== 'number')
+      return bad('non_numeric_value', `/values/${name} must be a number, got ${shown(v)}`);
+    if (!Number.isFinite(v)) return bad('non_finite_value', `/values/${name} is ${v}, not a finite number`);
+    const why = implausibility(name, v);
+    if (why) return bad('out_of_range', `/values/${name}: ${why}`);
+  }
+  // Anything the specific rules above did not name (extra properties, …): the shared schema decides.
+  const full = readingCheck.check(r);
+  if (!full.ok) return bad('schema', ` ${full.error}`);
+  return { seq, measuredMs: ms, values: values as Record<string, number> };
 }

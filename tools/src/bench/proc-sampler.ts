@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux we run on). */
+const CLK_TCK = 100;
+
+/** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status), undefined when it is gone. */
+export function readRssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU seconds a process has used so far (children not included). */
+export function readCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ProcUsage {
+  /** Highest VmRSS seen, MB (1 MB = 2^20 bytes). */
+  peakRssMb: number;
+  /** CPU seconds used while sampling. */
+  cpuSeconds: number;
+}
+
+/**
+ * Samples named processes every `intervalMs` (default 200 ms): peak RSS, and CPU seconds between
+ * start() and stop(). `self` (this process) is measured with process.cpuUsage/memoryUsage.
+ */
+export class ProcSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly peak = new Map<string, number>();
+  private readonly cpuAtStart = new Map<string, number>();
+  private readonly cpuLast = new Map<string, number>();
+  private selfCpuStart: NodeJS.CpuUsage | undefined;
+
+  constructor(
+    private readonly pids: Record<string, number | undefined>,
+    private readonly intervalMs = 200,
+  ) {}
+
+  start(): void {
+    this.selfCpuStart = process.cpuUsage();
+    for (const [name, pid] of Object.entries(this.pids)) {
+      if (pid === undefined) continue;
+      const cpu = readCpuSeconds(pid);
+      if (cpu !== undefined) this.cpuAtStart.set(name, cpu);
+    }
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    for (const [name, pid] of Object.entries(this.pids)) {
+      if (pid === undefined) continue;
+      const rss = readRssBytes(pid);
+      if (rss !== undefined) this.peak.set(name, Math.max(this.peak.get(name) ?? 0, rss));
+      const cpu = readCpuSeconds(pid);
+      if (cpu !== undefined) this.cpuLast.set(name, cpu);
+    }
+    const selfRss = process.memoryUsage.rss();
+    this.peak.set('bench', Math.max(this.peak.get('bench') ?? 0, selfRss));
+  }
+
+  stop(): Record<string, ProcUsage> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.sample();
+    const out: Record<string, ProcUsage> = {};
+    for (const name of Object.keys(this.pids)) {
+      const start = this.cpuAtStart.get(name);
+      const last = this.cpuLast.get(name);
+      out[name] = {
+        peakRssMb: (this.peak.get(name) ?? NaN) / 2 ** 20,
+        cpuSeconds: start !== undefined && last !== undefined ? last - start : NaN,
+      };
+    }
+    const self = process.cpuUsage(this.selfCpuStart);
+    out['bench'] = {
+      peakRssMb: (this.peak.get('bench') ?? NaN) / 2 ** 20,
+      cpuSeconds: (self.user + self.system) / 1e6,
+    };
+    return out;
+  }
+}
