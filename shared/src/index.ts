@@ -16,3 +16,4 @@ export * from './device-redis/keys.js';
 export * from './device-redis/outbox-store.js';
 export * from './device-redis/measuring-state.js';
 export * from './schemas/compat004.js';
+export * from './schemas/stats.js';
