@@ -12,6 +12,7 @@ import { collectState } from '@sensorfleet/mqtthandler/state-reporter';
 import { Bme280Emulator } from '../../device/sensor/test/support/bme280-emulator.js';
 import { RedisServer } from '../src/harness/index.js';
 import { DeviceRig, sleep } from './support/device-rig.js';
+import { DATASHEET_CALIBRATION, DATASHEET_RAW } from '../../device/sensor/test/support/datasheet-example.js';
 
 /**
  * The sensor's way into the outbox with real Redis: the BME280 driver against the register emulator
@@ -60,28 +61,8 @@ function sensorLoop(
   return { loop, outbox, measuring, statusStore, counts: c };
 }
 
-// Datasheet worked example plus humidity parameters (as in device/sensor/test/bme280-source.test.ts).
-const CALIBRATION = {
-  digT1: 27504,
-  digT2: 26435,
-  digT3: -1000,
-  digP1: 36477,
-  digP2: -10685,
-  digP3: 3024,
-  digP4: 2855,
-  digP5: 140,
-  digP6: -7,
-  digP7: 15500,
-  digP8: -14600,
-  digP9: 6000,
-  digH1: 75,
-  digH2: 362,
-  digH3: 12,
-  digH4: 313,
-  digH5: 50,
-  digH6: 30,
-};
-const RAW = { adcT: 519888, adcP: 415148, adcH: 30000 };
+const CALIBRATION = DATASHEET_CALIBRATION;
+const RAW = DATASHEET_RAW;
 
 describe('the sensor service into the real Redis outbox', () => {
   it('stores compensated BME280 values; an unplugged chip is an error with no values; replugged it resumes', async () => {

@@ -13,20 +13,10 @@ import {
   raw16,
   raw20,
 } from '../src/sources/bme280-compensation.js';
+import { DATASHEET_P, DATASHEET_T } from './support/datasheet-example.js';
 
-// Bosch BMP280 datasheet worked example (see /work/shared/reference/README.md).
-const T = { digT1: 27504, digT2: 26435, digT3: -1000 };
-const P = {
-  digP1: 36477,
-  digP2: -10685,
-  digP3: 3024,
-  digP4: 2855,
-  digP5: 140,
-  digP6: -7,
-  digP7: 15500,
-  digP8: -14600,
-  digP9: 6000,
-};
+const T = DATASHEET_T;
+const P = DATASHEET_P;
 // Humidity parameters chosen for the test (typical magnitudes of real chips; H3 ≠ 0 to exercise every term).
 const H = { digH1: 75, digH2: 362, digH3: 12, digH4: 313, digH5: 50, digH6: 30 };
 

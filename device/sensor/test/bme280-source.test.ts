@@ -7,29 +7,10 @@ import {
   type Bme280EmulatorOptions,
   type EmulatorCalibration,
 } from './support/bme280-emulator.js';
+import { DATASHEET_CALIBRATION, DATASHEET_RAW } from './support/datasheet-example.js';
 
-// Datasheet worked example (reference README) plus humidity parameters chosen for the test.
-const CALIBRATION: EmulatorCalibration = {
-  digT1: 27504,
-  digT2: 26435,
-  digT3: -1000,
-  digP1: 36477,
-  digP2: -10685,
-  digP3: 3024,
-  digP4: 2855,
-  digP5: 140,
-  digP6: -7,
-  digP7: 15500,
-  digP8: -14600,
-  digP9: 6000,
-  digH1: 75,
-  digH2: 362,
-  digH3: 12,
-  digH4: 313,
-  digH5: 50,
-  digH6: 30,
-};
-const RAW = { adcT: 519888, adcP: 415148, adcH: 30000 };
+const CALIBRATION: EmulatorCalibration = DATASHEET_CALIBRATION;
+const RAW = DATASHEET_RAW;
 /** 55.012075… %RH: worked out by hand in bme280-compensation.test.ts for these values. */
 const HUMIDITY_EXPECTED = 55.012075099925326;
 
