@@ -22,17 +22,19 @@ export const topics = {
 
 export type TopicKind = keyof typeof topics;
 
-const SUFFIX_TO_KIND: Record<string, TopicKind> = {
-  telemetry: 'telemetry',
-  ack: 'ack',
-  commands: 'commands',
-  'commands/result': 'commandResult',
-  state: 'state',
-  online: 'online',
-  data: 'compatData',
-  status: 'compatStatus',
-  heartbeat: 'compatHeartbeat',
-};
+// A Map, not an object literal: `devices/x/constructor` must not find Object.prototype's members.
+const SUFFIX_TO_KIND = new Map<string, TopicKind>([
+  ['telemetry', 'telemetry'],
+  ['ack', 'ack'],
+  ['commands', 'commands'],
+  ['commands/result', 'commandResult'],
+  ['state', 'state'],
+  ['online', 'online'],
+  ['data', 'compatData'],
+  ['status', 'compatStatus'],
+  ['heartbeat', 'compatHeartbeat'],
+]);
+const ROOT_PREFIX = `${TOPIC_ROOT}/`;
 
 /** Wildcard filters for subscribers (`+` = any device id). */
 export const topicFilters = {
@@ -46,10 +48,12 @@ export const topicFilters = {
 
 /** Splits `devices/{id}/…` into device id and kind; undefined for anything else. */
 export function parseTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {
-  const parts = topic.split('/');
-  if (parts.length < 3 || parts[0] !== TOPIC_ROOT) return undefined;
-  const deviceId = parts[1]!;
-  if (!DEVICE_ID_REGEX.test(deviceId)) return undefined;
-  const kind = SUFFIX_TO_KIND[parts.slice(2).join('/')];
-  return kind ? { deviceId, kind } : undefined;
+  // Called for every inbound message: slices instead of split/join.
+  if (!topic.startsWith(ROOT_PREFIX)) return undefined;
+  const slash = topic.indexOf('/', ROOT_PREFIX.length);
+  if (slash < 0) return undefined;
+  const kind = SUFFIX_TO_KIND.get(topic.slice(slash + 1));
+  if (!kind) return undefined;
+  const deviceId = topic.slice(ROOT_PREFIX.length, slash);
+  return DEVICE_ID_REGEX.test(deviceId) ? { deviceId, kind } : undefined;
 }

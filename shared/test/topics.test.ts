@@ -20,5 +20,12 @@ describe('topics', () => {
     expect(parseTopic('devices/abc/unknown')).toBeUndefined();
     expect(parseTopic('devices/+/telemetry')).toBeUndefined();
     expect(parseTopic('devices//telemetry')).toBeUndefined();
+    expect(parseTopic('devices/abc')).toBeUndefined();
+    expect(parseTopic('devices/abc/')).toBeUndefined();
+    expect(parseTopic('devicesX/abc/telemetry')).toBeUndefined();
+    expect(parseTopic('devices/abc/telemetry/extra')).toBeUndefined();
+    // Object.prototype's members are not topic kinds.
+    expect(parseTopic('devices/abc/constructor')).toBeUndefined();
+    expect(parseTopic('devices/abc/__proto__')).toBeUndefined();
   });
 });

@@ -2,13 +2,23 @@ import { rowsOfItem, type IngestItem } from './inbound.js';
 
 export interface Batch {
   items: IngestItem[];
-  /** Weight of the batch: rows in `readings` plus one per message (its log, registry and counter work). */
+  /**
+   * Weight of the batch: rows in `readings`, plus one per message (its log, registry and counter work),
+   * plus one per whole KiB of payload kept for the message log.
+   */
   rows: number;
 }
 
-/** Weight of one message in a batch (see Batch.rows). */
+/** Payload bytes that weigh as much as one row. */
+export const LOG_BYTES_PER_ROW = 1024;
+
+/**
+ * Weight of one message in a batch and in the receiver's memory (see Batch.rows). The payload counts so
+ * that a flood of rejected messages (no rows, but up to MESSAGE_LOG_PAYLOAD_BYTES each held for the log)
+ * cannot fill memory while the database is away: flow control stops at INGEST_MAX_PENDING_ROWS weight.
+ */
 export function weightOf(item: IngestItem): number {
-  return rowsOfItem(item) + 1;
+  return rowsOfItem(item) + 1 + Math.floor(item.logPayload.length / LOG_BYTES_PER_ROW);
 }
 
 /**

@@ -53,7 +53,8 @@ const ingest = new IngestLoop({
     stats.committed(result);
     return result;
   },
-  publishAck: (deviceId, ack) => mqttSession.publish(topics.ack(deviceId), JSON.stringify(ack)),
+  publishAck: (deviceId, ack): Promise<void> =>
+    mqttSession.publish(topics.ack(deviceId), JSON.stringify(ack)),
   maxRows: config.INGEST_MAX_ROWS,
   maxWaitMs: config.INGEST_MAX_WAIT_MS,
   maxPendingRows: config.INGEST_MAX_PENDING_ROWS,
@@ -77,16 +78,16 @@ const mqttSession = new ReceiverMqtt({
   ].map(share),
   catchUp: config.RECEIVER_RETAINED_CATCHUP ? [topicFilters.state, topicFilters.online] : [],
   log: log.child({ module: 'mqtt' }),
-  onMessage: async (topic, payload, retained) => {
+  onMessage: (topic, payload, retained): Promise<void> | undefined => {
     const item = intake.take(topic, payload, retained, Date.now());
     if (!item) {
       metrics.ignoredMessages.inc();
       log.warn({ topic }, 'message on an unexpected topic ignored');
       return;
     }
-    metrics.messages.inc({ kind: item.kind });
+    metrics.countMessage(item.kind);
     stats.received(item);
-    await ingest.accept(item);
+    return ingest.accept(item);
   },
 });
 

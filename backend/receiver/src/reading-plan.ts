@@ -88,17 +88,18 @@ export function rowsOf(
   );
   const rows: ReadingRow[] = [];
   for (const o of sorted) {
-    const at = sqlDateTime(o.reading.measuredMs);
-    const seq = BigInt(o.reading.seq);
-    const mine: ReadingRow[] = [];
-    for (const values of [o.reading.values, o.reading.derived]) {
-      for (const sensor in values) {
-        if (!only || only(o, sensor))
-          mine.push([o.deviceId, seq, sensor, String(values[sensor]), at, batchId]);
-      }
+    const { values, derived } = o.reading;
+    const sensors = Object.keys(values).concat(Object.keys(derived)).sort();
+    let at: string | undefined;
+    let seq: bigint | undefined;
+    for (const sensor of sensors) {
+      if (only && !only(o, sensor)) continue;
+      at ??= sqlDateTime(o.reading.measuredMs);
+      seq ??= BigInt(o.reading.seq);
+      // A derived value never has a sent value's name (derivedOf in message-intake.ts).
+      const value = Object.hasOwn(values, sensor) ? values[sensor] : derived[sensor];
+      rows.push([o.deviceId, seq, sensor, String(value), at, batchId]);
     }
-    mine.sort((a, b) => (a[2] < b[2] ? -1 : 1));
-    for (const row of mine) rows.push(row);
   }
   return rows;
 }

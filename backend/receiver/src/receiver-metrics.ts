@@ -9,12 +9,21 @@ import type { IngestMetrics } from './ingest-loop.js';
  */
 export function createReceiverMetrics(registry: Registry) {
   const r = [registry];
+  // Per-message figures are kept in plain variables and handed to prom-client when it is scraped: a
+  // labelled inc() or set() per message hashes its labels every time (measurable with 1-reading messages).
+  const messagesByKind = new Map<string, number>();
+  let pendingRows = 0;
+  let paused = false;
   const m = {
     messages: new Counter({
       name: 'sensorfleet_messages_total',
       help: 'messages received, by topic kind (telemetry, state, online, data, status, heartbeat)',
       labelNames: ['kind'],
       registers: r,
+      collect() {
+        for (const [kind, n] of messagesByKind) this.inc({ kind }, n);
+        messagesByKind.clear();
+      },
     }),
     ignoredMessages: new Counter({
       name: 'sensorfleet_ignored_messages_total',
@@ -72,11 +81,17 @@ export function createReceiverMetrics(registry: Registry) {
       name: 'sensorfleet_pending_rows',
       help: 'rows waiting for a transaction',
       registers: r,
+      collect() {
+        this.set(pendingRows);
+      },
     }),
     intakePaused: new Gauge({
       name: 'sensorfleet_intake_paused',
       help: '1 while the receiver holds back MQTT acknowledgements because too many rows are waiting',
       registers: r,
+      collect() {
+        this.set(paused ? 1 : 0);
+      },
     }),
     batchRows: new Histogram({
       name: 'sensorfleet_batch_rows',
@@ -132,15 +147,21 @@ export function createReceiverMetrics(registry: Registry) {
 
   const ingest: IngestMetrics = {
     committed(batch: Batch, result: BatchResult, commitMs: number, lagsMs: number[]) {
+      let readings = 0;
+      let stored = 0;
+      let duplicates = 0;
       for (const s of result.summaries) {
-        m.readings.inc(s.readings);
-        m.storedReadings.inc(s.stored);
-        m.duplicateReadings.inc(s.duplicates);
+        readings += s.readings;
+        stored += s.stored;
+        duplicates += s.duplicates;
         for (const rej of s.rejections) {
           if (rej.scope === 'message') m.rejectedMessages.inc({ reason: rej.reason });
           else if (rej.scope === 'reading') m.rejectedReadings.inc({ reason: rej.reason });
         }
       }
+      m.readings.inc(readings);
+      m.storedReadings.inc(stored);
+      m.duplicateReadings.inc(duplicates);
       m.storedRows.inc(result.inserted);
       if (result.checked) m.conflictChecks.inc();
       if (result.attempts > 1) m.transactionRetries.inc(result.attempts - 1);
@@ -150,12 +171,13 @@ export function createReceiverMetrics(registry: Registry) {
       for (const l of lagsMs) m.lagSeconds.observe(Math.max(0, l) / 1000);
     },
     writeFailed: () => m.writeFailures.inc(),
-    pending: (rows, paused) => {
-      m.pendingRows.set(rows);
-      m.intakePaused.set(paused ? 1 : 0);
+    pending: (rows, isPaused) => {
+      pendingRows = rows;
+      paused = isPaused;
     },
   };
-  return { ...m, ingest };
+  const countMessage = (kind: string) => messagesByKind.set(kind, (messagesByKind.get(kind) ?? 0) + 1);
+  return { ...m, ingest, countMessage };
 }
 
 export type ReceiverMetrics = ReturnType<typeof createReceiverMetrics>;

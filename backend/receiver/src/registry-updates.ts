@@ -35,6 +35,12 @@ export interface TouchRow {
   protocol: 'native' | 'compat004' | null;
 }
 
+type TouchTimes = Omit<TouchRow, 'firstSeen' | 'lastSeen' | 'lastDataAt'> & {
+  firstSeen: number;
+  lastSeen: number | null;
+  lastDataAt: number | null;
+};
+
 export interface RegistryPlan {
   touch: TouchRow[];
   online: { id: string; online: 0 | 1; at: string }[];
@@ -65,7 +71,8 @@ const byId = <T extends { id: string }>(rows: T[]): T[] => rows.sort((x, y) => (
  * conflict with stored ones are not data of this device (their seq is taken), so they move nothing.
  */
 export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]): RegistryPlan {
-  const touch = new Map<string, TouchRow>();
+  // Times stay numbers until the end: formatting per message and reading was a measurable cost.
+  const touch = new Map<string, TouchTimes>();
   const online = new Map<string, { id: string; online: 0 | 1; at: string }>();
   const state = new Map<string, { id: string; state: Record<string, unknown>; atMs: number }>();
   const heartbeat = new Map<string, number>();
@@ -73,12 +80,12 @@ export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]):
   const report = new Map<string, { report: Record<string, unknown>; atMs: number }>();
 
   items.forEach((item, i) => {
-    const at = sqlDateTime(item.receivedAt);
+    const receivedAt = item.receivedAt;
     let t = touch.get(item.deviceId);
     if (!t) {
       t = {
         id: item.deviceId,
-        firstSeen: at,
+        firstSeen: receivedAt,
         lastSeen: null,
         lastDataAt: null,
         lastSeq: null,
@@ -87,17 +94,20 @@ export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]):
       touch.set(item.deviceId, t);
     }
     if (!item.retained) {
-      if (t.lastSeen === null || at > t.lastSeen) t.lastSeen = at;
+      if (t.lastSeen === null || receivedAt > t.lastSeen) t.lastSeen = receivedAt;
       t.protocol =
         item.kind === 'data' || item.kind === 'status' || item.kind === 'heartbeat' ? 'compat004' : 'native';
     }
-    const itemOutcomes = outcomes[i] ?? [];
-    item.readings.forEach((r, j) => {
-      if (itemOutcomes[j] === 'conflict') return;
-      const measured = sqlDateTime(r.measuredMs);
-      if (t.lastDataAt === null || measured > t.lastDataAt) t.lastDataAt = measured;
+    const itemOutcomes = outcomes[i];
+    const readings = item.readings;
+    for (let j = 0; j < readings.length; j++) {
+      if (itemOutcomes?.[j] === 'conflict') continue;
+      const r = readings[j]!;
+      if (t.lastDataAt === null || r.measuredMs > t.lastDataAt) t.lastDataAt = r.measuredMs;
       if (item.kind === 'telemetry' && (t.lastSeq === null || r.seq > t.lastSeq)) t.lastSeq = r.seq;
-    });
+    }
+    if (!item.registry.length) return;
+    const at = sqlDateTime(receivedAt);
     for (const u of item.registry) {
       switch (u.kind) {
         case 'online':
@@ -138,8 +148,16 @@ export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]):
   for (const [id, list] of status) {
     list.forEach((s, r) => (statusRounds[r] ??= []).push({ id, ...s }));
   }
+  const formatted = (ms: number | null) => (ms === null ? null : sqlDateTime(ms));
   return {
-    touch: byId([...touch.values()]),
+    touch: byId(
+      [...touch.values()].map((t) => ({
+        ...t,
+        firstSeen: sqlDateTime(t.firstSeen),
+        lastSeen: formatted(t.lastSeen),
+        lastDataAt: formatted(t.lastDataAt),
+      })),
+    ),
     online: byId([...online.values()]),
     state: byId(
       [...state.values()].map((s) => ({ id: s.id, state: JSON.stringify(s.state), at: sqlDateTime(s.atMs) })),

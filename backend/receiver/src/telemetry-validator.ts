@@ -6,16 +6,12 @@ import {
   Reading,
   SENSOR_NAME_REGEX,
 } from '@sensorfleet/shared';
-import type { Rejection } from './inbound.js';
+import type { IncomingReading, Rejection } from './inbound.js';
 import { parseJsonLenient } from './lenient-json.js';
 import { implausibility } from './plausibility.js';
 
-/** A reading as the device sent it, validated (derived values are added by the intake). */
-export interface ValidReading {
-  seq: number;
-  measuredMs: number;
-  values: Record<string, number>;
-}
+/** A reading as the device sent it, validated; `derived` starts empty and is filled by the intake. */
+export type ValidReading = IncomingReading;
 
 export type ValidatedTelemetry =
   { ok: true; readings: ValidReading[]; rejected: Rejection[] } | { ok: false; rejection: Rejection };
@@ -73,16 +69,17 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
     }
     const readings: ValidReading[] = [];
     const rejected: Rejection[] = [];
-    const bySeq = new Map<number, ValidReading>();
+    // Most messages carry one reading: no map for those.
+    const bySeq = raw.length > 1 ? new Map<number, ValidReading>() : undefined;
     raw.forEach((r, i) => {
       const checked = checkReading(r, i, now, opts.maxFutureMs);
       if ('reason' in checked) {
         rejected.push(checked);
         return;
       }
-      const first = bySeq.get(checked.seq);
+      const first = bySeq?.get(checked.seq);
       if (!first) {
-        bySeq.set(checked.seq, checked);
+        bySeq?.set(checked.seq, checked);
         readings.push(checked);
       } else if (!sameContent(first, checked)) {
         rejected.push({
@@ -104,6 +101,22 @@ function sameContent(a: ValidReading, b: ValidReading): boolean {
     keys.length === Object.keys(b.values).length &&
     keys.every((k) => a.values[k] === b.values[k])
   );
+}
+
+const twoDigits = (s: string, at: number): number => (s.charCodeAt(at) - 48) * 10 + s.charCodeAt(at + 1) - 48;
+
+/**
+ * Date.parse refuses month 13, minute 60 and the like, but rolls 2026-02-30 over to March 2 and 24:00 over
+ * to the next day; only days after the 28th and hour 24 can do that (formatting every timestamp back to
+ * catch them was a measurable cost per reading).
+ */
+function mayRollOver(ts: string): boolean {
+  return twoDigits(ts, 8) > 28 || twoDigits(ts, 11) > 23;
+}
+
+/** A real date and time reads back the same. */
+function readsBack(ts: string, ms: number): boolean {
+  return new Date(ms).toISOString().slice(0, 19) === ts.slice(0, 19);
 }
 
 function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): ValidReading | Rejection {
@@ -129,8 +142,7 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
     return bad('bad_timestamp', `/ts must be ISO-8601 UTC like 2026-11-23T10:00:00.000Z, got ${shown(ts)}`);
   }
   const ms = Date.parse(ts);
-  // Date.parse rolls 2026-02-30 over to March 2: a real date reads back the same.
-  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 19) !== ts.slice(0, 19)) {
+  if (!Number.isFinite(ms) || (mayRollOver(ts) && !readsBack(ts, ms))) {
     return bad('bad_timestamp', `/ts ${ts} is not a real date and time`);
   }
   if (ms < EARLIEST_READING_MS)
@@ -156,5 +168,5 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
   // Anything the specific rules above did not name (extra properties, …): the shared schema decides.
   const full = readingCheck.check(r);
   if (!full.ok) return bad('schema', ` ${full.error}`);
-  return { seq, measuredMs: ms, values: values as Record<string, number> };
+  return { seq, measuredMs: ms, values: values as Record<string, number>, derived: {} };
 }

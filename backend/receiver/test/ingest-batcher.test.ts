@@ -6,6 +6,9 @@ describe('IngestBatcher', () => {
   it('weighs a message by its rows plus one', () => {
     expect(weightOf(item({ readings: [reading(1, { derived: { dew_point: 1 } })] }))).toBe(4);
     expect(weightOf(item({ kind: 'online' }))).toBe(1);
+    // Payload held for the message log weighs a row per whole KiB (flow control of rejected floods).
+    expect(weightOf(item({ kind: 'telemetry', logPayload: Buffer.alloc(4096) }))).toBe(5);
+    expect(weightOf(item({ kind: 'telemetry', logPayload: Buffer.alloc(1023) }))).toBe(1);
   });
 
   it('is due after maxWait, or at once when maxRows are waiting', () => {

@@ -91,8 +91,10 @@ describe('IngestLoop', () => {
     await l.start();
     let resolved = false;
     // 1 reading of 2 values + 1 per message = 3 rows; the 4th message reaches 12 ≥ 10.
-    for (let i = 1; i <= 3; i++) await l.accept(item({ readings: [reading(i)] }));
-    void l.accept(item({ readings: [reading(4)] })).then(() => (resolved = true));
+    for (let i = 1; i <= 3; i++) expect(l.accept(item({ readings: [reading(i)] }))).toBeUndefined();
+    const held = l.accept(item({ readings: [reading(4)] }));
+    expect(held).toBeInstanceOf(Promise);
+    void held?.then(() => (resolved = true));
     await new Promise((r) => setTimeout(r, 300));
     expect(resolved).toBe(false);
     expect(l.paused).toBe(true);

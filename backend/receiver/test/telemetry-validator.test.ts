@@ -19,8 +19,8 @@ describe('telemetry validation: the message as a whole', () => {
       ok: true,
       rejected: [],
       readings: [
-        { seq: 1, measuredMs: Date.parse(ts(1)), values: { temperature: 21.5 } },
-        { seq: 2, measuredMs: Date.parse(ts(2)), values: { temperature: 21.5 } },
+        { seq: 1, measuredMs: Date.parse(ts(1)), values: { temperature: 21.5 }, derived: {} },
+        { seq: 2, measuredMs: Date.parse(ts(2)), values: { temperature: 21.5 }, derived: {} },
       ],
     });
   });
@@ -56,6 +56,11 @@ describe('telemetry validation: one reading at a time', () => {
     ['bad_seq', { ts: ts(), values: { a: 1 } }],
     ['bad_timestamp', { seq: 1, ts: '2026-11-23 10:00:00', values: { a: 1 } }],
     ['bad_timestamp', { seq: 1, ts: '2026-02-30T10:00:00.000Z', values: { a: 1 } }],
+    ['bad_timestamp', { seq: 1, ts: '2025-04-31T10:00:00.000Z', values: { a: 1 } }],
+    ['bad_timestamp', { seq: 1, ts: '2025-02-29T10:00:00.000Z', values: { a: 1 } }],
+    ['bad_timestamp', { seq: 1, ts: '2026-01-01T24:00:00.000Z', values: { a: 1 } }],
+    ['bad_timestamp', { seq: 1, ts: '2026-01-01T10:60:00.000Z', values: { a: 1 } }],
+    ['bad_timestamp', { seq: 1, ts: '2026-13-01T10:00:00.000Z', values: { a: 1 } }],
     ['bad_timestamp', { seq: 1, ts: '1970-01-01T00:00:10.000Z', values: { a: 1 } }],
     ['bad_timestamp', { seq: 1, ts: new Date(NOW + 120_000).toISOString(), values: { a: 1 } }],
     ['schema', { seq: 1, ts: ts(), values: {} }],

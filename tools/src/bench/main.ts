@@ -29,6 +29,7 @@ const intEnv = (name: string, fallback: number): number => {
 const window = intEnv('BENCH_WINDOW', 2000);
 const ackTimeoutMs = intEnv('BENCH_ACK_TIMEOUT_MS', 30_000);
 const caseTimeoutMs = intEnv('BENCH_CASE_TIMEOUT_MS', quick ? 60_000 : 180_000);
+const rawRepeats = intEnv('BENCH_RAW_REPEATS', quick ? 1 : 3);
 /**
  * Broker limits: in flight per client as in backend/mqttserver/mosquitto.conf (100); the queue per client
  * beyond that is larger than production's 10000, so that a burst of 1-reading messages measures the
@@ -210,6 +211,7 @@ async function main(): Promise<number> {
         broker,
         window,
         ackTimeoutMs,
+        rawRepeats,
         caseTimeoutMs,
         receiverEnv,
         track: (s) => servers.push(s),

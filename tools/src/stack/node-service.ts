@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +58,7 @@ export class NodeService extends ManagedServer {
   protected spawnSpec(): SpawnSpec {
     return {
       command: process.execPath,
-      args: [path.join(REPO_ROOT, this.service, 'dist/main.js')],
+      args: [...nodeFlagsOf(this.service), path.join(REPO_ROOT, this.service, 'dist/main.js')],
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -89,4 +90,15 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * The node flags of a service's `start` script (e.g. the receiver's heap limits), so tests, the bench and
+ * the local stack run it the way its container does.
+ */
+export function nodeFlagsOf(service: ServiceName): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, service, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  return (pkg.scripts?.start ?? '').split(/\s+/).filter((t) => t.startsWith('--'));
 }
