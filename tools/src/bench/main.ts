@@ -91,6 +91,12 @@ const systemCpu = (r: CaseResult): number =>
  */
 const cpuCeiling = (r: CaseResult): number => r.rows / (systemCpu(r) / cores) / r.rawRowsPerS;
 
+/**
+ * Rows the receivers store per second of their own CPU: what one receiver core takes when the broker, the
+ * database and the devices have cores of their own (as deployed), unlike on the bench machine.
+ */
+const receiverRowsPerCpuS = (r: CaseResult): number => r.rows / receiverCpu(r);
+
 const ms = (a: number, b: number): string => `${fmt(a, a < 10 ? 1 : 0)} / ${fmt(b, b < 10 ? 1 : 0)}`;
 const columns: Column<CaseResult>[] = [
   { title: 'case', value: (r) => r.name + (r.complete ? '' : ' (INCOMPLETE)'), align: 'left' },
@@ -101,6 +107,7 @@ const columns: Column<CaseResult>[] = [
   { title: 'raw (b) rows/s', value: (r) => fmt(r.rawBatch.rowsPerS) },
   { title: 'ratio', value: (r) => fmt(r.ratio, 2) },
   { title: 'CPU ceiling', value: (r) => fmt(cpuCeiling(r), 2) },
+  { title: 'recv rows/CPU s', value: (r) => fmt(receiverRowsPerCpuS(r)) },
   { title: 'commit p50/p99 ms', value: (r) => ms(r.commitP50Ms, r.commitP99Ms) },
   { title: 'ack p50/p99 ms', value: (r) => ms(r.ackP50Ms, r.ackP99Ms) },
   { title: 'rows/txn', value: (r) => fmt(r.rowsPerTransaction) },
@@ -154,6 +161,7 @@ function jsonEntry(r: CaseResult): Record<string, unknown> {
       publishers: round((1e6 * (r.cpuSeconds['bench'] ?? NaN)) / r.rows, 1),
     },
     cpu_ceiling_ratio: round(cpuCeiling(r), 3),
+    receiver_rows_per_cpu_s: round(receiverRowsPerCpuS(r)),
   };
 }
 
@@ -239,7 +247,9 @@ async function main(): Promise<number> {
       `commit p50/p99: receiver histogram sensorfleet_commit_seconds (bucket-interpolated); ack p50/p99: ` +
       `publish → ack per message, measured by the publishers. RSS: receiver peak VmRSS (max over receivers).\n` +
       `CPU ceiling: the ratio if the CPU seconds of receiver(s) + MariaDB + Mosquitto were spread perfectly over ` +
-      `${cores} cores. db busy: transactions open per receiver on average (up to INGEST_CONCURRENCY).\n\n` +
+      `${cores} cores. recv rows/CPU s: rows stored per CPU second of the receiver(s), what one receiver core ` +
+      `takes with the broker, database and devices elsewhere.\n` +
+      `db busy: transactions open per receiver on average (up to INGEST_CONCURRENCY).\n\n` +
       formatTable(columns, results) +
       '\n',
   );
