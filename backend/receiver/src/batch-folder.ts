@@ -31,6 +31,7 @@
 import type { PoolConnection } from 'mariadb';
 import type { CounterRow, RejectionCount } from './ingest-counters.js';
 import type { TouchRow } from './registry-updates.js';
+import { keepLatest, tuples } from './upsert-sql.js';
 
 /** What an ingest transaction records for the fold (one `ingest_batches` row). */
 export interface BatchRecord {
@@ -60,8 +61,6 @@ interface Aggregate {
 /** Ranges per aggregate SELECT (an OR of primary-key ranges). */
 const RANGES_PER_SELECT = 500;
 const ROWS_PER_UPSERT = 1000;
-
-const tuples = (n: number, tuple: string): string => Array.from({ length: n }, () => tuple).join(',');
 
 const ROLLUP_UPSERT = (table: string, n: number): string =>
   `INSERT INTO ${table} (device_id, sensor, bucket, n, sum_value, min_value, max_value) VALUES ` +
@@ -93,9 +92,7 @@ const TOUCH_UPSERT = (n: number): string =>
   ' first_seen = COALESCE(LEAST(first_seen, VALUES(first_seen)), VALUES(first_seen), first_seen),' +
   ' protocol = IF(VALUES(last_seen) IS NOT NULL AND (last_seen IS NULL OR VALUES(last_seen) >= last_seen),' +
   ' COALESCE(VALUES(protocol), protocol), protocol),' +
-  ' last_seen = COALESCE(GREATEST(last_seen, VALUES(last_seen)), VALUES(last_seen), last_seen),' +
-  ' last_data_at = COALESCE(GREATEST(last_data_at, VALUES(last_data_at)), VALUES(last_data_at), last_data_at),' +
-  ' last_seq = COALESCE(GREATEST(last_seq, VALUES(last_seq)), VALUES(last_seq), last_seq)';
+  ` ${['last_seen', 'last_data_at', 'last_seq'].map(keepLatest).join(', ')}`;
 
 /**
  * Writes the batch's record inside the ingest transaction. Binary protocol (execute): with a thousand

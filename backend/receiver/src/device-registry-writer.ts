@@ -1,7 +1,6 @@
 import type { PoolConnection } from 'mariadb';
 import type { RegistryPlan } from './registry-updates.js';
-
-const tuples = (n: number, tuple: string): string => Array.from({ length: n }, () => tuple).join(',');
+import { keepLatest, tuples } from './upsert-sql.js';
 
 /**
  * Applies a batch's RegistryPlan inside the ingest transaction: one multi-row upsert per kind, rows in
@@ -16,67 +15,56 @@ const tuples = (n: number, tuple: string): string => Array.from({ length: n }, (
 export function writeRegistry(conn: PoolConnection, plan: RegistryPlan): Promise<unknown> {
   // Issued at once (pipelined, in this order on the wire); awaited together.
   const q: Promise<unknown>[] = [];
-  if (plan.online.length) {
+  const upsert = (columns: string[], assignments: string[], rows: unknown[][]) => {
+    if (!rows.length) return;
     q.push(
       conn.query(
-        'INSERT INTO devices (id, online, online_changed_at) VALUES ' +
-          tuples(plan.online.length, '(?,?,?)') +
-          ' ON DUPLICATE KEY UPDATE' +
-          ' online_changed_at = IF(online <=> VALUES(online) AND online_changed_at IS NOT NULL,' +
-          ' online_changed_at, VALUES(online_changed_at)),' +
-          ' online = VALUES(online)',
-        plan.online.flatMap((o) => [o.id, o.online, o.at]),
+        `INSERT INTO devices (id, ${columns.join(', ')}) VALUES ` +
+          tuples(rows.length, `(?${',?'.repeat(columns.length)})`) +
+          ` ON DUPLICATE KEY UPDATE ${assignments.join(', ')}`,
+        rows.flat(),
       ),
     );
-  }
-  if (plan.state.length) {
-    q.push(
-      conn.query(
-        'INSERT INTO devices (id, last_state, last_state_at) VALUES ' +
-          tuples(plan.state.length, '(?,?,?)') +
-          ' ON DUPLICATE KEY UPDATE' +
-          ' last_state = IF(last_state_at IS NULL OR VALUES(last_state_at) >= last_state_at,' +
-          ' VALUES(last_state), last_state),' +
-          ' last_state_at = COALESCE(GREATEST(last_state_at, VALUES(last_state_at)), VALUES(last_state_at))',
-        plan.state.flatMap((s) => [s.id, s.state, s.at]),
-      ),
-    );
-  }
-  if (plan.heartbeat.length) {
-    q.push(
-      conn.query(
-        'INSERT INTO devices (id, last_heartbeat_at) VALUES ' +
-          tuples(plan.heartbeat.length, '(?,?)') +
-          ' ON DUPLICATE KEY UPDATE' +
-          ' last_heartbeat_at = COALESCE(GREATEST(last_heartbeat_at, VALUES(last_heartbeat_at)),' +
-          ' VALUES(last_heartbeat_at))',
-        plan.heartbeat.flatMap((h) => [h.id, h.at]),
-      ),
-    );
-  }
-  if (plan.report.length) {
-    q.push(
-      conn.query(
-        'INSERT INTO devices (id, last_report_data, last_report_at) VALUES ' +
-          tuples(plan.report.length, '(?,?,?)') +
-          ' ON DUPLICATE KEY UPDATE' +
-          " last_report_data = JSON_MERGE_PATCH(COALESCE(last_report_data, '{}'), VALUES(last_report_data))," +
-          ' last_report_at = COALESCE(GREATEST(last_report_at, VALUES(last_report_at)), VALUES(last_report_at))',
-        plan.report.flatMap((r) => [r.id, r.patch, r.at]),
-      ),
-    );
-  }
+  };
+  const mergeReport =
+    "last_report_data = JSON_MERGE_PATCH(COALESCE(last_report_data, '{}'), VALUES(last_report_data))";
+  upsert(
+    ['online', 'online_changed_at'],
+    [
+      'online_changed_at = IF(online <=> VALUES(online) AND online_changed_at IS NOT NULL,' +
+        ' online_changed_at, VALUES(online_changed_at))',
+      'online = VALUES(online)',
+    ],
+    plan.online.map((o) => [o.id, o.online, o.at]),
+  );
+  upsert(
+    ['last_state', 'last_state_at'],
+    [
+      'last_state = IF(last_state_at IS NULL OR VALUES(last_state_at) >= last_state_at,' +
+        ' VALUES(last_state), last_state)',
+      keepLatest('last_state_at'),
+    ],
+    plan.state.map((s) => [s.id, s.state, s.at]),
+  );
+  upsert(
+    ['last_heartbeat_at'],
+    [keepLatest('last_heartbeat_at')],
+    plan.heartbeat.map((h) => [h.id, h.at]),
+  );
+  upsert(
+    ['last_report_data', 'last_report_at'],
+    [mergeReport, keepLatest('last_report_at')],
+    plan.report.map((r) => [r.id, r.patch, r.at]),
+  );
   for (const round of plan.statusRounds) {
-    q.push(
-      conn.query(
-        'INSERT INTO devices (id, last_report_data, device_status, last_status_at) VALUES ' +
-          tuples(round.length, '(?,?,?,?)') +
-          ' ON DUPLICATE KEY UPDATE' +
-          " last_report_data = JSON_MERGE_PATCH(COALESCE(last_report_data, '{}'), VALUES(last_report_data))," +
-          ' device_status = COALESCE(VALUES(device_status), device_status),' +
-          ' last_status_at = COALESCE(GREATEST(last_status_at, VALUES(last_status_at)), VALUES(last_status_at))',
-        round.flatMap((s) => [s.id, s.patch, s.deviceStatus, s.at]),
-      ),
+    upsert(
+      ['last_report_data', 'device_status', 'last_status_at'],
+      [
+        mergeReport,
+        'device_status = COALESCE(VALUES(device_status), device_status)',
+        keepLatest('last_status_at'),
+      ],
+      round.map((s) => [s.id, s.patch, s.deviceStatus, s.at]),
     );
   }
   return Promise.all(q);
