@@ -431,23 +431,28 @@ export type Status004Result =
     }
   | { ok: false; rejection: Rejection };
 
+/** A payload that must be a JSON object: the object, or the rejection saying why not. */
+function parseObject(
+  raw: Buffer | string,
+  what: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; rejection: Rejection } {
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return { ok: false, rejection: { reason: 'malformed_json', detail: parsed.error } };
+  if (!isPlainObject(parsed.value)) {
+    const detail = `${what} payload must be a JSON object, got ${show(parsed.value)}`;
+    return { ok: false, rejection: { reason: 'schema', detail } };
+  }
+  return { ok: true, value: parsed.value };
+}
+
 /**
  * devices/{deviceId}/status: 004 merges the object into the last reported status and sets the device
  * status from its `status` field. The payload must be a JSON object; a `status` field that is not a
  * string of 1–50 chars does not change the device status (it is still merged).
  */
 export function normalise004Status(raw: Buffer | string): Status004Result {
-  const parsed = parseJson(raw);
-  if (!parsed.ok) return { ok: false, rejection: { reason: 'malformed_json', detail: parsed.error } };
-  if (!isPlainObject(parsed.value)) {
-    return {
-      ok: false,
-      rejection: {
-        reason: 'schema',
-        detail: `status payload must be a JSON object, got ${show(parsed.value)}`,
-      },
-    };
-  }
+  const parsed = parseObject(raw, 'status');
+  if (!parsed.ok) return parsed;
   const status = parsed.value;
   const s = status['status'];
   return typeof s === 'string' && s.length > 0 && s.length <= COMPAT004_MAX_DEVICE_STATUS_LENGTH
@@ -466,17 +471,8 @@ export type Heartbeat004Result =
 export function normalise004Heartbeat(raw: Buffer | string): Heartbeat004Result {
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
   if (text.replace(/^\uFEFF/, '').trim() === '') return { ok: true, payload: {} };
-  const parsed = parseJson(raw);
-  if (!parsed.ok) return { ok: false, rejection: { reason: 'malformed_json', detail: parsed.error } };
-  if (!isPlainObject(parsed.value)) {
-    return {
-      ok: false,
-      rejection: {
-        reason: 'schema',
-        detail: `heartbeat payload must be a JSON object, got ${show(parsed.value)}`,
-      },
-    };
-  }
+  const parsed = parseObject(raw, 'heartbeat');
+  if (!parsed.ok) return parsed;
   const payload = parsed.value;
   const time = resolveTimestamp(payload['timestamp'], 'timestamp');
   return time?.ok ? { ok: true, payload, deviceTime: time.at } : { ok: true, payload };

@@ -5,20 +5,14 @@
  * once (batch-folder.ts), so the totals are exact whichever replica did the work and whatever crashed;
  * ingest-stats-query.ts in backend/mariadb reads them for the web admin.
  */
+import { zeroIngestTotals, type IngestTotals } from '@sensorfleet/shared';
 import type { IngestItem } from './inbound.js';
 import { sqlMinute } from './sql-time.js';
 import type { ItemSummary } from './message-log.js';
 
-export interface CounterRow {
+export interface CounterRow extends IngestTotals {
   minute: string;
   deviceId: string;
-  messages: number;
-  readings: number;
-  storedReadings: number;
-  duplicateReadings: number;
-  rejectedReadings: number;
-  rejectedMessages: number;
-  storedRows: number;
 }
 
 export interface RejectionCount {
@@ -42,17 +36,7 @@ export function countBatch(
     const k = `${minute}\u0000${item.deviceId}`;
     let c = counters.get(k);
     if (!c) {
-      c = {
-        minute,
-        deviceId: item.deviceId,
-        messages: 0,
-        readings: 0,
-        storedReadings: 0,
-        duplicateReadings: 0,
-        rejectedReadings: 0,
-        rejectedMessages: 0,
-        storedRows: 0,
-      };
+      c = { minute, deviceId: item.deviceId, ...zeroIngestTotals() };
       counters.set(k, c);
     }
     c.messages++;

@@ -1,16 +1,9 @@
-import type { Logger } from '@sensorfleet/shared';
+import { zeroIngestTotals, type IngestTotals, type Logger } from '@sensorfleet/shared';
 import type { BatchResult } from './batch-writer.js';
 import type { IngestItem } from './inbound.js';
 
-export interface StatsSnapshot {
+export interface StatsSnapshot extends IngestTotals {
   uptimeS: number;
-  messages: number;
-  readings: number;
-  storedReadings: number;
-  duplicateReadings: number;
-  rejectedReadings: number;
-  rejectedMessages: number;
-  storedRows: number;
   rejectedByReason: Record<string, number>;
   /** Messages without any rejection, in % of all messages (004's "success rate"). */
   successRate: number | null;
@@ -24,16 +17,7 @@ export interface StatsSnapshot {
  */
 export class IngestStats {
   private readonly startedAt: number;
-  private s = {
-    messages: 0,
-    cleanMessages: 0,
-    readings: 0,
-    storedReadings: 0,
-    duplicateReadings: 0,
-    rejectedReadings: 0,
-    rejectedMessages: 0,
-    storedRows: 0,
-  };
+  private s = { ...zeroIngestTotals(), cleanMessages: 0 };
   private byReason = new Map<string, number>();
   private lastMessageAt: number | undefined;
 

@@ -28,11 +28,6 @@ const DETAIL_MAX = 500;
 
 /** What became of one message, from its rejections and the outcomes of its readings. */
 export function summarise(item: IngestItem, outcomes: readonly ReadingOutcome[]): ItemSummary {
-  // The common case, once per message: everything valid and new.
-  const n = item.readings.length;
-  if (!item.rejected.length && n && outcomes.length === n && outcomes.every((o) => o === 'stored')) {
-    return { outcome: 'stored', readings: n, stored: n, duplicates: 0, rejected: 0, rejections: [] };
-  }
   const rejections = [...item.rejected];
   let stored = 0;
   let duplicates = 0;

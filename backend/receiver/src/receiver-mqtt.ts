@@ -44,7 +44,7 @@ export class ReceiverMqtt {
     return (this.client?.connected ?? false) && (this.publisher?.connected ?? false);
   }
 
-  private options(clientId: string): IClientOptions {
+  private options(clientId: string, ca: Buffer | undefined): IClientOptions {
     return {
       clientId,
       clean: true,
@@ -53,19 +53,20 @@ export class ReceiverMqtt {
       connectTimeout: 10_000,
       username: this.opts.username,
       password: this.opts.password,
-      ...(this.opts.caFile ? { ca: readFileSync(this.opts.caFile) } : {}),
+      ...(ca ? { ca } : {}),
     };
   }
 
   async start(): Promise<void> {
     const clientId = `sf-receiver-${hostname().slice(0, 20)}-${randomBytes(4).toString('hex')}`;
-    const publisher = mqtt.connect(this.opts.url, this.options(`${clientId}-out`));
+    const ca = this.opts.caFile ? readFileSync(this.opts.caFile) : undefined;
+    const publisher = mqtt.connect(this.opts.url, this.options(`${clientId}-out`, ca));
     this.publisher = publisher;
     publisher.on('error', (err) => this.opts.log.warn({ err: err.message }, 'mqtt error (ack connection)'));
     publisher.on('close', () => {
       if (!this.closing) this.opts.log.warn('ack connection lost; reconnecting');
     });
-    const client = mqtt.connect(this.opts.url, this.options(clientId));
+    const client = mqtt.connect(this.opts.url, this.options(clientId, ca));
     this.client = client;
     client.handleMessage = (packet, callback) => {
       if (this.closing) return; // never PUBACK after stop began: the broker/device keep the message

@@ -10,11 +10,8 @@ import type { IncomingReading, Rejection } from './inbound.js';
 import { parseJsonLenient } from './lenient-json.js';
 import { implausibility } from './plausibility.js';
 
-/** A reading as the device sent it, validated; `derived` starts empty and is filled by the intake. */
-export type ValidReading = IncomingReading;
-
 export type ValidatedTelemetry =
-  { ok: true; readings: ValidReading[]; rejected: Rejection[] } | { ok: false; rejection: Rejection };
+  { ok: true; readings: IncomingReading[]; rejected: Rejection[] } | { ok: false; rejection: Rejection };
 
 export interface TelemetryValidatorOptions {
   maxBytes: number;
@@ -67,10 +64,10 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
     if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_READINGS_PER_BATCH) {
       return reject('schema', `/readings must be an array of 1…${MAX_READINGS_PER_BATCH} readings`);
     }
-    const readings: ValidReading[] = [];
+    const readings: IncomingReading[] = [];
     const rejected: Rejection[] = [];
     // Most messages carry one reading: no map for those.
-    const bySeq = raw.length > 1 ? new Map<number, ValidReading>() : undefined;
+    const bySeq = raw.length > 1 ? new Map<number, IncomingReading>() : undefined;
     raw.forEach((r, i) => {
       const checked = checkReading(r, i, now, opts.maxFutureMs);
       if ('reason' in checked) {
@@ -94,7 +91,7 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
   };
 }
 
-function sameContent(a: ValidReading, b: ValidReading): boolean {
+function sameContent(a: IncomingReading, b: IncomingReading): boolean {
   const keys = Object.keys(a.values);
   return (
     a.measuredMs === b.measuredMs &&
@@ -119,7 +116,7 @@ function readsBack(ts: string, ms: number): boolean {
   return new Date(ms).toISOString().slice(0, 19) === ts.slice(0, 19);
 }
 
-function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): ValidReading | Rejection {
+function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): IncomingReading | Rejection {
   const at = `/readings/${i}`;
   if (!isObject(r))
     return { scope: 'reading', reason: 'schema', detail: `${at} must be an object, got ${shown(r)}` };
@@ -168,5 +165,6 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
   // Anything the specific rules above did not name (extra properties, …): the shared schema decides.
   const full = readingCheck.check(r);
   if (!full.ok) return bad('schema', ` ${full.error}`);
+  // `derived` is filled by the intake.
   return { seq, measuredMs: ms, values: values as Record<string, number>, derived: {} };
 }

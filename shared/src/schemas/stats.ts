@@ -16,6 +16,19 @@ export const IngestTotals = Type.Object({
 });
 export type IngestTotals = Static<typeof IngestTotals>;
 
+/** Totals of nothing yet: where counting starts. */
+export function zeroIngestTotals(): IngestTotals {
+  return {
+    messages: 0,
+    readings: 0,
+    storedReadings: 0,
+    duplicateReadings: 0,
+    rejectedReadings: 0,
+    rejectedMessages: 0,
+    storedRows: 0,
+  };
+}
+
 export const RejectionCount = Type.Object({
   scope: Type.Union([Type.Literal('message'), Type.Literal('reading'), Type.Literal('field')]),
   reason: Type.String({ description: 'e.g. out_of_range, seq_conflict, malformed_json' }),

@@ -100,5 +100,8 @@ export function nodeFlagsOf(service: ServiceName): string[] {
   const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, service, 'package.json'), 'utf8')) as {
     scripts?: { start?: string };
   };
-  return (pkg.scripts?.start ?? '').split(/\s+/).filter((t) => t.startsWith('--'));
+  // `node --flag … dist/main.js args`: the flags are what stands between `node` and the script.
+  const [, ...rest] = (pkg.scripts?.start ?? '').trim().split(/\s+/);
+  const script = rest.findIndex((t) => !t.startsWith('-'));
+  return script < 0 ? rest : rest.slice(0, script);
 }
