@@ -52,9 +52,17 @@ export interface IngestItem {
   acks: boolean;
 }
 
-/** Rows of an item in `readings` (one per value, sent or derived). */
+/** Rows of a reading in `readings` (one per value, sent or derived); counted without a keys array. */
+export function rowsOfReading(r: IncomingReading): number {
+  let n = 0;
+  for (const _ in r.values) n++;
+  for (const _ in r.derived) n++;
+  return n;
+}
+
+/** Rows of an item in `readings`. */
 export function rowsOfItem(item: IngestItem): number {
   let n = 0;
-  for (const r of item.readings) n += Object.keys(r.values).length + Object.keys(r.derived).length;
+  for (const r of item.readings) n += rowsOfReading(r);
   return n;
 }

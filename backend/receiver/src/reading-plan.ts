@@ -18,11 +18,11 @@ import { sqlDateTime } from './sql-time.js';
 export type ReadingOutcome = 'stored' | 'duplicate' | 'conflict';
 
 /**
- * A row as the bulk INSERT sends it: [device_id, seq, sensor, value, measured_at, batch_id]. seq is a
- * BigInt and the value its shortest round-trip decimal text, so every row has the same binary types
- * (see insertRows in readings-writer.ts).
+ * A row as the bulk INSERT sends it: [device_id, seq, sensor, value, measured_at, batch_id]. seq and the
+ * value travel as decimal text (the value its shortest round-trip form), so every row has the same binary
+ * types (see insertRows in readings-writer.ts).
  */
-export type ReadingRow = [string, bigint, string, string, string, number];
+export type ReadingRow = [string, string, string, string, string, number];
 
 export interface Owner {
   deviceId: string;
@@ -47,7 +47,6 @@ export interface ReadingPlan {
   refs: { owner: number; differs: boolean }[][];
 }
 
-const key = (deviceId: string, seq: number): string => `${deviceId}\u0000${seq}`;
 
 export function sameReading(a: IncomingReading, b: IncomingReading): boolean {
   if (a.measuredMs !== b.measuredMs) return false;
@@ -59,23 +58,42 @@ export function sameReading(a: IncomingReading, b: IncomingReading): boolean {
 /** Owners in arrival order, and for every reading which owner it belongs to. */
 export function planReadings(items: IngestItem[]): ReadingPlan {
   const owners: Owner[] = [];
-  const byKey = new Map<string, number>();
-  const refs = items.map((item, i) =>
-    item.readings.map((reading, j) => {
-      const k = key(item.deviceId, reading.seq);
-      const existing = byKey.get(k);
+  // device → seq → owner index (no key string per reading).
+  const byDevice = new Map<string, Map<number, number>>();
+  const refs = items.map((item, i) => {
+    let bySeq = byDevice.get(item.deviceId);
+    if (!bySeq) byDevice.set(item.deviceId, (bySeq = new Map()));
+    const seen = bySeq;
+    return item.readings.map((reading, j) => {
+      const existing = seen.get(reading.seq);
       if (existing !== undefined) {
         return { owner: existing, differs: !sameReading(owners[existing]!.reading, reading) };
       }
-      byKey.set(k, owners.length);
+      seen.set(reading.seq, owners.length);
       owners.push({ deviceId: item.deviceId, reading, item: i, index: j });
       return { owner: owners.length - 1, differs: false };
-    }),
-  );
+    });
+  });
   return { owners, refs };
 }
 
-/** Rows of some owners (values and derived values), in (device, seq, sensor) order. */
+const byDeviceAndSeq = (a: Owner, b: Owner): number =>
+  a.deviceId !== b.deviceId ? (a.deviceId < b.deviceId ? -1 : 1) : a.reading.seq - b.reading.seq;
+
+/** Sorts a handful of strings in place without the allocations of Array#sort. */
+function sortFew(names: string[]): void {
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    for (; j >= 0 && names[j]! > name; j--) names[j + 1] = names[j]!;
+    names[j + 1] = name;
+  }
+}
+
+/**
+ * Rows of some owners (values and derived values), in (device, seq, sensor) order. Per row only the row
+ * itself is allocated: this runs for every reading of every batch.
+ */
 export function rowsOf(
   owners: readonly Owner[],
   batchId: number,
@@ -83,20 +101,22 @@ export function rowsOf(
 ): ReadingRow[] {
   // Every replica inserts in the same order, so concurrent batches lock shared keys in the same order.
   // Sorting the owners (not the rows) keeps it cheap: a reading's sensors are few.
-  const sorted = [...owners].sort((a, b) =>
-    a.deviceId !== b.deviceId ? (a.deviceId < b.deviceId ? -1 : 1) : a.reading.seq - b.reading.seq,
-  );
+  const sorted = [...owners].sort(byDeviceAndSeq);
   const rows: ReadingRow[] = [];
+  const sensors: string[] = [];
   for (const o of sorted) {
     const { values, derived } = o.reading;
-    const sensors = Object.keys(values).concat(Object.keys(derived)).sort();
+    sensors.length = 0;
+    for (const sensor in values) sensors.push(sensor);
+    // A derived value never has a sent value's name (derivedOf in message-intake.ts).
+    for (const sensor in derived) sensors.push(sensor);
+    sortFew(sensors);
     let at: string | undefined;
-    let seq: bigint | undefined;
+    let seq: string | undefined;
     for (const sensor of sensors) {
       if (only && !only(o, sensor)) continue;
       at ??= sqlDateTime(o.reading.measuredMs);
-      seq ??= BigInt(o.reading.seq);
-      // A derived value never has a sent value's name (derivedOf in message-intake.ts).
+      seq ??= String(o.reading.seq);
       const value = Object.hasOwn(values, sensor) ? values[sensor] : derived[sensor];
       rows.push([o.deviceId, seq, sensor, String(value), at, batchId]);
     }
@@ -116,6 +136,7 @@ export interface Classification {
  * has the owner's measured_at and every value the device sent is stored with the same value.
  */
 export function classify(owners: readonly Owner[], stored: readonly StoredRow[]): Classification {
+  const key = (deviceId: string, seq: number): string => `${deviceId}\u0000${seq}`;
   const byKey = new Map<string, StoredRow[]>();
   for (const row of stored) {
     const k = key(row.deviceId, row.seq);

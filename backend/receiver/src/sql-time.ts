@@ -1,24 +1,40 @@
 /** Times as the receiver writes them to DATETIME columns: UTC, the way the pool (timezone 'Z') reads them. */
 
 // Formatting a Date is the costly part (toISOString per row showed up at ~5 % of the receiver's CPU with
-// 1-reading messages); rows of one batch mostly share their second and minute, so the last one is kept.
-let cachedSecond = Number.NaN;
-let cachedSecondText = '';
+// 1-reading messages). Caching the last second did not help there: a batch sorted by device and seq
+// alternates between seconds. The date part is cached per day (a batch's rows mostly share it); the
+// time of day is plain arithmetic and table look-ups.
+let cachedDay = Number.NaN;
+let cachedDayText = '';
 let cachedMinute = Number.NaN;
 let cachedMinuteText = '';
 
-const MS_PAD = ['00', '0', ''];
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** `2026-11-23 10:00:00.123`: DATETIME(3) in UTC, the way the pool (timezone 'Z') reads it back. */
 export function sqlDateTime(time: number): string {
   const ms = Math.trunc(time); // as Date does
-  const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
-    cachedSecond = second;
-    cachedSecondText = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    // Validates like Date would (RangeError beyond ±8.64e15 ms) before the cache is touched.
+    const text = `${new Date(day * DAY_MS).toISOString().slice(0, -14)} `;
+    cachedDay = day;
+    cachedDayText = text;
   }
-  const frac = ms - second * 1000;
-  return `${cachedSecondText}.${MS_PAD[frac < 10 ? 0 : frac < 100 ? 1 : 2]}${frac}`;
+  const inDay = ms - day * DAY_MS;
+  const second = Math.floor(inDay / 1000);
+  return (
+    cachedDayText +
+    TWO_DIGITS[Math.floor(second / 3600)]! +
+    ':' +
+    TWO_DIGITS[Math.floor(second / 60) % 60]! +
+    ':' +
+    TWO_DIGITS[second % 60]! +
+    '.' +
+    THREE_DIGITS[inDay - second * 1000]!
+  );
 }
 
 /** The UTC minute of a time, as DATETIME: `2026-11-23 10:00:00`. */

@@ -44,10 +44,6 @@ const shown = (v: unknown): string => {
  */
 export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
   return (payload: Buffer, now: number): ValidatedTelemetry => {
-    const reject = (reason: string, detail: string): ValidatedTelemetry => ({
-      ok: false,
-      rejection: { scope: 'message', reason, detail },
-    });
     if (payload.length > opts.maxBytes) {
       return reject('oversized', `payload of ${payload.length} bytes exceeds the limit of ${opts.maxBytes}`);
     }
@@ -91,6 +87,10 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
   };
 }
 
+function reject(reason: string, detail: string): ValidatedTelemetry {
+  return { ok: false, rejection: { scope: 'message', reason, detail } };
+}
+
 function sameContent(a: IncomingReading, b: IncomingReading): boolean {
   const keys = Object.keys(a.values);
   return (
@@ -98,6 +98,12 @@ function sameContent(a: IncomingReading, b: IncomingReading): boolean {
     keys.length === Object.keys(b.values).length &&
     keys.every((k) => a.values[k] === b.values[k])
   );
+}
+
+function ownKeyCount(o: object): number {
+  let n = 0;
+  for (const k in o) if (Object.hasOwn(o, k)) n++;
+  return n;
 }
 
 const twoDigits = (s: string, at: number): number => (s.charCodeAt(at) - 48) * 10 + s.charCodeAt(at + 1) - 48;
@@ -162,9 +168,13 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
     const why = implausibility(name, v);
     if (why) return bad('out_of_range', `/values/${name}: ${why}`);
   }
-  // Anything the specific rules above did not name (extra properties, …): the shared schema decides.
-  const full = readingCheck.check(r);
-  if (!full.ok) return bad('schema', ` ${full.error}`);
+  // The rules above cover every constraint of the shared schema but one: no properties besides seq, ts
+  // and values. The schema decides (and words the error) only when there are others; running its
+  // compiled check on every reading was 6 % of the bytes the receiver allocated.
+  if (ownKeyCount(r) !== 3) {
+    const full = readingCheck.check(r);
+    if (!full.ok) return bad('schema', ` ${full.error}`);
+  }
   // `derived` is filled by the intake.
   return { seq, measuredMs: ms, values: values as Record<string, number>, derived: {} };
 }

@@ -53,13 +53,25 @@ describe('rowsOf', () => {
     ]);
     const rows = rowsOf(plan.owners, 77);
     expect(rows.map((r) => [r[0], r[1], r[2], r[3], r[5]])).toEqual([
-      ['a', 5n, 'humidity', '50', 77],
-      ['a', 5n, 'temperature', '20.05', 77],
-      ['b', 2n, 'dew_point', '9', 77],
-      ['b', 2n, 'humidity', '50', 77],
-      ['b', 2n, 'temperature', '20.02', 77],
+      ['a', '5', 'humidity', '50', 77],
+      ['a', '5', 'temperature', '20.05', 77],
+      ['b', '2', 'dew_point', '9', 77],
+      ['b', '2', 'humidity', '50', 77],
+      ['b', '2', 'temperature', '20.02', 77],
     ]);
     expect(rows[0]![4]).toBe('2026-11-23 10:00:05.000');
+  });
+
+  it('sorts any number of sensors by name, sent and derived together; big seqs as exact text', () => {
+    const names = ['z9', 'b_2', 'm', 'a10', 'a1', 'q', 'c', 'b'];
+    const values = Object.fromEntries(names.map((n, i) => [n, i + 0.5]));
+    const plan = planReadings([
+      item({ readings: [{ ...reading(1_732_000_000_123), values, derived: { heat_index: 1, aa: 2 } }] }),
+    ]);
+    const rows = rowsOf(plan.owners, 1);
+    expect(rows.map((r) => r[2])).toEqual([...names, 'heat_index', 'aa'].sort());
+    expect(rows.every((r) => r[1] === '1732000000123')).toBe(true);
+    expect(rows.find((r) => r[2] === 'a1')![3]).toBe('4.5');
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sqlDateTime, sqlMinute } from '../src/sql-time.js';
 
-// The formatters cache the last second/minute: compare them with plain Date formatting over times that
+// The formatters cache the last day/minute: compare them with plain Date formatting over times that
 // hit and miss the cache, across day, year and epoch boundaries and with fractional milliseconds.
 const viaDate = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 const minuteViaDate = (ms: number) => {
@@ -28,6 +28,8 @@ describe('sqlDateTime / sqlMinute', () => {
     Date.UTC(2026, 11, 31, 23, 59, 59, 999),
     Date.UTC(2027, 0, 1, 0, 0, 0, 0),
     Date.UTC(2024, 1, 29, 12, 34, 56, 7),
+    Date.UTC(1899, 11, 31, 23, 59, 59, 999),
+    Date.UTC(9999, 11, 31, 23, 59, 59, 999),
   ];
   let seed = 42;
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;

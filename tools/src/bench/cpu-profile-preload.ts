@@ -17,10 +17,27 @@ if (dir) {
   session.post('Profiler.enable');
   session.post('Profiler.setSamplingInterval', { interval: 500 });
   session.post('Profiler.start');
+  // SENSORFLEET_HEAP_PROF=1: also sample allocations, including objects the GC has already collected
+  // (what drives scavenge cost is what is allocated, not what survives).
+  const heap = process.env.SENSORFLEET_HEAP_PROF === '1';
+  if (heap) {
+    session.post('HeapProfiler.enable');
+    session.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
   process.on('exit', () => {
     session.post('Profiler.stop', (err, result) => {
       if (err) return;
       writeFileSync(path.join(dir, `${label}-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
     });
+    if (heap) {
+      session.post('HeapProfiler.stopSampling', (err, result) => {
+        if (err) return;
+        writeFileSync(path.join(dir, `${label}-${process.pid}.heapprofile`), JSON.stringify(result.profile));
+      });
+    }
   });
 }

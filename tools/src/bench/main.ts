@@ -203,6 +203,7 @@ async function main(): Promise<number> {
     receiverEnv.NODE_OPTIONS =
       `${receiverEnv.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`.trim();
     receiverEnv.SENSORFLEET_CPU_PROF_DIR = cpuProfDir;
+    if (process.env.BENCH_HEAP_PROF === '1') receiverEnv.SENSORFLEET_HEAP_PROF = '1';
     say(`receiver CPU profiles go to ${cpuProfDir}`);
   }
 

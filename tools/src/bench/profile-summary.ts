@@ -73,13 +73,58 @@ export function summarise(profile: CpuProfile, keyOf: (node: CpuProfile['nodes']
   return { totalMs, rows: [...rows.values()].sort((a, b) => b.selfMs - a.selfMs) };
 }
 
+/** A V8 sampling heap profile (`.heapprofile`): a call tree with the bytes sampled in each frame. */
+export interface HeapProfile {
+  head: HeapNode;
+}
+interface HeapNode {
+  callFrame: CpuProfile['nodes'][number]['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Sampled bytes allocated per key, largest first. */
+export function summariseHeap(profile: HeapProfile, keyOf: (frame: HeapNode['callFrame']) => string) {
+  const bytes = new Map<string, number>();
+  let total = 0;
+  const stack = [profile.head];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    total += n.selfSize;
+    const key = keyOf(n.callFrame);
+    bytes.set(key, (bytes.get(key) ?? 0) + n.selfSize);
+    stack.push(...n.children);
+  }
+  return { total, rows: [...bytes].sort((a, b) => b[1] - a[1]) };
+}
+
+function mainHeap(file: string, top: number): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as HeapProfile;
+  const fnKey = (f: HeapNode['callFrame']): string =>
+    `${f.functionName || '(anonymous)'} ${groupOf(f.url, f.functionName)}:${f.lineNumber + 1}`;
+  const cols = (total: number) => [
+    { title: 'MB', value: (r: [string, number]) => fmt(r[1] / 1e6, 1) },
+    { title: 'share', value: (r: [string, number]) => `${fmt((100 * r[1]) / total, 1)}%` },
+    { title: 'where', value: (r: [string, number]) => r[0], align: 'left' as const },
+  ];
+  const byGroup = summariseHeap(profile, (f) => groupOf(f.url, f.functionName));
+  const byFunction = summariseHeap(profile, fnKey);
+  process.stdout.write(
+    `${file}: ${fmt(byGroup.total / 1e6, 1)} MB allocated (sampled)\n\n` +
+      `By package / file:\n${formatTable(cols(byGroup.total), byGroup.rows.slice(0, top))}\n\n` +
+      `By function:\n${formatTable(cols(byGroup.total), byFunction.rows.slice(0, top))}\n`,
+  );
+}
+
 function main(): void {
   const [file, topArg] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: node tools/dist/bench/profile-summary.js <file.cpuprofile> [top=25]\n');
+    process.stderr.write(
+      'usage: node tools/dist/bench/profile-summary.js <file.cpuprofile | file.heapprofile> [top=25]\n',
+    );
     process.exit(2);
   }
   const top = Number(topArg ?? 25) || 25;
+  if (file.endsWith('.heapprofile')) return mainHeap(file, top);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byGroup = summarise(profile, (n) => groupOf(n.callFrame.url, n.callFrame.functionName));
   const byFunction = summarise(profile, (n) => {
