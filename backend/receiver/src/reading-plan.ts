@@ -47,7 +47,6 @@ export interface ReadingPlan {
   refs: { owner: number; differs: boolean }[][];
 }
 
-
 export function sameReading(a: IncomingReading, b: IncomingReading): boolean {
   if (a.measuredMs !== b.measuredMs) return false;
   const ka = Object.keys(a.values);
