@@ -258,7 +258,11 @@ export async function runCase(env: CaseEnv, c: BenchCase): Promise<CaseResult> {
     const seconds = (result.finishedAt - result.startedAt) / 1000;
     if (!result.complete)
       env.log(
-        `  ${c.name}: NOT COMPLETE after ${env.caseTimeoutMs} ms: ${result.ackedReadings}/${result.readings} readings acked`,
+        `  ${c.name}: NOT COMPLETE after ${result.finishedAt - result.startedAt} ms: ` +
+          `${result.ackedReadings}/${result.readings} readings acked` +
+          (result.connectionError
+            ? `; ${result.connectionError} (${result.publishErrors} publishes without PUBACK)`
+            : ''),
       );
     if (result.resentMessages)
       env.log(`  ${c.name}: ${result.resentMessages} messages resent after an ack timeout`);

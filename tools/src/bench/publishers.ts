@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
 import { parseTopic, topics } from '@sensorfleet/shared';
-import { telemetryPayload } from './telemetry.js';
+import { encodeTopic, LeanMqttClient } from './lean-mqtt-client.js';
+import { fastTelemetryPayload } from './telemetry.js';
 
 export interface FleetOptions {
   brokerUrl: string;
@@ -28,14 +28,21 @@ export interface FleetResult {
   messages: number;
   /** Messages published again after an ack timeout (0 unless something was lost or stuck). */
   resentMessages: number;
+  /**
+   * QoS 1 publishes without a PUBACK because their connection closed (the fleet does not reconnect, so a
+   * lost connection also ends run() early with complete false).
+   */
   publishErrors: number;
+  /** Why the first connection that closed under the fleet did (absent while all stayed up). */
+  connectionError?: string;
   /** Per message: first publish → the ack that covered its last reading, ms. */
   ackLatenciesMs: number[];
 }
 
 /** One simulated device: its window, which seqs are acked and when each message was first sent. */
 class SimDevice {
-  readonly topic: string;
+  /** The telemetry topic as it goes on the wire, encoded once. */
+  readonly topic: Buffer;
   nextSeq = 1;
   /** Readings sent and not yet acked. */
   inflight = 0;
@@ -47,11 +54,11 @@ class SimDevice {
 
   constructor(
     readonly id: string,
-    readonly client: MqttClient,
+    readonly client: LeanMqttClient,
     readonly total: number,
     readonly perMessage: number,
   ) {
-    this.topic = topics.telemetry(id);
+    this.topic = encodeTopic(topics.telemetry(id));
     this.acked = new Uint8Array(total + 1);
     const messages = Math.ceil(total / perMessage);
     this.messageRemaining = new Uint16Array(messages);
@@ -75,39 +82,37 @@ export class PublisherFleet {
   private ackedReadings = 0;
   private messages = 0;
   private resentMessages = 0;
-  private publishErrors = 0;
   private readonly latencies: number[] = [];
   private startedAt = 0;
   private lastAckAt = 0;
   private done: (() => void) | undefined;
   private running = false;
+  /** The first connection lost under the fleet: some readings can never be acked. */
+  private connectionError: string | undefined;
 
   private constructor(
     private readonly opts: FleetOptions,
-    private readonly clients: MqttClient[],
+    private readonly clients: LeanMqttClient[],
   ) {}
 
   /** Connects the publishers and subscribes each device to its ack topic. */
   static async connect(opts: FleetOptions): Promise<PublisherFleet> {
-    const clients: MqttClient[] = [];
+    const clients: LeanMqttClient[] = [];
     try {
       for (let i = 0; i < opts.connections; i++) {
         clients.push(
-          await mqtt.connectAsync(opts.brokerUrl, {
+          await LeanMqttClient.connect(opts.brokerUrl, {
             clientId: `bench-pub-${i}-${randomBytes(3).toString('hex')}`,
-            clean: true,
-            keepalive: 60,
-            reconnectPeriod: 1000,
-            connectTimeout: 10_000,
+            keepaliveS: 60,
           }),
         );
       }
     } catch (err) {
-      await Promise.allSettled(clients.map((c) => c.endAsync(true)));
+      for (const c of clients) c.destroy();
       throw err;
     }
     const fleet = new PublisherFleet(opts, clients);
-    const byClient = new Map<MqttClient, string[]>();
+    const byClient = new Map<LeanMqttClient, string[]>();
     opts.deviceIds.forEach((id, i) => {
       const client = clients[i % clients.length]!;
       const device = new SimDevice(id, client, opts.readingsPerDevice, opts.readingsPerMessage);
@@ -116,14 +121,17 @@ export class PublisherFleet {
       fleet.totalReadings += opts.readingsPerDevice;
       byClient.set(client, [...(byClient.get(client) ?? []), topics.ack(id)]);
     });
-    for (const client of clients) {
-      client.on('message', (topic, payload) => fleet.onAck(topic, payload));
-      const ackTopics = byClient.get(client) ?? [];
-      for (let i = 0; i < ackTopics.length; i += 200) {
-        await client.subscribeAsync(
-          Object.fromEntries(ackTopics.slice(i, i + 200).map((t) => [t, { qos: 1 as const }])),
-        );
+    try {
+      for (const client of clients) {
+        client.onMessage((topic, payload) => fleet.onAck(topic, payload));
+        client.onClose((err) => fleet.onConnectionClosed(err));
+        const ackTopics = byClient.get(client) ?? [];
+        for (let i = 0; i < ackTopics.length; i += 200)
+          await client.subscribe(ackTopics.slice(i, i + 200), 1);
       }
+    } catch (err) {
+      for (const c of clients) c.destroy();
+      throw err;
     }
     return fleet;
   }
@@ -142,7 +150,7 @@ export class PublisherFleet {
       sent = false;
       for (const d of this.order) sent = this.publishNext(d) || sent;
     }
-    if (this.ackedReadings >= this.totalReadings) this.done?.();
+    if (this.ackedReadings >= this.totalReadings || this.connectionError) this.done?.();
     await Promise.race([finished, timeout]);
     clearInterval(watchdog);
     this.running = false;
@@ -155,22 +163,27 @@ export class PublisherFleet {
       ackedReadings: this.ackedReadings,
       messages: this.messages,
       resentMessages: this.resentMessages,
-      publishErrors: this.publishErrors,
+      publishErrors: this.clients.reduce((sum, c) => sum + c.failedPublishes, 0),
+      connectionError: this.connectionError,
       ackLatenciesMs: this.latencies,
     };
   }
 
   async close(): Promise<void> {
     this.running = false;
-    await Promise.allSettled(this.clients.map((c) => c.endAsync(true)));
+    await Promise.allSettled(this.clients.map((c) => c.end()));
   }
 
   private publish(d: SimDevice, index: number): void {
     const from = index * d.perMessage + 1;
-    const payload = telemetryPayload(this.opts.baseMs, from, d.messageSize(index));
-    d.client.publish(d.topic, payload, { qos: 1 }, (err) => {
-      if (err) this.publishErrors++;
-    });
+    d.client.publishQos1(d.topic, fastTelemetryPayload(this.opts.baseMs, from, d.messageSize(index)));
+  }
+
+  /** Without reconnects a lost connection fails the case: no point waiting for run()'s timeout. */
+  private onConnectionClosed(err: Error | undefined): void {
+    if (!err) return;
+    this.connectionError ??= err.message;
+    this.done?.();
   }
 
   /** Sends the device's next message if its window has room; false when it cannot. */

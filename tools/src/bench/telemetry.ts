@@ -31,6 +31,55 @@ export function telemetryPayload(baseMs: number, fromSeq: number, count: number)
   return JSON.stringify({ v: 1, readings });
 }
 
+/**
+ * What telemetryPayload returns, byte for byte, at a fraction of the CPU: the publishers build one payload
+ * per message while sharing the cores with the system under test, and Date#toISOString plus formatting
+ * three doubles cost ~1 µs per reading. The values repeat with the seq (mod 1000/500/400), so their text is
+ * looked up; a timestamp is its minute's ISO prefix (cached: consecutive readings share it) plus seconds
+ * and milliseconds.
+ */
+export function fastTelemetryPayload(baseMs: number, fromSeq: number, count: number): string {
+  let out = '{"v":1,"readings":[';
+  for (let seq = fromSeq; seq < fromSeq + count; seq++) {
+    out +=
+      (seq === fromSeq ? '{"seq":' : ',{"seq":') +
+      seq +
+      ',"ts":"' +
+      fastReadingTs(baseMs + seq * READING_INTERVAL_MS) +
+      '","values":{"temperature":' +
+      valueText.temperature[seq % 1000] +
+      ',"humidity":' +
+      valueText.humidity[seq % 500] +
+      ',"pressure":' +
+      valueText.pressure[seq % 400] +
+      '}}';
+  }
+  return out + ']}';
+}
+
+/** JSON text of readingValues' numbers by seq modulo each one's period (built from readingValues itself). */
+const valueText = {
+  temperature: Array.from({ length: 1000 }, (_, i) => JSON.stringify(readingValues(i).temperature)),
+  humidity: Array.from({ length: 500 }, (_, i) => JSON.stringify(readingValues(i).humidity)),
+  pressure: Array.from({ length: 400 }, (_, i) => JSON.stringify(readingValues(i).pressure)),
+};
+const twoDigits = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const threeDigits = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let isoMinute = NaN;
+let isoMinutePrefix = '';
+
+/** `new Date(ms).toISOString()` for any ms; only the minute's `YYYY-MM-DDTHH:MM:` comes from Date. */
+function fastReadingTs(ms: number): string {
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== isoMinute) {
+    isoMinute = minute;
+    // Cut from the end: years outside 0000–9999 have a longer, signed year field.
+    isoMinutePrefix = new Date(minute * 60_000).toISOString().slice(0, -7);
+  }
+  const rest = ms - minute * 60_000;
+  return isoMinutePrefix + twoDigits[Math.floor(rest / 1000)] + '.' + threeDigits[rest % 1000] + 'Z';
+}
+
 /** `2026-11-23T10:00:00.123Z` → `2026-11-23 10:00:00.123` (what the receiver writes to DATETIME(3)). */
 export function toSqlDateTime(iso: string): string {
   return iso.slice(0, 23).replace('T', ' ');
