@@ -47,6 +47,9 @@ export interface ReadingPlan {
   refs: { owner: number; differs: boolean }[][];
 }
 
+/** A reading's identity as one string (for maps on the slow path: replays and seq conflicts). */
+export const readingKey = (deviceId: string, seq: number | string): string => `${deviceId}\u0000${seq}`;
+
 export function sameReading(a: IncomingReading, b: IncomingReading): boolean {
   if (a.measuredMs !== b.measuredMs) return false;
   const ka = Object.keys(a.values);
@@ -60,9 +63,8 @@ export function planReadings(items: IngestItem[]): ReadingPlan {
   // device → seq → owner index (no key string per reading).
   const byDevice = new Map<string, Map<number, number>>();
   const refs = items.map((item, i) => {
-    let bySeq = byDevice.get(item.deviceId);
-    if (!bySeq) byDevice.set(item.deviceId, (bySeq = new Map()));
-    const seen = bySeq;
+    const seen = byDevice.get(item.deviceId) ?? new Map<number, number>();
+    byDevice.set(item.deviceId, seen);
     return item.readings.map((reading, j) => {
       const existing = seen.get(reading.seq);
       if (existing !== undefined) {
@@ -135,17 +137,16 @@ export interface Classification {
  * has the owner's measured_at and every value the device sent is stored with the same value.
  */
 export function classify(owners: readonly Owner[], stored: readonly StoredRow[]): Classification {
-  const key = (deviceId: string, seq: number): string => `${deviceId}\u0000${seq}`;
   const byKey = new Map<string, StoredRow[]>();
   for (const row of stored) {
-    const k = key(row.deviceId, row.seq);
+    const k = readingKey(row.deviceId, row.seq);
     const list = byKey.get(k);
     if (list) list.push(row);
     else byKey.set(k, [row]);
   }
   const missing = new Map<Owner, Set<string>>();
   const outcomes = owners.map((o): ReadingOutcome => {
-    const rows = byKey.get(key(o.deviceId, o.reading.seq));
+    const rows = byKey.get(readingKey(o.deviceId, o.reading.seq));
     if (!rows) return 'stored';
     const storedValues = new Map(rows.map((r) => [r.sensor, r.value]));
     const same =

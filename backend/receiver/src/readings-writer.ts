@@ -3,6 +3,7 @@ import { rowsOfReading, type IngestItem } from './inbound.js';
 import {
   classify,
   planReadings,
+  readingKey,
   resolveOutcomes,
   rowsOf,
   seqRanges,
@@ -86,9 +87,9 @@ export async function writeReadings(
     const inserted = await insertRows(conn, rows);
     if (inserted === rows.length) {
       const touched = new Set<Owner>();
-      const index = new Map(owners.map((o) => [`${o.deviceId}\u0000${o.reading.seq}`, o]));
+      const index = new Map(owners.map((o) => [readingKey(o.deviceId, o.reading.seq), o]));
       for (const r of rows) {
-        const o = index.get(`${r[0]}\u0000${r[1]}`)!;
+        const o = index.get(readingKey(r[0], r[1]))!;
         insertedByItem[o.item]! += 1;
         touched.add(o);
       }

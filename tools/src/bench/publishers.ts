@@ -107,21 +107,16 @@ export class PublisherFleet {
           }),
         );
       }
-    } catch (err) {
-      for (const c of clients) c.destroy();
-      throw err;
-    }
-    const fleet = new PublisherFleet(opts, clients);
-    const byClient = new Map<LeanMqttClient, string[]>();
-    opts.deviceIds.forEach((id, i) => {
-      const client = clients[i % clients.length]!;
-      const device = new SimDevice(id, client, opts.readingsPerDevice, opts.readingsPerMessage);
-      fleet.devices.set(id, device);
-      fleet.order.push(device);
-      fleet.totalReadings += opts.readingsPerDevice;
-      byClient.set(client, [...(byClient.get(client) ?? []), topics.ack(id)]);
-    });
-    try {
+      const fleet = new PublisherFleet(opts, clients);
+      const byClient = new Map<LeanMqttClient, string[]>();
+      opts.deviceIds.forEach((id, i) => {
+        const client = clients[i % clients.length]!;
+        const device = new SimDevice(id, client, opts.readingsPerDevice, opts.readingsPerMessage);
+        fleet.devices.set(id, device);
+        fleet.order.push(device);
+        fleet.totalReadings += opts.readingsPerDevice;
+        byClient.set(client, [...(byClient.get(client) ?? []), topics.ack(id)]);
+      });
       for (const client of clients) {
         client.onMessage((topic, payload) => fleet.onAck(topic, payload));
         client.onClose((err) => fleet.onConnectionClosed(err));
@@ -129,11 +124,11 @@ export class PublisherFleet {
         for (let i = 0; i < ackTopics.length; i += 200)
           await client.subscribe(ackTopics.slice(i, i + 200), 1);
       }
+      return fleet;
     } catch (err) {
       for (const c of clients) c.destroy();
       throw err;
     }
-    return fleet;
   }
 
   /** Publishes every reading and resolves when all are acked or `timeoutMs` passed. */
