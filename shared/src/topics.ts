@@ -1,5 +1,5 @@
 /**
- * MQTT topics of DESIGN.md. Builders are the only place topic strings are spelled out, so the device and
+ * MQTT topics (docs/design.md#mqtt-topics-and-payloads). Builders are the only place topic strings are spelled out, so the device and
  * the backend cannot drift apart.
  */
 export const TOPIC_ROOT = 'devices';

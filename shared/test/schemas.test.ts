@@ -16,7 +16,7 @@ const reading = { seq: 42, ts: '2026-11-23T10:00:00.000Z', values: { temperature
 
 describe('Reading', () => {
   const d = createDecoder(Reading);
-  it('accepts the example of DESIGN.md', () => {
+  it('accepts the example of docs/design.md', () => {
     expect(d.check({ ...reading, values: { ...reading.values, pressure: 1013.25 } }).ok).toBe(true);
   });
   it.each([

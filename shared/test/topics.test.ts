@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTopic, topicFilters, topics } from '../src/index.js';
 
 describe('topics', () => {
-  it('builds the topics of DESIGN.md', () => {
+  it('builds the topics of docs/design.md', () => {
     expect(topics.telemetry('pi-1')).toBe('devices/pi-1/telemetry');
     expect(topics.commandResult('pi-1')).toBe('devices/pi-1/commands/result');
     expect(topicFilters.sharedTelemetry('receivers')).toBe('$share/receivers/devices/+/telemetry');

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryRig } from './support/delivery-rig.js';
 
 /**
- * The heart of the system (DESIGN.md "Delivery guarantee"): every reading measured on the device is
+ * The heart of the system (docs/design.md#delivery-guarantee): every reading measured on the device is
  * stored in MariaDB exactly once, whatever fails in between, and the device outbox ends up empty.
  */
 const N = 10_000;

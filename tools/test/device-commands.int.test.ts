@@ -4,7 +4,7 @@ import { topics, type CommandResult, type Reading } from '@sensorfleet/shared';
 import { DeviceRig, sleep } from './support/device-rig.js';
 
 /**
- * Remote commands over real MQTT (DESIGN.md "Commands"): the mqtthandler answers every input on
+ * Remote commands over real MQTT (docs/design.md#commands): the mqtthandler answers every input on
  * devices/{id}/commands/result, and a start/stop/set_interval reaches the real sensor process within one
  * interval (it listens on the measuring-changed channel).
  */

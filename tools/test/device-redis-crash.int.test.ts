@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceRig, sleep } from './support/device-rig.js';
 
 /**
- * Redis crashes under the running device (DESIGN.md "Delivery guarantee", point 4: the only loss window is
+ * Redis crashes under the running device (docs/design.md#delivery-guarantee, point 4: the only loss window is
  * the AOF fsync policy). With `appendfsync always` nothing is lost. With `everysec` a power loss may cost
  * the last second; that loss must be counted and reported, and every reading measured after the restart
  * must be stored although the seq counter went back (seq_conflict: the mqtthandler renumbers).

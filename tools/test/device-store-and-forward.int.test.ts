@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceRig, sleep } from './support/device-rig.js';
 
 /**
- * Store-and-forward on the device (DESIGN.md "Delivery guarantee"), with the real sensor and mqtthandler
+ * Store-and-forward on the device (docs/design.md#delivery-guarantee), with the real sensor and mqtthandler
  * processes: live readings first, the backlog behind them, nothing lost or stored twice whatever is killed.
  */
 let rig: DeviceRig | undefined;

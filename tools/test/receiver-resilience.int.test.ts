@@ -13,7 +13,7 @@ import {
 } from '../../backend/receiver/test/support/receiver-rig.js';
 
 /**
- * The receiver when things fail (DESIGN.md "Delivery guarantee", "Scaling past one machine"): real
+ * The receiver when things fail (docs/design.md#delivery-guarantee, #scaling): real
  * devices (Redis outbox + mqtthandler) publishing to receiver replicas on a shared subscription, with a
  * replica killed -9, or MariaDB gone for a minute. Nothing may be lost and nothing stored or counted twice.
  */

@@ -29,7 +29,7 @@ export const migrations: Migration[] = [
         credentials_created_at DATETIME(3) NULL,
         created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-      // The primary key is the idempotency key of DESIGN.md: a replayed reading hits it and is ignored.
+      // The primary key is the idempotency key (docs/design.md#mariadb-tables): a replayed reading hits it and is ignored.
       // Clustering on it keeps one device's readings together, in seq order.
       `CREATE TABLE IF NOT EXISTS readings (
         device_id VARCHAR(64) NOT NULL,

@@ -1,5 +1,5 @@
 /**
- * Physically sensible ranges of the sensor names whose unit is fixed (DESIGN.md: `temperature` °C,
+ * Physically sensible ranges of the sensor names whose unit is fixed (docs/design.md#readings-and-seqs: `temperature` °C,
  * `humidity` %RH, `pressure` hPa, and the derived `dew_point` / `heat_index` °C). A value outside its
  * range is a broken sensor or a unit mix-up (°F, Pa), not weather: the reading is rejected with reason
  * `out_of_range` instead of polluting history and alerts. Sensor names not listed here accept any finite

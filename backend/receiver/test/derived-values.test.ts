@@ -8,7 +8,7 @@ import {
 } from '../src/derived-values.js';
 
 // Every expected number below comes from an independent source, never from the formulas under test:
-// - shared/reference/README.md (30 °C / 70 %: heat index ≈ 95.1 °F = 35.0 °C, dew point ≈ 23.9 °C);
+// - docs/reference.md (30 °C / 70 %: heat index ≈ 95.1 °F = 35.0 °C, dew point ≈ 23.9 °C);
 // - the NWS heat index chart (°F, rounded to whole degrees, hence ±1 °F);
 // - psychrometric tables of the dew point over water (±0.2 °C).
 

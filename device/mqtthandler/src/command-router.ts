@@ -31,7 +31,7 @@ const argDecoders = Object.fromEntries(
 const ENVELOPE_FIELDS = new Set(['id', 'command', 'expiresAt']);
 
 /**
- * Executes JSON remote commands (DESIGN.md "Commands"). Every input gets an answer: malformed JSON,
+ * Executes JSON remote commands (docs/design.md#commands). Every input gets an answer: malformed JSON,
  * unknown commands, bad arguments and expired commands are refused with a clear error; nothing throws.
  */
 export class CommandRouter {

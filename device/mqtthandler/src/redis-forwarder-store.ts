@@ -41,7 +41,7 @@ return {removed, changed}
 `;
 
 /**
- * Seq conflict (DESIGN.md "Readings and sequence numbers", ack.ts SEQ_CONFLICT_REASON): the backend already
+ * Seq conflict (docs/design.md#readings-and-seqs, ack.ts SEQ_CONFLICT_REASON): the backend already
  * stores these seqs with other measurements, so the counter went back. In one atomic step: raise the
  * counter to at least the backend's highest seq (and the stream's last id, which XADD requires), then move
  * each named reading, unchanged (same ts and values), to a fresh seq and delete the old entry. Returns the

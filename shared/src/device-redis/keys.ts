@@ -1,5 +1,5 @@
 /**
- * Device Redis layout (DESIGN.md "Device Redis"): the only state on the device. Every device service uses
+ * Device Redis layout (docs/design.md#device-redis): the only state on the device. Every device service uses
  * these names; REDIS_KEY_PREFIX lets several simulated devices share one Redis in the local stack.
  */
 export function deviceKeys(prefix = 'sf:') {

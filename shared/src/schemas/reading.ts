@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** Sensor names: lowercase letters, digits, underscore, 1–50 chars, not starting with a digit (DESIGN.md). */
+/** Sensor names: lowercase letters, digits, underscore, 1–50 chars, not starting with a digit (docs/design.md#readings-and-seqs). */
 export const SENSOR_NAME_PATTERN = '^[a-z][a-z0-9_]{0,49}$';
 export const SENSOR_NAME_REGEX = new RegExp(SENSOR_NAME_PATTERN);
 

@@ -28,7 +28,7 @@ export function parseAcl(text: string): AclSummary {
   return { patterns, users };
 }
 
-/** What a device needs at least (DESIGN.md topics); the rest of its rules are for optional features. */
+/** What a device needs at least (docs/design.md#who-may-use-which-topic); the rest of its rules are for optional features. */
 const DEVICE_NEEDS = [
   ['write', 'devices/%u/telemetry'],
   ['read', 'devices/%u/ack'],

@@ -3,7 +3,7 @@
  * A source does no I/O of its own beyond what is injected into it, so it can be tested without hardware.
  */
 
-/** Sensor name → value. Names match {@link SENSOR_NAME_PATTERN}; units are fixed per name (see DESIGN.md). */
+/** Sensor name → value. Names match {@link SENSOR_NAME_PATTERN}; units are fixed per name (docs/design.md#readings-and-seqs). */
 export type SensorValues = Record<string, number>;
 
 /** Sensor names: lowercase letters, digits, underscore, 1–50 chars, not starting with a digit. */

@@ -1,5 +1,5 @@
 /**
- * Bosch BMP280 datasheet worked example (shared/reference/README.md; the BME280 uses the same T and P
+ * Bosch BMP280 datasheet worked example (docs/reference.md; the BME280 uses the same T and P
  * formulas) plus humidity parameters chosen for the tests (typical magnitudes of real chips, H3 ≠ 0 so every
  * term of the humidity formula is exercised). One copy for every test that drives the real driver.
  */
