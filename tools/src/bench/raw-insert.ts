@@ -1,7 +1,10 @@
 import { createPool, migrate } from '@sensorfleet/mariadb';
 import type { ReadingRow } from './telemetry.js';
 
-/** Rows per multi-row INSERT of baseline (a); the receiver's ROWS_PER_STATEMENT is the same. */
+/**
+ * Rows per multi-row INSERT of baseline (a). The receiver itself inserts through the connector's bulk
+ * protocol (baseline (b)'s method), so (a) is a second, independent estimate of what MariaDB can take.
+ */
 export const RAW_ROWS_PER_STATEMENT = 1000;
 
 const COLUMNS = 'INSERT IGNORE INTO readings (device_id, seq, sensor, value, measured_at) VALUES ';
