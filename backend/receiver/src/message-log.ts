@@ -2,7 +2,7 @@
  * The message log (source 000's "full message log"): raw inbound messages kept in `message_log` for
  * inspection, findable by device and time, written in the ingest transaction with the rows they produced.
  * MESSAGE_LOG=all logs every message, `rejected` only messages with something rejected (outcome rejected
- * or partial), `off` nothing. Rotation: message-log-rotation.ts.
+ * or partial), `off` nothing. Rotation: retention.ts.
  */
 import type { PoolConnection } from 'mariadb';
 import type { IngestItem, Rejection } from './inbound.js';

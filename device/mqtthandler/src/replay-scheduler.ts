@@ -1,17 +1,8 @@
 /**
- * Decides which outbox readings to send next. Pure: the forwarder does the I/O.
- *
- * On every (re)connect everything in the outbox up to the current last seq becomes "backlog"; readings
- * appended after that are "live". Live readings go first (newest data is what people watch) and the
- * backlog drains in seq order behind them without starving them:
- * - a live read is due once `batchMaxWaitMs` has passed since the last one (so a live reading waits at
- *   most that long and is batched with the others of that period), or at once when the last live read
- *   came back full (readings arrive faster than one batch per period);
- * - when a live read is due it goes next, and after it one backlog batch, so even a full live stream
- *   leaves half the window to the backlog; between live reads the backlog has the link to itself.
- * A window bounds readings sent but not yet acknowledged; an ack frees room. If no ack comes within the
- * timeout, the link is assumed lossy and everything unacknowledged is scheduled again (duplicates are
- * harmless: the backend stores by (device, seq, sensor) once).
+ * Decides which outbox readings to send next. Pure: the forwarder does the I/O. The policy (live readings
+ * first, one backlog batch after each live one, a window of unacknowledged readings, everything resent
+ * after the ack timeout) and its reasons are in device/mqtthandler/README.md, "Store-and-forward".
+ * "Backlog" is everything up to the last seq at the latest (re)connect; later readings are "live".
  */
 export interface ReadRequest {
   kind: 'live' | 'backlog';
