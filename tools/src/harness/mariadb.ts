@@ -30,11 +30,14 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as mariadb from 'mariadb';
 import { findBinary } from './binaries.js';
 import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-server.js';
 import { isSameProcess, procStartTicks, sleep } from './proc.js';
 import { harnessBase } from './run-root.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Bump when the template's contents change, so existing templates are not reused. */
 const TEMPLATE_FORMAT = 1;
@@ -208,9 +211,7 @@ async function buildTemplate(template: string, log?: (line: string) => void): Pr
 async function copyTemplate(template: string, dest: string): Promise<void> {
   const partial = `${dest}.partial-${randomBytes(4).toString('hex')}`;
   try {
-    await new Promise<void>((resolve, reject) => {
-      execFile('cp', ['-a', '--reflink=auto', template, partial], (err) => (err ? reject(err) : resolve()));
-    });
+    await execFileAsync('cp', ['-a', '--reflink=auto', template, partial]);
   } catch {
     rmSync(partial, { recursive: true, force: true });
     cpSync(template, partial, { recursive: true, preserveTimestamps: true });
