@@ -1,4 +1,10 @@
-import { SEQ_CONFLICT_REASON, toRanges, type Ack, type RejectedReading } from '@sensorfleet/shared';
+import {
+  ackReason,
+  SEQ_CONFLICT_REASON,
+  toRanges,
+  type Ack,
+  type RejectedReading,
+} from '@sensorfleet/shared';
 import type { IngestItem, ReadingOutcome } from './ingest-item.js';
 
 /**
@@ -32,7 +38,7 @@ export function buildAcks(
       else d.committed.push(r.seq);
     });
     for (const rej of item.rejected) {
-      if (rej.seq !== undefined) d.rejected.push({ seq: rej.seq, reason: `${rej.reason}: ${rej.detail}` });
+      if (rej.seq !== undefined) d.rejected.push({ seq: rej.seq, reason: ackReason(rej.reason, rej.detail) });
     }
   });
   const acks = new Map<string, Ack>();

@@ -5,7 +5,12 @@
  * once (fold/), so the totals are exact whichever replica did the work and whatever crashed;
  * ingest-stats-query.ts in backend/mariadb reads them for the web admin.
  */
-import { zeroIngestTotals, type IngestTotals } from '@sensorfleet/shared';
+import {
+  zeroIngestTotals,
+  type IngestTotals,
+  type RejectionReason,
+  type RejectionScope,
+} from '@sensorfleet/shared';
 import type { IngestItem } from './ingest-item.js';
 import { sqlMinute } from '../db/sql-time.js';
 import type { ItemSummary } from './message-log.js';
@@ -18,8 +23,8 @@ export interface CounterRow extends IngestTotals {
 export interface RejectionCount {
   minute: string;
   deviceId: string;
-  scope: 'message' | 'reading' | 'field';
-  reason: string;
+  scope: RejectionScope;
+  reason: RejectionReason;
   n: number;
 }
 

@@ -3,22 +3,16 @@
  * (intake/message-intake.ts) and written by one coalesced transaction (batch-writer.ts). Inside the
  * receiver these types are trusted.
  */
+import type { RejectionReason, RejectionScope } from '@sensorfleet/shared';
 
 /** Topics the receiver handles; `data`, `status`, `heartbeat` are source 004's compatibility topics. */
 export type InboundKind = 'telemetry' | 'state' | 'online' | 'data' | 'status' | 'heartbeat';
 
-/**
- * Why something was rejected. Message scope: the whole message (nothing of it is used). Reading scope: one
- * reading (native) or one sample (004); the rest of the message is still used. Field scope: a part of a
- * 004 message that is not a reading (location, status, an unused timestamp) was dropped.
- *
- * Reasons (the `reason` label of the metrics): oversized, malformed_json, schema, unknown_version,
- * bad_topic, empty, bad_seq, duplicate_seq, bad_timestamp, bad_sensor_name, non_numeric_value,
- * non_finite_value, out_of_range, seq_conflict, duplicate (004: a sensor twice at one time), bad_location.
- */
+/** Why something was rejected: a reason and scope of the shared catalogue (rejection-reasons.ts). */
 export interface Rejection {
-  scope: 'message' | 'reading' | 'field';
-  reason: string;
+  scope: RejectionScope;
+  reason: RejectionReason;
+  /** For people (logs, the message log, the ack): where in the message, and what was wrong. */
   detail: string;
   /** Native telemetry: the seq to name in the ack's `rejected`. */
   seq?: number;
@@ -73,6 +67,9 @@ export interface IngestItem {
   /** Native telemetry: the device waits for an ack on devices/{id}/ack. */
   acks: boolean;
 }
+
+/** What the intake makes of a payload: the parts of an IngestItem that depend on it. */
+export type IntakeParts = Pick<IngestItem, 'readings' | 'rejected' | 'registry'>;
 
 /** Rows of a reading in `readings` (one per value, sent or derived); counted without a keys array. */
 export function rowsOfReading(r: IncomingReading): number {

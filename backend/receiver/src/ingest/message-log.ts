@@ -4,6 +4,7 @@
  * MESSAGE_LOG=all logs every message, `rejected` only messages with something rejected (outcome rejected
  * or partial), `off` nothing. Rotation: maintenance/retention.ts.
  */
+import type { MESSAGE_LOG_OUTCOMES } from '@sensorfleet/shared';
 import type { PoolConnection } from 'mariadb';
 import type { IngestItem, ReadingOutcome, Rejection } from './ingest-item.js';
 import { sqlDateTime } from '../db/sql-time.js';
@@ -11,7 +12,8 @@ import { sqlDateTime } from '../db/sql-time.js';
 /** MESSAGE_LOG: which messages are kept. */
 export type MessageLogMode = 'all' | 'rejected' | 'off';
 
-export type Outcome = 'stored' | 'duplicate' | 'partial' | 'rejected' | 'applied';
+/** What became of a message as a whole (the `outcome` column; the web admin reads the same list). */
+export type Outcome = (typeof MESSAGE_LOG_OUTCOMES)[number];
 
 export interface ItemSummary {
   outcome: Outcome;

@@ -3,10 +3,12 @@
  * Pure apart from the clock it is given: every payload is validated here with the shared schemas, and
  * nothing behind this point checks again.
  */
-import { createDecoder, parseTopic, ReportedState } from '@sensorfleet/shared';
-import { data004, heartbeat004, status004, type IntakeParts } from '../compat004/data-topic.js';
+import { createDecoder, parseTopic, ReportedState, type RejectionReason } from '@sensorfleet/shared';
+import { data004 } from '../compat004/data-topic.js';
+import { heartbeat004 } from '../compat004/heartbeat-topic.js';
+import { status004 } from '../compat004/status-topic.js';
 import { deriveValues } from './derived-values.js';
-import type { InboundKind, IngestItem } from '../ingest/ingest-item.js';
+import type { InboundKind, IngestItem, IntakeParts } from '../ingest/ingest-item.js';
 import type { MessageLogMode } from '../ingest/message-log.js';
 import { parseJsonLenient } from './lenient-json.js';
 import { implausibility } from './plausibility.js';
@@ -61,7 +63,7 @@ export class MessageIntake {
     const parsed = parseTopic(topic);
     const kind = parsed && KINDS[parsed.kind];
     if (!parsed || !kind) return undefined;
-    const parts = this.parts(kind, parsed.deviceId, payload, receivedAt);
+    const parts = this.parts(kind, payload, receivedAt);
     return {
       deviceId: parsed.deviceId,
       kind,
@@ -87,7 +89,7 @@ export class MessageIntake {
     return Buffer.from(payload.subarray(0, this.opts.logPayloadBytes));
   }
 
-  private parts(kind: InboundKind, deviceId: string, payload: Buffer, receivedAt: number): IntakeParts {
+  private parts(kind: InboundKind, payload: Buffer, receivedAt: number): IntakeParts {
     switch (kind) {
       case 'telemetry': {
         const v = this.telemetry(payload, receivedAt);
@@ -96,7 +98,7 @@ export class MessageIntake {
         return { readings: v.readings, rejected: v.rejected, registry: [] };
       }
       case 'state': {
-        const rejected = (reason: string, detail: string): IntakeParts => ({
+        const rejected = (reason: RejectionReason, detail: string): IntakeParts => ({
           readings: [],
           rejected: [{ scope: 'message', reason, detail }],
           registry: [],
@@ -143,7 +145,7 @@ export class MessageIntake {
         return { readings: [], rejected: [], registry: [{ kind: 'online', online: text === 'true' }] };
       }
       case 'data':
-        return data004(deviceId, payload, receivedAt, { ...this.opts, derive: this.derive });
+        return data004(payload, receivedAt, { ...this.opts, derive: this.derive });
       case 'status':
         return status004(payload, this.opts.maxBytes);
       case 'heartbeat':

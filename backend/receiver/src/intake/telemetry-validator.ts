@@ -4,11 +4,12 @@ import {
   MAX_CHANNELS_PER_READING,
   MAX_READINGS_PER_BATCH,
   Reading,
-  SENSOR_NAME_REGEX,
+  type RejectionReason,
 } from '@sensorfleet/shared';
 import type { IncomingReading, Rejection } from '../ingest/ingest-item.js';
 import { parseJsonLenient } from './lenient-json.js';
 import { implausibility } from './plausibility.js';
+import { sensorValueBreach, shown, timeWindowBreach } from './reading-rules.js';
 
 export type ValidatedTelemetry =
   { ok: true; readings: IncomingReading[]; rejected: Rejection[] } | { ok: false; rejection: Rejection };
@@ -19,25 +20,18 @@ export interface TelemetryValidatorOptions {
   maxFutureMs: number;
 }
 
-/** Readings before this are a device clock that was never set (a Pi without RTC boots in 1970). */
-export const EARLIEST_READING_MS = Date.UTC(2000, 0, 1);
-
 const TS_REGEX = new RegExp(ISO_UTC_PATTERN);
 const readingCheck = createDecoder(Reading);
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const shown = (v: unknown): string => {
-  const s = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-};
 
 /**
  * Checks a devices/{id}/telemetry message at the edge, with a reason per rule (the `reason` label):
  *  - the message as a whole: oversized (MESSAGE_MAX_BYTES), malformed_json, unknown_version (`v` ≠ 1),
  *    schema (not an object, `readings` not a non-empty array of at most 1000);
  *  - each reading on its own: bad_seq, duplicate_seq (same seq twice with different content), bad_timestamp
- *    (not ISO-8601 UTC, before 2000, too far in the future), schema (shape), bad_sensor_name,
- *    non_numeric_value, non_finite_value (NaN, ±Infinity, 1e999), out_of_range (plausibility.ts).
+ *    (not ISO-8601 UTC, or outside the time window of reading-rules.ts), schema (shape), then the sensor
+ *    name and value rules of reading-rules.ts and the plausible ranges of plausibility.ts.
  * A rejected reading is named in the ack's `rejected` (so the device drops it) while the others are stored:
  * readings are independent rows, so storing the valid ones is always safe. A reading without a usable seq
  * cannot be named in an ack; it is counted and logged, and the others are still stored.
@@ -87,7 +81,7 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
   };
 }
 
-function reject(reason: string, detail: string): ValidatedTelemetry {
+function reject(reason: RejectionReason, detail: string): ValidatedTelemetry {
   return { ok: false, rejection: { scope: 'message', reason, detail } };
 }
 
@@ -134,7 +128,7 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
       detail: `${at}/seq must be an integer ≥ 1, got ${shown(seq)}`,
     };
   }
-  const bad = (reason: string, detail: string): Rejection => ({
+  const bad = (reason: RejectionReason, detail: string): Rejection => ({
     scope: 'reading',
     reason,
     seq,
@@ -148,9 +142,8 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
   if (!Number.isFinite(ms) || (mayRollOver(ts) && !readsBack(ts, ms))) {
     return bad('bad_timestamp', `/ts ${ts} is not a real date and time`);
   }
-  if (ms < EARLIEST_READING_MS)
-    return bad('bad_timestamp', `/ts ${ts} is before 2000: device clock not set?`);
-  if (ms > now + maxFutureMs) return bad('bad_timestamp', `/ts ${ts} is in the future: device clock wrong?`);
+  const when = timeWindowBreach(ms, now, maxFutureMs);
+  if (when) return bad('bad_timestamp', `/ts ${ts} is ${when}`);
   const values = r.values;
   if (!isObject(values)) return bad('schema', `/values must be an object, got ${shown(values)}`);
   const names = Object.keys(values);
@@ -159,13 +152,9 @@ function checkReading(r: unknown, i: number, now: number, maxFutureMs: number): 
   }
   for (const name of names) {
     const v = values[name];
-    if (!SENSOR_NAME_REGEX.test(name)) {
-      return bad('bad_sensor_name', `/values: sensor name ${shown(name)} must match ^[a-z][a-z0-9_]{0,49}$`);
-    }
-    if (typeof v !== 'number')
-      return bad('non_numeric_value', `/values/${name} must be a number, got ${shown(v)}`);
-    if (!Number.isFinite(v)) return bad('non_finite_value', `/values/${name} is ${v}, not a finite number`);
-    const why = implausibility(name, v);
+    const breach = sensorValueBreach(name, v);
+    if (breach) return bad(breach.reason, `/values: ${breach.detail}`);
+    const why = implausibility(name, v as number);
     if (why) return bad('out_of_range', `/values/${name}: ${why}`);
   }
   // The rules above cover every constraint of the shared schema but one: no properties besides seq, ts

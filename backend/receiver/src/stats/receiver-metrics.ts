@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from '@sensorfleet/shared';
+import { Counter, Gauge, Histogram, reasonsIn, type Registry } from '@sensorfleet/shared';
 import type { BatchResult } from '../ingest/batch-writer.js';
 import type { Batch } from '../ingest/ingest-batcher.js';
 import type { IngestMetrics } from '../ingest/ingest-loop.js';
@@ -32,13 +32,13 @@ export function createReceiverMetrics(registry: Registry) {
     }),
     rejectedMessages: new Counter({
       name: 'sensorfleet_rejected_messages_total',
-      help: 'messages rejected as a whole, by reason (counted when the batch commits)',
+      help: 'messages rejected as a whole, by reason (rejection-reasons.ts; counted when the batch commits)',
       labelNames: ['reason'],
       registers: r,
     }),
     rejectedReadings: new Counter({
       name: 'sensorfleet_rejected_readings_total',
-      help: 'single readings (004: samples) rejected, by reason; seq_conflict included',
+      help: 'single readings (004: samples) rejected, by reason (rejection-reasons.ts); seq_conflict included',
       labelNames: ['reason'],
       registers: r,
     }),
@@ -144,6 +144,11 @@ export function createReceiverMetrics(registry: Registry) {
       registers: r,
     }),
   };
+
+  // Every reason of the catalogue from the start, at 0: a rate() over a series that appears only with its
+  // first rejection misses that rejection, and a dashboard can list the reasons before any occurred.
+  for (const reason of reasonsIn('message')) m.rejectedMessages.inc({ reason }, 0);
+  for (const reason of reasonsIn('reading')) m.rejectedReadings.inc({ reason }, 0);
 
   const ingest: IngestMetrics = {
     committed(batch: Batch, result: BatchResult, commitMs: number, lagsMs: number[]) {

@@ -76,7 +76,7 @@ describe('message log rows', () => {
   it('cuts a long detail to 500 chars', () => {
     const rejected = Array.from({ length: 50 }, (_, i) => ({
       scope: 'reading' as const,
-      reason: 'out_of_range',
+      reason: 'out_of_range' as const,
       detail: 'x'.repeat(30),
       seq: i + 1,
     }));
