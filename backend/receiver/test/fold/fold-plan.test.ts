@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRanges } from '../../src/fold/fold-plan.js';
+import { mergeRanges, mergeRecords, rollupsOf } from '../../src/fold/fold-plan.js';
 
 describe('mergeRanges: the union the fold scans', () => {
   it('merges one-seq ranges of many batches into one range per device', () => {
@@ -55,6 +55,87 @@ describe('mergeRanges: the union the fold scans', () => {
     expect(input).toEqual([
       ['a', 5, 6],
       ['a', 1, 2],
+    ]);
+  });
+});
+
+describe('mergeRecords: many batch records, one upsert row per key', () => {
+  const counters = (minute: string, deviceId: string, messages: number) => ({
+    minute,
+    deviceId,
+    messages,
+    readings: messages,
+    storedReadings: messages,
+    duplicateReadings: 0,
+    rejectedReadings: 0,
+    rejectedMessages: 0,
+    storedRows: 2 * messages,
+  });
+  const touch = (id: string, lastSeen: string | null, lastSeq: number | null, protocol: 'native' | null) => ({
+    id,
+    firstSeen: lastSeen ?? '2026-11-23 10:00:00.000',
+    lastSeen,
+    lastDataAt: lastSeen,
+    lastSeq,
+    protocol,
+  });
+
+  it('adds counters and rejections per key and keeps the latest of every device, in key order', () => {
+    const merged = mergeRecords([
+      {
+        ranges: [['b', 1, 3]],
+        counters: [counters('2026-11-23 10:01:00', 'b', 2), counters('2026-11-23 10:00:00', 'a', 1)],
+        rejections: [
+          { minute: '2026-11-23 10:00:00', deviceId: 'a', scope: 'reading', reason: 'schema', n: 1 },
+        ],
+        touch: [touch('b', '2026-11-23 10:01:05.000', 3, 'native')],
+      },
+      {
+        ranges: [['a', 1, 1]],
+        counters: [counters('2026-11-23 10:01:00', 'b', 3)],
+        rejections: [
+          { minute: '2026-11-23 10:00:00', deviceId: 'a', scope: 'reading', reason: 'schema', n: 2 },
+        ],
+        // Only retained messages: no last seen, so neither it nor the protocol moves.
+        touch: [touch('b', null, null, null), touch('a', '2026-11-23 10:00:01.000', 1, 'native')],
+      },
+    ]);
+    expect(merged.ranges).toEqual([
+      ['b', 1, 3],
+      ['a', 1, 1],
+    ]);
+    expect(merged.counters.map((c) => [c.minute, c.deviceId, c.messages, c.storedRows])).toEqual([
+      ['2026-11-23 10:00:00', 'a', 1, 2],
+      ['2026-11-23 10:01:00', 'b', 5, 10],
+    ]);
+    expect(merged.rejections.map((r) => r.n)).toEqual([3]);
+    expect(merged.touch.map((t) => [t.id, t.lastSeen, t.lastSeq, t.protocol])).toEqual([
+      ['a', '2026-11-23 10:00:01.000', 1, 'native'],
+      ['b', '2026-11-23 10:01:05.000', 3, 'native'],
+    ]);
+  });
+
+  it('rolls minute aggregates (possibly split over several SELECTs) up into minutes and hours', () => {
+    const agg = (bucket: string, n: number, min: number, max: number) => ({
+      device_id: 'a',
+      sensor: 'temperature',
+      bucket,
+      n,
+      sum_value: n * 20,
+      min_value: min,
+      max_value: max,
+    });
+    const { minutes, hours } = rollupsOf([
+      agg('2026-11-23 10:01:00', 2, 19, 21),
+      agg('2026-11-23 10:00:00', 1, 20, 20),
+      agg('2026-11-23 10:01:00', 1, 18, 22),
+    ]);
+    expect(minutes.map((m) => [m.bucket, m.n, m.min_value, m.max_value])).toEqual([
+      ['2026-11-23 10:00:00', 1, 20, 20],
+      ['2026-11-23 10:01:00', 3, 18, 22],
+    ]);
+    expect(hours.map((h) => [h.bucket, h.n, h.sum_value, h.min_value, h.max_value])).toEqual([
+      ['2026-11-23 10:00:00', 4, 80, 18, 22],
     ]);
   });
 });

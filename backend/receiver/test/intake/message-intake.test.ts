@@ -192,3 +192,34 @@ describe('MessageIntake: source 004 topics', () => {
     expect(reasons(take('devices/e1/heartbeat', '42'))).toEqual(['message:schema']);
   });
 });
+
+describe('MessageIntake: one vocabulary for native and 004 readings', () => {
+  it.each([
+    ['bad_sensor_name', 'Temperature', 1],
+    ['non_numeric_value', 'temperature', '21'],
+    ['out_of_range', 'humidity', 120],
+  ])('%s is the same rule on telemetry and on 004 data', (reason, name, value) => {
+    const native = take('devices/d1/telemetry', {
+      v: 1,
+      readings: [{ seq: 1, ts: '2026-11-23T11:59:00.000Z', values: { [name]: value } }],
+    });
+    const compat = take('devices/e1/data', { [name]: value });
+    expect(native?.rejected.map((r) => `${r.scope}:${r.reason}`)).toEqual([`reading:${reason}`]);
+    expect(compat?.rejected.map((r) => `${r.scope}:${r.reason}`)).toEqual([`reading:${reason}`]);
+  });
+
+  it('a reading measured before 2000 is a device clock never set, on either topic', () => {
+    const native = take('devices/d1/telemetry', {
+      v: 1,
+      readings: [{ seq: 1, ts: '1999-12-31T00:00:00.000Z', values: { temperature: 20 } }],
+    });
+    const compat = take('devices/e1/data', {
+      sensors: [{ sensor_name: 'temperature', value: 20, timestamp: '1999-12-31T00:00:00Z' }],
+    });
+    for (const i of [native, compat]) {
+      expect(i?.rejected).toEqual([
+        expect.objectContaining({ reason: 'bad_timestamp', detail: expect.stringMatching(/before 2000/) }),
+      ]);
+    }
+  });
+});
