@@ -32,8 +32,10 @@ export function data004(payload: Buffer, receivedAt: number, opts: Compat004Opti
       detail: `payload must be a JSON object (FULL {"sensors":[…]} or SIMPLE {"name":number}), got ${shown(json)}`,
     });
   }
-  const at = new Date(receivedAt);
-  const result = Object.hasOwn(json, 'sensors') ? normaliseFull(json, at) : normaliseSimple(json, at);
+  const received = new Date(receivedAt);
+  const result = Object.hasOwn(json, 'sensors')
+    ? normaliseFull(json, received)
+    : normaliseSimple(json, received);
   const wholly = result.rejected.find((r) => r.scope === 'message');
   if (wholly) return whole(wholly);
 
@@ -74,7 +76,7 @@ export function data004(payload: Buffer, receivedAt: number, opts: Compat004Opti
   if (readings.length) report.sensors = sensors;
   if (result.location) report.location = result.location;
   if (Object.keys(report).length) {
-    report.upload_timestamp = new Date(receivedAt).toISOString();
+    report.upload_timestamp = received.toISOString();
     registry.push({ kind: 'report004', report });
   }
   if (result.status) registry.push({ kind: 'status004', status: result.status });
