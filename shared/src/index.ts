@@ -1,6 +1,7 @@
 export * from './schemas/reading.js';
 export * from './schemas/telemetry.js';
 export * from './schemas/ack.js';
+export * from './schemas/rejection-reasons.js';
 export * from './schemas/command.js';
 export * from './schemas/state.js';
 export * from './topics.js';

@@ -78,12 +78,12 @@ export const migrations: Migration[] = [
         ADD COLUMN IF NOT EXISTS last_report_data JSON NULL,
         ADD COLUMN IF NOT EXISTS last_report_at DATETIME(3) NULL`,
       // The ingest transaction that stored a row. A replay is an INSERT IGNORE no-op, so the row keeps the
-      // batch that really stored it: the fold job aggregates exactly those rows, once (batch-folder.ts).
+      // batch that really stored it: the fold job aggregates exactly those rows, once (backend/receiver/src/fold/).
       `ALTER TABLE readings ADD COLUMN IF NOT EXISTS batch_id BIGINT UNSIGNED NOT NULL DEFAULT 0`,
       `CREATE SEQUENCE IF NOT EXISTS ingest_batch_ids START WITH 1 INCREMENT BY 1 CACHE 1000`,
       // One row per ingest transaction, written in it: what the batch stored (device, seq ranges) and the
       // counters and last-seen figures it adds. The fold job applies it to readings_1m/1h, ingest_counters,
-      // ingest_rejections and devices, and deletes it, in one transaction (see batch-folder.ts).
+      // ingest_rejections and devices, and deletes it, in one transaction (see backend/receiver/src/fold/).
       `CREATE TABLE IF NOT EXISTS ingest_batches (
         id BIGINT UNSIGNED NOT NULL PRIMARY KEY COMMENT 'the batch_id of its readings rows',
         created_at DATETIME(3) NOT NULL,

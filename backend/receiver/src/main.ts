@@ -9,16 +9,16 @@ import {
   topicFilters,
   topics,
 } from '@sensorfleet/shared';
-import { foldAll, pendingBatches } from './batch-folder.js';
-import { BatchWriter } from './batch-writer.js';
+import { foldAll, pendingBatches } from './fold/fold-writer.js';
+import { BatchWriter } from './ingest/batch-writer.js';
 import { receiverEnv } from './config.js';
-import { IngestLoop } from './ingest-loop.js';
-import { IngestStats, StatsReporter } from './ingest-stats.js';
-import { MessageIntake } from './message-intake.js';
-import { ReceiverMqtt } from './receiver-mqtt.js';
-import { createReceiverMetrics } from './receiver-metrics.js';
-import { pruneIngestCounters, rotateMessageLog } from './retention.js';
-import { SingleRunnerJob } from './single-runner-job.js';
+import { IngestLoop } from './ingest/ingest-loop.js';
+import { IngestStats, StatsReporter } from './stats/ingest-stats.js';
+import { MessageIntake } from './intake/message-intake.js';
+import { ReceiverMqtt } from './intake/receiver-mqtt.js';
+import { createReceiverMetrics } from './stats/receiver-metrics.js';
+import { pruneIngestCounters, rotateMessageLog } from './maintenance/retention.js';
+import { SingleRunnerJob } from './db/single-runner-job.js';
 
 const config = loadConfig('receiver', receiverEnv);
 const log = createLogger('receiver', config.LOG_LEVEL);

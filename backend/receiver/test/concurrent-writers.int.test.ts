@@ -2,11 +2,11 @@ import { createPool, migrate } from '@sensorfleet/mariadb';
 import type { Pool } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MariaDbServer } from '../../../tools/src/harness/index.js';
-import { BatchWriter } from '../src/batch-writer.js';
-import type { IngestItem } from '../src/inbound.js';
-import { derivedOf } from '../src/message-intake.js';
-import { rotateMessageLog } from '../src/retention.js';
-import { foldOnce } from '../src/batch-folder.js';
+import { BatchWriter } from '../src/ingest/batch-writer.js';
+import type { IngestItem } from '../src/ingest/ingest-item.js';
+import { derivedOf } from '../src/intake/message-intake.js';
+import { rotateMessageLog } from '../src/maintenance/retention.js';
+import { foldOnce } from '../src/fold/fold-writer.js';
 import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
 
 /**

@@ -1,21 +1,27 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SEQ_CONFLICT_REASON, type RejectionReason } from './rejection-reasons.js';
 
 const SeqRange = Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
   description: 'inclusive [from, to]',
 });
 
 export const RejectedReading = Type.Object(
-  { seq: Type.Integer({ minimum: 1 }), reason: Type.String() },
+  {
+    seq: Type.Integer({ minimum: 1 }),
+    reason: Type.String({
+      description:
+        `a reason code of rejection-reasons.ts, then \`: \` and a detail for people ("out_of_range: …");` +
+        ` exactly \`${SEQ_CONFLICT_REASON}\` for a seq conflict (the device re-appends those readings)`,
+    }),
+  },
   { additionalProperties: false },
 );
 export type RejectedReading = Static<typeof RejectedReading>;
 
-/**
- * Reason of a rejected reading whose seq is already stored with a different measurement: the device's seq
- * counter went back (Redis lost its last second with appendfsync everysec). The device re-appends such
- * readings under new seqs above `highestSeq`, so they are stored instead of being taken for replays.
- */
-export const SEQ_CONFLICT_REASON = 'seq_conflict';
+/** The `reason` of a rejected reading in an ack: the code first, so a device can count by it. */
+export function ackReason(reason: RejectionReason, detail: string): string {
+  return reason === SEQ_CONFLICT_REASON ? reason : `${reason}: ${detail}`;
+}
 
 /**
  * devices/{id}/ack. `ranges` are seqs committed to MariaDB (stored now or earlier); `rejected` are readings

@@ -12,7 +12,7 @@ import { SENSOR_NAME_PATTERN } from './reading.js';
  *
  * These schemas describe a message that is valid as a whole. The receiver is more lenient than that on
  * `data` ("partial data errors don't affect the whole", 004's rule): it validates sample by sample and
- * stores the valid ones (see backend/receiver/src/compat004-normaliser.ts), so use these schemas for
+ * stores the valid ones (see backend/receiver/src/compat004/), so use these schemas for
  * documentation, OpenAPI and device-side checks, not as an all-or-nothing gate on `data`.
  */
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { REJECTION_SCOPES } from './rejection-reasons.js';
 
 /*
  * What the web admin shows about ingest (sources 001 and 004: processing statistics). Filled from the
@@ -30,8 +31,10 @@ export function zeroIngestTotals(): IngestTotals {
 }
 
 export const RejectionCount = Type.Object({
-  scope: Type.Union([Type.Literal('message'), Type.Literal('reading'), Type.Literal('field')]),
-  reason: Type.String({ description: 'e.g. out_of_range, seq_conflict, malformed_json' }),
+  scope: Type.Union(REJECTION_SCOPES.map((s) => Type.Literal(s))),
+  reason: Type.String({
+    description: 'a reason code of rejection-reasons.ts, e.g. out_of_range, seq_conflict',
+  }),
   count: Type.Integer({ minimum: 0 }),
 });
 export type RejectionCount = Static<typeof RejectionCount>;

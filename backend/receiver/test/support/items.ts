@@ -1,4 +1,4 @@
-import type { IncomingReading, IngestItem } from '../../src/inbound.js';
+import type { IncomingReading, IngestItem } from '../../src/ingest/ingest-item.js';
 
 /** A minimal IngestItem for pure tests; override what the test is about. */
 export function item(over: Partial<IngestItem> = {}): IngestItem {

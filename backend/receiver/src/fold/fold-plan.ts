@@ -1,0 +1,133 @@
+/**
+ * The pure half of the fold (fold-writer.ts runs the SQL): many batch records merged into one upsert row
+ * per counter minute, rejection, device and rollup bucket, each list in key order so that every run locks
+ * rows in the same order.
+ */
+import type { BatchRecord } from '../ingest/batch-record.js';
+import type { CounterRow, RejectionCount } from '../ingest/ingest-counters.js';
+import type { TouchRow } from '../ingest/registry-updates.js';
+
+/** One rollup bucket of one device and sensor: a `readings_1m` / `readings_1h` row's increment. */
+export interface Aggregate {
+  device_id: string;
+  sensor: string;
+  bucket: string;
+  n: number;
+  sum_value: number;
+  min_value: number;
+  max_value: number;
+}
+
+export interface MergedRecords {
+  /** Every batch's ranges, as recorded (mergeRanges makes them the scan). */
+  ranges: [string, number, number][];
+  counters: CounterRow[];
+  rejections: RejectionCount[];
+  touch: TouchRow[];
+}
+
+const keyOf = (...parts: (string | number)[]): string => parts.join('\u0000');
+
+function sortBy<T>(rows: T[], key: (r: T) => string): T[] {
+  return rows.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
+
+function mergeTouch(into: Map<string, TouchRow>, t: TouchRow): void {
+  const prev = into.get(t.id);
+  if (!prev) {
+    into.set(t.id, { ...t });
+    return;
+  }
+  const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
+  if (t.firstSeen < prev.firstSeen) prev.firstSeen = t.firstSeen;
+  if (t.lastSeen !== null && (prev.lastSeen === null || t.lastSeen >= prev.lastSeen) && t.protocol !== null) {
+    prev.protocol = t.protocol;
+  }
+  prev.lastSeen = later(prev.lastSeen, t.lastSeen);
+  prev.lastDataAt = later(prev.lastDataAt, t.lastDataAt);
+  if (t.lastSeq !== null && (prev.lastSeq === null || t.lastSeq > prev.lastSeq)) prev.lastSeq = t.lastSeq;
+}
+
+/** The records of the batches one fold takes, merged (the records' objects are reused). */
+export function mergeRecords(records: readonly BatchRecord[]): MergedRecords {
+  const ranges: [string, number, number][] = [];
+  const counters = new Map<string, CounterRow>();
+  const rejections = new Map<string, RejectionCount>();
+  const touch = new Map<string, TouchRow>();
+  for (const b of records) {
+    for (const r of b.ranges) ranges.push(r);
+    for (const c of b.counters) {
+      const k = keyOf(c.minute, c.deviceId);
+      const prev = counters.get(k);
+      if (!prev) counters.set(k, c);
+      else {
+        prev.messages += c.messages;
+        prev.readings += c.readings;
+        prev.storedReadings += c.storedReadings;
+        prev.duplicateReadings += c.duplicateReadings;
+        prev.rejectedReadings += c.rejectedReadings;
+        prev.rejectedMessages += c.rejectedMessages;
+        prev.storedRows += c.storedRows;
+      }
+    }
+    for (const r of b.rejections) {
+      const k = keyOf(r.minute, r.deviceId, r.scope, r.reason);
+      const prev = rejections.get(k);
+      if (prev) prev.n += r.n;
+      else rejections.set(k, r);
+    }
+    for (const t of b.touch) mergeTouch(touch, t);
+  }
+  return {
+    ranges,
+    counters: sortBy([...counters.values()], (c) => keyOf(c.minute, c.deviceId)),
+    rejections: sortBy([...rejections.values()], (r) => keyOf(r.minute, r.deviceId, r.scope, r.reason)),
+    touch: sortBy([...touch.values()], (t) => t.id),
+  };
+}
+
+/**
+ * The union of (device, from, to) ranges, per device in seq order, bridging gaps up to `maxGap` seqs as the
+ * ingest does when it records them (reading-plan.ts seqRanges): a bridged gap only makes the scan read rows
+ * that the batch_id condition then leaves out.
+ */
+export function mergeRanges(
+  ranges: readonly [string, number, number][],
+  maxGap = 1000,
+): [string, number, number][] {
+  const sorted = [...ranges].sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] - b[1]));
+  const out: [string, number, number][] = [];
+  for (const [device, from, to] of sorted) {
+    const last = out[out.length - 1];
+    if (last && last[0] === device && from - last[2] <= maxGap) last[2] = Math.max(last[2], to);
+    else out.push([device, from, to]);
+  }
+  return out;
+}
+
+function mergeAggregate(into: Map<string, Aggregate>, a: Aggregate): void {
+  const k = keyOf(a.device_id, a.sensor, a.bucket);
+  const prev = into.get(k);
+  if (!prev) {
+    into.set(k, { ...a });
+    return;
+  }
+  prev.n += a.n;
+  prev.sum_value += a.sum_value;
+  prev.min_value = Math.min(prev.min_value, a.min_value);
+  prev.max_value = Math.max(prev.max_value, a.max_value);
+}
+
+/** Minute aggregates (possibly several per bucket, from several SELECTs) → minute and hour rollup rows. */
+export function rollupsOf(perMinute: readonly Aggregate[]): { minutes: Aggregate[]; hours: Aggregate[] } {
+  const minutes = new Map<string, Aggregate>();
+  for (const a of perMinute) mergeAggregate(minutes, a);
+  const hours = new Map<string, Aggregate>();
+  for (const m of minutes.values()) mergeAggregate(hours, { ...m, bucket: `${m.bucket.slice(0, 13)}:00:00` });
+  const aggKey = (a: Aggregate) => keyOf(a.device_id, a.sensor, a.bucket);
+  return { minutes: sortBy([...minutes.values()], aggKey), hours: sortBy([...hours.values()], aggKey) };
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { mergeRanges, mergeRecords, rollupsOf } from '../../src/fold/fold-plan.js';
+
+describe('mergeRanges: the union the fold scans', () => {
+  it('merges one-seq ranges of many batches into one range per device', () => {
+    const ranges: [string, number, number][] = [];
+    for (let batch = 0; batch < 50; batch++) {
+      for (const device of ['b', 'a', 'c']) ranges.push([device, batch + 1, batch + 1]);
+    }
+    expect(mergeRanges(ranges)).toEqual([
+      ['a', 1, 50],
+      ['b', 1, 50],
+      ['c', 1, 50],
+    ]);
+  });
+
+  it('bridges gaps up to maxGap and keeps larger gaps apart', () => {
+    expect(
+      mergeRanges(
+        [
+          ['a', 10, 20],
+          ['a', 1, 5],
+          ['a', 2000, 2001],
+          ['a', 22, 25],
+        ],
+        5,
+      ),
+    ).toEqual([
+      ['a', 1, 25],
+      ['a', 2000, 2001],
+    ]);
+  });
+
+  it('handles overlapping and contained ranges, and never merges across devices', () => {
+    expect(
+      mergeRanges([
+        ['a', 1, 100],
+        ['a', 50, 60],
+        ['a', 90, 120],
+        ['b', 101, 101],
+      ]),
+    ).toEqual([
+      ['a', 1, 120],
+      ['b', 101, 101],
+    ]);
+    expect(mergeRanges([])).toEqual([]);
+  });
+
+  it('does not change its input', () => {
+    const input: [string, number, number][] = [
+      ['a', 5, 6],
+      ['a', 1, 2],
+    ];
+    mergeRanges(input);
+    expect(input).toEqual([
+      ['a', 5, 6],
+      ['a', 1, 2],
+    ]);
+  });
+});
+
+describe('mergeRecords: many batch records, one upsert row per key', () => {
+  const counters = (minute: string, deviceId: string, messages: number) => ({
+    minute,
+    deviceId,
+    messages,
+    readings: messages,
+    storedReadings: messages,
+    duplicateReadings: 0,
+    rejectedReadings: 0,
+    rejectedMessages: 0,
+    storedRows: 2 * messages,
+  });
+  const touch = (id: string, lastSeen: string | null, lastSeq: number | null, protocol: 'native' | null) => ({
+    id,
+    firstSeen: lastSeen ?? '2026-11-23 10:00:00.000',
+    lastSeen,
+    lastDataAt: lastSeen,
+    lastSeq,
+    protocol,
+  });
+
+  it('adds counters and rejections per key and keeps the latest of every device, in key order', () => {
+    const merged = mergeRecords([
+      {
+        ranges: [['b', 1, 3]],
+        counters: [counters('2026-11-23 10:01:00', 'b', 2), counters('2026-11-23 10:00:00', 'a', 1)],
+        rejections: [
+          { minute: '2026-11-23 10:00:00', deviceId: 'a', scope: 'reading', reason: 'schema', n: 1 },
+        ],
+        touch: [touch('b', '2026-11-23 10:01:05.000', 3, 'native')],
+      },
+      {
+        ranges: [['a', 1, 1]],
+        counters: [counters('2026-11-23 10:01:00', 'b', 3)],
+        rejections: [
+          { minute: '2026-11-23 10:00:00', deviceId: 'a', scope: 'reading', reason: 'schema', n: 2 },
+        ],
+        // Only retained messages: no last seen, so neither it nor the protocol moves.
+        touch: [touch('b', null, null, null), touch('a', '2026-11-23 10:00:01.000', 1, 'native')],
+      },
+    ]);
+    expect(merged.ranges).toEqual([
+      ['b', 1, 3],
+      ['a', 1, 1],
+    ]);
+    expect(merged.counters.map((c) => [c.minute, c.deviceId, c.messages, c.storedRows])).toEqual([
+      ['2026-11-23 10:00:00', 'a', 1, 2],
+      ['2026-11-23 10:01:00', 'b', 5, 10],
+    ]);
+    expect(merged.rejections.map((r) => r.n)).toEqual([3]);
+    expect(merged.touch.map((t) => [t.id, t.lastSeen, t.lastSeq, t.protocol])).toEqual([
+      ['a', '2026-11-23 10:00:01.000', 1, 'native'],
+      ['b', '2026-11-23 10:01:05.000', 3, 'native'],
+    ]);
+  });
+
+  it('rolls minute aggregates (possibly split over several SELECTs) up into minutes and hours', () => {
+    const agg = (bucket: string, n: number, min: number, max: number) => ({
+      device_id: 'a',
+      sensor: 'temperature',
+      bucket,
+      n,
+      sum_value: n * 20,
+      min_value: min,
+      max_value: max,
+    });
+    const { minutes, hours } = rollupsOf([
+      agg('2026-11-23 10:01:00', 2, 19, 21),
+      agg('2026-11-23 10:00:00', 1, 20, 20),
+      agg('2026-11-23 10:01:00', 1, 18, 22),
+    ]);
+    expect(minutes.map((m) => [m.bucket, m.n, m.min_value, m.max_value])).toEqual([
+      ['2026-11-23 10:00:00', 1, 20, 20],
+      ['2026-11-23 10:01:00', 3, 18, 22],
+    ]);
+    expect(hours.map((h) => [h.bucket, h.n, h.sum_value, h.min_value, h.max_value])).toEqual([
+      ['2026-11-23 10:00:00', 4, 80, 18, 22],
+    ]);
+  });
+});
