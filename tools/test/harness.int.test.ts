@@ -14,7 +14,7 @@ import {
   RedisServer,
   ServerStartError,
   type ManagedServer,
-} from '../src/harness/index.js';
+} from '@sensorfleet/tools/harness';
 
 const started: ManagedServer[] = [];
 function track<T extends ManagedServer>(server: T): T {
