@@ -334,7 +334,8 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
         cpu_model: os.cpus()[0]?.model ?? 'unknown',
         node: process.version,
         redis: version('redis-server', ['--version'], /v=(\S+)/),
-        redis_settings: 'harness RedisServer: appendonly yes, appendfsync everysec, no RDB',
+        redis_settings:
+          'harness RedisServer: device/redis/redis.conf (AOF only, appendfsync everysec, no RDB)',
         quick,
       },
       date: new Date().toISOString(),

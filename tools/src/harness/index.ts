@@ -5,7 +5,7 @@
  * Vitest hooks. Tests of every package import it as `@sensorfleet/tools/harness`.
  */
 export { ManagedServer, ServerStartError, type ServerOptions, type SpawnSpec } from './managed-server.js';
-export { RedisServer, redisCommand, type RedisServerOptions } from './redis.js';
+export { DEVICE_REDIS_CONF, RedisServer, redisCommand, type RedisServerOptions } from './redis.js';
 export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from './mosquitto.js';
 export { makeDevCerts, SecuredBroker, type SecuredBrokerOptions } from './secured-broker.js';
 export {
@@ -25,6 +25,7 @@ export {
   type ServiceName,
 } from './node-service.js';
 export { DeviceRig, type DeviceRigOptions } from './device-rig.js';
+export { EntrypointServer, type EntrypointServerOptions } from './entrypoint-server.js';
 export { findBinary } from './binaries.js';
 export { freePort } from './ports.js';
 export { REPO_ROOT } from './repo-root.js';
