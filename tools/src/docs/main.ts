@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../stack/node-service.js';
+import { REPO_ROOT } from '../harness/repo-root.js';
 import { ENV_SECTION_READMES, loadEnvSections, renderEnvSections } from './env-sections.js';
 import { renderRejectionTable } from './rejection-table.js';
 
@@ -13,8 +13,7 @@ function rewrite(relative: string, render: (text: string) => string, what: strin
   const before = readFileSync(file, 'utf8');
   const after = render(before);
   if (after !== before) writeFileSync(file, after);
-  process.stdout.write(`${relative}: ${what} ${after === before ? 'up to date' : 'updated'}
-`);
+  process.stdout.write(`${relative}: ${what} ${after === before ? 'up to date' : 'updated'}\n`);
 }
 
 const sections = await loadEnvSections();

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { topicFilters, topics } from '@sensorfleet/shared';
-import { mqttConnectProbe } from '../src/harness/index.js';
-import { SecuredBroker } from '../src/provisioning/secured-broker.js';
+import { mqttConnectProbe, SecuredBroker, waitFor } from '@sensorfleet/tools/harness';
 
 /**
  * The shipped backend/mqttserver/mosquitto.conf + acl on a real Mosquitto: who may connect, publish and
@@ -50,16 +49,15 @@ class Inbox {
   constructor(client: MqttClient) {
     client.on('message', (topic, payload) => this.messages.push({ topic, payload: payload.toString() }));
   }
-  async waitFor(topic: string, payload: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.messages.some((m) => m.topic === topic && m.payload === payload)) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `no ${topic} ${payload} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  waitFor(topic: string, payload: string, timeoutMs = 5000): Promise<void> {
+    return waitFor(
+      `${topic} ${payload}`,
+      timeoutMs,
+      () =>
+        this.messages.some((m) => m.topic === topic && m.payload === payload) ||
+        JSON.stringify(this.messages),
+      20,
+    );
   }
   payloads(topic: string): string[] {
     return this.messages.filter((m) => m.topic === topic).map((m) => m.payload);
