@@ -35,6 +35,15 @@ export interface IncomingReading {
   derived: Record<string, number>;
 }
 
+/**
+ * How the source of a message learns that it is committed: the MQTT side's held PUBACK
+ * (puback-after-commit.ts). Called once the message's transaction committed, or at once when there is
+ * nothing to store.
+ */
+export interface Receipt {
+  committed(): void;
+}
+
 export interface IngestItem {
   deviceId: string;
   kind: InboundKind;
@@ -50,6 +59,8 @@ export interface IngestItem {
   registry: RegistryUpdate[];
   /** Native telemetry: the device waits for an ack on devices/{id}/ack. */
   acks: boolean;
+  /** Told when the item is committed (set by whoever took the message in). */
+  receipt?: Receipt | undefined;
 }
 
 /** Rows of a reading in `readings` (one per value, sent or derived); counted without a keys array. */
