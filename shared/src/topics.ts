@@ -55,6 +55,14 @@ export const topicFilters = {
   receiversOnline: `${RECEIVERS_ROOT}/+/online`,
 } as const;
 
+/**
+ * The client id of a receiver replica's intake session. `:` is not allowed in device ids, so no device
+ * can take it (device listeners use the user name as client id anyway).
+ */
+export function receiverClientId(replicaId: string): string {
+  return `receiver:${replicaId}`;
+}
+
 /** The replica id of a `receivers/{id}/online` topic; undefined for any other topic. */
 export function parseReceiverOnline(topic: string): string | undefined {
   const m = /^receivers\/([^/]+)\/online$/.exec(topic);

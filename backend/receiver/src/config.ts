@@ -11,7 +11,10 @@ const REPLICA_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  * session of a replica find its way back to it.
  */
 export function replicaIdFromHostname(name: string): string {
-  const id = name.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  const id = name
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64);
   return id || 'receiver';
 }
 

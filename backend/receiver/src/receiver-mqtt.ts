@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { ReconnectBackoff, topics, type Logger } from '@sensorfleet/shared';
+import { ReconnectBackoff, receiverClientId, topics, type Logger } from '@sensorfleet/shared';
 import type { Receipt } from './inbound.js';
 import { NO_RECEIPT, PubackAfterCommit } from './puback-after-commit.js';
 
@@ -37,11 +37,6 @@ export interface ReceiverMqttOptions {
     retained: boolean,
     receipt: Receipt,
   ) => Promise<void> | undefined;
-}
-
-/** The client id of a replica's subscriber session. `:` is not allowed in device ids: no device can take it. */
-export function receiverClientId(replicaId: string): string {
-  return `receiver:${replicaId}`;
 }
 
 /**
@@ -119,7 +114,8 @@ export class ReceiverMqtt {
       if (this.closing) return; // never PUBACK after stop began: the broker keeps the message
       this.corkUntilNextTurn(client);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const receipt = packet.qos === 1 && packet.messageId !== undefined ? pubacks.hold(packet.messageId) : NO_RECEIPT;
+      const receipt =
+        packet.qos === 1 && packet.messageId !== undefined ? pubacks.hold(packet.messageId) : NO_RECEIPT;
       const proceed = (): void => pubacks.proceed(receipt, callback);
       let wait: Promise<void> | undefined;
       try {
@@ -174,7 +170,8 @@ export class ReceiverMqtt {
     client.on('close', () => {
       if (this.stopped || pending) return;
       const delayMs = backoff.next();
-      if (!this.closing) this.opts.log.warn({ delayMs, attempt: backoff.attempts }, `${what} lost; reconnecting`);
+      if (!this.closing)
+        this.opts.log.warn({ delayMs, attempt: backoff.attempts }, `${what} lost; reconnecting`);
       pending = true;
       const timer = setTimeout(() => {
         this.timers.delete(timer);

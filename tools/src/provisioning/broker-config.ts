@@ -100,3 +100,14 @@ export function renderBrokerConfig(template: string, o: BrokerConfigOptions): st
 export function renderShippedBrokerConfig(o: BrokerConfigOptions): string {
   return renderBrokerConfig(readFileSync(BROKER_CONFIG_TEMPLATE, 'utf8'), o);
 }
+
+/**
+ * The shipped config's per-client message limits (max_inflight_messages, max_queued_*), for the tests'
+ * anonymous brokers: the receiver's batch across messages and a stopped replica's backlog depend on them.
+ */
+export function shippedBrokerLimits(): string {
+  return readFileSync(BROKER_CONFIG_TEMPLATE, 'utf8')
+    .split('\n')
+    .filter((line) => /^(max_inflight_messages|max_queued_messages|max_queued_bytes)\s/.test(line))
+    .join('\n');
+}

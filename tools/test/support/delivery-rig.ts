@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { createPool } from '@sensorfleet/mariadb';
 import { OutboxStore } from '@sensorfleet/shared';
 import { MariaDbServer, MosquittoServer, RedisServer } from '../../src/harness/index.js';
+import { shippedBrokerLimits } from '../../src/provisioning/broker-config.js';
 import { NodeService } from '../../src/stack/node-service.js';
 
 /**
@@ -27,7 +28,7 @@ export class DeliveryRig {
     const deviceId = opts.deviceId ?? `dev-${Math.random().toString(36).slice(2, 8)}`;
     const [redisServer, broker, db] = await Promise.all([
       RedisServer.start({ appendfsync: opts.appendfsync ?? 'everysec' }),
-      MosquittoServer.start(),
+      MosquittoServer.start({ extraConfig: shippedBrokerLimits() }),
       MariaDbServer.start(),
     ]);
     const databaseUrl = await db.createDatabase();

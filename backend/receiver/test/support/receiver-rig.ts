@@ -4,6 +4,7 @@ import type { Ack } from '@sensorfleet/shared';
 import type { Pool } from 'mariadb';
 import mqtt, { type MqttClient } from 'mqtt';
 import { MariaDbServer, MosquittoServer } from '../../../../tools/src/harness/index.js';
+import { shippedBrokerLimits } from '../../../../tools/src/provisioning/broker-config.js';
 import { httpGet, NodeService } from '../../../../tools/src/stack/node-service.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,13 +32,19 @@ export class ReceiverRig {
   }
 
   static async start(opts: { receivers?: number; env?: Record<string, string> } = {}): Promise<ReceiverRig> {
-    const [broker, db] = await Promise.all([MosquittoServer.start(), MariaDbServer.start()]);
+    const [broker, db] = await Promise.all([
+      MosquittoServer.start({ extraConfig: shippedBrokerLimits() }),
+      MariaDbServer.start(),
+    ]);
     const databaseUrl = await db.createDatabase();
     const receivers = await Promise.all(
       Array.from({ length: opts.receivers ?? 1 }, (_, i) =>
         NodeService.start('backend/receiver', {
           label: `receiver-${i + 1}`,
-          env: ReceiverRig.receiverEnv(databaseUrl, broker.url, opts.env),
+          env: {
+            ...ReceiverRig.receiverEnv(databaseUrl, broker.url, opts.env),
+            RECEIVER_REPLICA_ID: `receiver-${i + 1}`,
+          },
         }),
       ),
     );
