@@ -227,6 +227,22 @@ describe('broker config rendering', () => {
     expect(conf).not.toMatch(/\/mosquitto\//); // no container path left
   });
 
+  it('binds client ids to user names on the device listeners only, inside their blocks', () => {
+    const conf = renderShippedBrokerConfig({
+      ...base,
+      plain: { port: 21883 },
+      tls: { port: 28883, certDir: '/srv/mqtt/certs' },
+      backend: { port: 21884 },
+    });
+    // Block by block: the option outside a listener block would open an extra default listener (2.0.11).
+    const blocks = conf.split(/^(?=listener )/m);
+    expect(blocks[0]).not.toMatch(/use_username_as_clientid/);
+    const byPort = new Map(blocks.slice(1).map((b) => [b.split(/\s/)[1], b]));
+    expect(byPort.get('21883')).toMatch(/^use_username_as_clientid true$/m);
+    expect(byPort.get('28883')).toMatch(/^use_username_as_clientid true$/m);
+    expect(byPort.get('21884')).not.toMatch(/use_username_as_clientid/);
+  });
+
   it('leaves out a listener with everything that belongs to it', () => {
     const conf = renderShippedBrokerConfig({
       ...base,
