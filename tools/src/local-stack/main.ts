@@ -57,7 +57,11 @@ try {
   // simulated device gets its own account, as in production. Passwords are new at every start.
   let secured: SecuredBroker | undefined;
   const broker = await startServer('mosquitto', async () => {
-    secured = await SecuredBroker.start({ dir: path.join(dataDir, 'mosquitto'), port: await portOr(11883) });
+    secured = await SecuredBroker.start({
+      dir: path.join(dataDir, 'mosquitto'),
+      port: await portOr(11883),
+      devicePort: await portOr(11884),
+    });
     return secured.server;
   });
   const account = async (user: string) => ({
