@@ -18,3 +18,4 @@ export * from './device-redis/outbox-store.js';
 export * from './device-redis/measuring-state.js';
 export * from './schemas/compat004.js';
 export * from './schemas/stats.js';
+export * from './reconnect-backoff.js';

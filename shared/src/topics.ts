@@ -3,6 +3,8 @@
  * the backend cannot drift apart.
  */
 export const TOPIC_ROOT = 'devices';
+/** Presence of the backend's receiver replicas (see `topics.receiverOnline`). */
+export const RECEIVERS_ROOT = 'receivers';
 
 /** Device ids become topic levels: no wildcards, separators or control characters. */
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
@@ -18,6 +20,12 @@ export const topics = {
   compatData: (id: string) => `${TOPIC_ROOT}/${id}/data`,
   compatStatus: (id: string) => `${TOPIC_ROOT}/${id}/status`,
   compatHeartbeat: (id: string) => `${TOPIC_ROOT}/${id}/heartbeat`,
+  /**
+   * A receiver replica's presence: retained `true` once its subscriptions are in place, `false` as its
+   * last will. Devices resend their unacked window when a live `true` arrives (the broker may have
+   * dropped what they sent while no receiver was subscribed).
+   */
+  receiverOnline: (replicaId: string) => `${RECEIVERS_ROOT}/${replicaId}/online`,
 } as const;
 
 export type TopicKind = keyof typeof topics;
@@ -44,7 +52,22 @@ export const topicFilters = {
   online: `${TOPIC_ROOT}/+/online`,
   commandResult: `${TOPIC_ROOT}/+/commands/result`,
   compat: [`${TOPIC_ROOT}/+/data`, `${TOPIC_ROOT}/+/status`, `${TOPIC_ROOT}/+/heartbeat`],
+  receiversOnline: `${RECEIVERS_ROOT}/+/online`,
 } as const;
+
+/**
+ * The client id of a receiver replica's intake session. `:` is not allowed in device ids, so no device
+ * can take it (device listeners use the user name as client id anyway).
+ */
+export function receiverClientId(replicaId: string): string {
+  return `receiver:${replicaId}`;
+}
+
+/** The replica id of a `receivers/{id}/online` topic; undefined for any other topic. */
+export function parseReceiverOnline(topic: string): string | undefined {
+  const m = /^receivers\/([^/]+)\/online$/.exec(topic);
+  return m?.[1];
+}
 
 /** Splits `devices/{id}/…` into device id and kind; undefined for anything else. */
 export function parseTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseTopic, topicFilters, topics } from '../src/index.js';
+import {
+  DEVICE_ID_REGEX,
+  parseReceiverOnline,
+  parseTopic,
+  receiverClientId,
+  topicFilters,
+  topics,
+} from '../src/index.js';
 
 describe('topics', () => {
   it('builds the topics of docs/design.md', () => {
@@ -27,5 +34,14 @@ describe('topics', () => {
     // Object.prototype's members are not topic kinds.
     expect(parseTopic('devices/abc/constructor')).toBeUndefined();
     expect(parseTopic('devices/abc/__proto__')).toBeUndefined();
+  });
+
+  it('names receiver presence and client ids so that no device id can collide with them', () => {
+    expect(topics.receiverOnline('receiver-0')).toBe('receivers/receiver-0/online');
+    expect(parseReceiverOnline('receivers/receiver-0/online')).toBe('receiver-0');
+    expect(parseReceiverOnline('devices/receiver-0/online')).toBeUndefined();
+    expect(parseTopic(topics.receiverOnline('x'))).toBeUndefined();
+    expect(receiverClientId('receiver-0')).toBe('receiver:receiver-0');
+    expect(DEVICE_ID_REGEX.test(receiverClientId('receiver-0'))).toBe(false);
   });
 });

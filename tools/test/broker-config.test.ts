@@ -30,7 +30,8 @@ describe('broker config rendering', () => {
       'persistence true',
       'persistence_location /srv/mqtt/data',
       'max_packet_size 1048576',
-      'max_queued_messages 10000',
+      'max_queued_messages 100000',
+      'max_inflight_messages 10000',
       'log_dest stdout',
       'listener 21883 127.0.0.1',
       'listener 28883',
@@ -44,6 +45,22 @@ describe('broker config rendering', () => {
       lines.indexOf('listener 21883 127.0.0.1'),
     );
     expect(conf).not.toMatch(/\/mosquitto\//); // no container path left
+  });
+
+  it('binds client ids to user names on the device listeners only, inside their blocks', () => {
+    const conf = renderShippedBrokerConfig({
+      ...base,
+      plain: { port: 21883 },
+      tls: { port: 28883, certDir: '/srv/mqtt/certs' },
+      backend: { port: 21884 },
+    });
+    // Block by block: the option outside a listener block would open an extra default listener (2.0.11).
+    const blocks = conf.split(/^(?=listener )/m);
+    expect(blocks[0]).not.toMatch(/use_username_as_clientid/);
+    const byPort = new Map(blocks.slice(1).map((b) => [b.split(/\s/)[1], b]));
+    expect(byPort.get('21883')).toMatch(/^use_username_as_clientid true$/m);
+    expect(byPort.get('28883')).toMatch(/^use_username_as_clientid true$/m);
+    expect(byPort.get('21884')).not.toMatch(/use_username_as_clientid/);
   });
 
   it('leaves out a listener with everything that belongs to it', () => {

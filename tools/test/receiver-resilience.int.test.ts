@@ -1,10 +1,8 @@
-import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
-import { OutboxStore } from '@sensorfleet/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeService, RedisServer, sleep, waitFor } from '@sensorfleet/tools/harness';
+import { sleep, waitFor } from '@sensorfleet/tools/harness';
+import { DeviceFleet } from './support/device-fleet.js';
 import { ReceiverRig, ROLLUP_CHECK_SQL, rssMb } from '../../backend/receiver/test/support/receiver-rig.js';
-import { expectedValues } from './support/delivery-rig.js';
 
 /**
  * The receiver when things fail (docs/design.md#delivery-guarantee, #scaling): real
@@ -15,74 +13,6 @@ import { expectedValues } from './support/delivery-rig.js';
 const ROWS_PER_READING = 5;
 /** RECEIVER_TEST_OUTAGE_S: how long MariaDB is away in the outage test (CI runs the full minute once). */
 const OUTAGE_S = Number(process.env.RECEIVER_TEST_OUTAGE_S ?? 60);
-
-/** Devices as on a Pi: the sensor's outbox in Redis, the real mqtthandler forwarding it. */
-class DeviceFleet {
-  private constructor(
-    readonly ids: string[],
-    readonly redisServer: RedisServer,
-    readonly redis: Redis,
-    readonly outboxes: OutboxStore[],
-    readonly handlers: NodeService[],
-  ) {}
-
-  static async start(count: number, brokerUrl: string): Promise<DeviceFleet> {
-    const redisServer = await RedisServer.start({ appendfsync: 'everysec' });
-    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-    const ids = Array.from(
-      { length: count },
-      (_, i) => `dev-${i + 1}-${Math.random().toString(36).slice(2, 6)}`,
-    );
-    const handlers = await Promise.all(
-      ids.map((id, i) =>
-        NodeService.start('device/mqtthandler', {
-          label: `mqtthandler-${i + 1}`,
-          env: {
-            LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-            DEVICE_ID: id,
-            REDIS_URL: redisServer.url,
-            REDIS_KEY_PREFIX: `d${i}:`,
-            MQTT_URL: brokerUrl,
-            MQTT_RECONNECT_MIN_MS: '200',
-            MQTT_RECONNECT_MAX_MS: '1000',
-            MQTT_ACK_TIMEOUT_MS: '5000',
-            MQTT_BATCH_MAX_WAIT_MS: '50',
-          },
-        }),
-      ),
-    );
-    const outboxes = ids.map((_, i) => new OutboxStore(redis, `d${i}:`));
-    return new DeviceFleet(ids, redisServer, redis, outboxes, handlers);
-  }
-
-  /** `perDevice` readings on every device at about `perSecond` in total; values encode the seq. */
-  async produce(
-    perDevice: number,
-    perSecond: number,
-    onProgress?: (n: number) => Promise<void>,
-  ): Promise<void> {
-    const started = Date.now();
-    for (let n = 1; n <= perDevice; n++) {
-      for (const outbox of this.outboxes) {
-        await outbox.append(new Date().toISOString(), expectedValues(n), { maxReadings: 0, maxAgeMs: 0 });
-      }
-      if (onProgress) await onProgress(n);
-      const ahead = started + (n * this.outboxes.length * 1000) / perSecond - Date.now();
-      if (ahead > 0) await sleep(ahead);
-    }
-  }
-
-  async backlog(): Promise<number> {
-    const lens = await Promise.all(this.outboxes.map((o) => this.redis.xlen(o.keys.outbox)));
-    return lens.reduce((a, b) => a + b, 0);
-  }
-
-  async close(): Promise<void> {
-    this.redis.disconnect();
-    await Promise.allSettled(this.handlers.map((h) => h.stop()));
-    await this.redisServer.stop();
-  }
-}
 
 /** Every reading of every device stored exactly once, with the values it was measured with. */
 async function expectExactlyOnce(rig: ReceiverRig, fleet: DeviceFleet, perDevice: number): Promise<void> {

@@ -229,3 +229,43 @@ describe('TLS listener', () => {
     ).rejects.toThrow(/altnames/i);
   });
 });
+
+describe('client ids', () => {
+  /** Until `ms` have passed; records whether the client lost its connection meanwhile. */
+  async function staysConnected(client: MqttClient, ms: number): Promise<boolean> {
+    let closed = false;
+    const onClose = () => (closed = true);
+    client.on('close', onClose);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    client.off('close', onClose);
+    return !closed && client.connected;
+  }
+
+  for (const listener of ['plain', 'TLS'] as const) {
+    it(`binds a device's client id to its user name on the ${listener} device listener`, async () => {
+      const url = listener === 'plain' ? broker.deviceUrl : broker.tlsUrl;
+      const tls = listener === 'TLS' ? { ca: readFileSync(broker.caFile) } : {};
+      const seen = await witness();
+      const deviceA = await connect(A, { clientId: A, ...tls }, url);
+      // B, with its own valid credentials, asks for A's client id. The broker gives it its own (its
+      // user name) instead: A is not disconnected, and B is B.
+      const deviceB = await connect(B, { clientId: A, ...tls }, url);
+      expect(deviceB.connected).toBe(true);
+      expect(await staysConnected(deviceA, 500)).toBe(true);
+      await deviceA.publishAsync(topics.telemetry(A), `a-still-here-${listener}`, { qos: 1 });
+      await seen.waitFor(topics.telemetry(A), `a-still-here-${listener}`);
+      // B's session is really "dev-b": a second B connection, whatever id it asks for, takes it over.
+      const bClosed = new Promise<void>((resolve) => deviceB.once('close', () => resolve()));
+      await connect(B, { clientId: 'anything-else', ...tls }, url);
+      await bClosed;
+      expect(deviceA.connected).toBe(true);
+    });
+  }
+
+  it('lets service accounts share a user name on the backend listener under their own client ids', async () => {
+    const one = await connect('receiver', { clientId: 'receiver:r1' });
+    const two = await connect('receiver', { clientId: 'receiver:r2' });
+    expect(await staysConnected(one, 300)).toBe(true);
+    expect(two.connected).toBe(true);
+  });
+});

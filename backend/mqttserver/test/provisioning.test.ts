@@ -151,14 +151,14 @@ describe('the shipped ACL', () => {
       topics.compatStatus(device),
       topics.compatHeartbeat(device),
     ];
-    const reads = [topics.ack(device), topics.commands(device)];
+    const reads = [topics.ack(device), topics.commands(device), topics.receiverOnline('+')];
     expect(acl.patterns.sort()).toEqual(
       [...writes.map((t) => `write ${t}`), ...reads.map((t) => `read ${t}`)].sort(),
     );
     // Every topic of the contract is covered one way or the other.
     expect(
-      Object.values(topics)
-        .map((t) => t(device))
+      Object.entries(topics)
+        .map(([kind, t]) => t(kind === 'receiverOnline' ? '+' : device))
         .sort(),
     ).toEqual([...writes, ...reads].sort());
   });
@@ -174,6 +174,7 @@ describe('the shipped ACL', () => {
         'read devices/+/heartbeat',
         'read devices/+/commands/result',
         'write devices/+/ack',
+        'write receivers/+/online',
       ].sort(),
     );
   });

@@ -1,6 +1,22 @@
+import { hostname } from 'node:os';
 import { commonEnv, env, mqttEnv } from '@sensorfleet/shared';
 
 export const MESSAGE_LOG_MODES = ['all', 'rejected', 'off'] as const;
+
+const REPLICA_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * The host name as a replica id: stable where the orchestrator gives replicas stable names (a
+ * StatefulSet's `receiver-0`, a compose service with `hostname:`), which is what makes the broker's
+ * session of a replica find its way back to it.
+ */
+export function replicaIdFromHostname(name: string): string {
+  const id = name
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64);
+  return id || 'receiver';
+}
 
 export const receiverEnv = {
   DATABASE_URL: env.url({
@@ -14,6 +30,26 @@ export const receiverEnv = {
     default: 'receivers',
     pattern: /^[A-Za-z0-9_-]{1,64}$/,
     description: 'shared-subscription group: replicas in one group split the messages between them',
+  }),
+  RECEIVER_REPLICA_ID: env.string({
+    default: replicaIdFromHostname(hostname()),
+    defaultText: 'the host name',
+    pattern: REPLICA_ID,
+    patternText: 'letters, digits, . _ - (1–64 chars)',
+    description:
+      'stable id of this replica: its broker session (client id `receiver:<id>`) keeps the messages it has ' +
+      'not committed and its share of new ones while it is away, for whoever next starts with this id. ' +
+      'Every replica needs its own; keep it across restarts and replacements',
+  }),
+  RECEIVER_RECONNECT_MIN_MS: env.int({
+    default: 500,
+    min: 100,
+    description: 'first broker reconnect delay (then exponential with jitter)',
+  }),
+  RECEIVER_RECONNECT_MAX_MS: env.int({
+    default: 10_000,
+    min: 100,
+    description: 'broker reconnect delay cap',
   }),
   RECEIVER_SHARED: env.bool({
     default: true,

@@ -70,6 +70,9 @@ const mqttSession = new ReceiverMqtt({
   username: config.MQTT_USERNAME,
   password: config.MQTT_PASSWORD,
   caFile: config.MQTT_CA_FILE,
+  replicaId: config.RECEIVER_REPLICA_ID,
+  reconnectMinMs: config.RECEIVER_RECONNECT_MIN_MS,
+  reconnectMaxMs: config.RECEIVER_RECONNECT_MAX_MS,
   subscriptions: [
     topicFilters.telemetry,
     topicFilters.state,
@@ -78,15 +81,17 @@ const mqttSession = new ReceiverMqtt({
   ].map(share),
   catchUp: config.RECEIVER_RETAINED_CATCHUP ? [topicFilters.state, topicFilters.online] : [],
   log: log.child({ module: 'mqtt' }),
-  onMessage: (topic, payload, retained): Promise<void> | undefined => {
+  onMessage: (topic, payload, retained, receipt): Promise<void> | undefined => {
     const item = intake.take(topic, payload, retained, Date.now());
     if (!item) {
       metrics.ignoredMessages.inc();
       log.warn({ topic }, 'message on an unexpected topic ignored');
+      receipt.committed();
       return;
     }
     metrics.countMessage(item.kind);
     stats.received(item);
+    item.receipt = receipt;
     return ingest.accept(item);
   },
 });
@@ -177,6 +182,7 @@ await runService({
         mqttConnected: mqttSession.connected,
         databaseOk: ingest.healthy,
         pendingRows: ingest.pendingRows,
+        heldMessages: mqttSession.heldMessages,
         intakePaused: ingest.paused,
       }),
     }),

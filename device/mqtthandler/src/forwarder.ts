@@ -109,6 +109,21 @@ export class Forwarder {
     await this.restart('link up: replaying the outbox');
   }
 
+  /**
+   * A receiver has just subscribed (its live presence `true`): readings sent before it may have met no
+   * subscriber at all (a restarted broker drops them with a PUBACK), so everything unacknowledged is
+   * sent again now rather than after the ack timeout. Stored twice is a no-op at the backend.
+   */
+  onReceiverOnline(replicaId: string): void {
+    if (this.scheduler.inflightCount === 0) return;
+    this.deps.log.info(
+      { replicaId, inflight: this.scheduler.inflightCount },
+      'a receiver came online: sending unacknowledged readings again',
+    );
+    this.scheduler.resendUnacked();
+    this.kick();
+  }
+
   onDisconnected(): void {
     this.epoch++;
   }

@@ -6,6 +6,7 @@ import {
   loadConfig,
   MeasuringStateStore,
   OutboxStore,
+  parseReceiverOnline,
   parseTopic,
   redactConfig,
   runService,
@@ -104,7 +105,13 @@ const link: MqttLink = new MqttLink({
     metrics.connected(false);
     forwarder.onDisconnected();
   },
-  onMessage: async (topic, payload): Promise<void> => {
+  onMessage: async (topic, payload, retained): Promise<void> => {
+    const receiver = parseReceiverOnline(topic);
+    if (receiver !== undefined) {
+      // Retained presence is old news: only a receiver coming online now may have missed our window.
+      if (!retained && payload.toString() === 'true') forwarder.onReceiverOnline(receiver);
+      return;
+    }
     const parsed = parseTopic(topic);
     if (parsed?.deviceId !== deviceId) return;
     if (parsed.kind === 'ack') return forwarder.onAck(payload);

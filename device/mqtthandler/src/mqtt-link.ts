@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { topics, type Logger } from '@sensorfleet/shared';
-import { ReconnectBackoff } from './reconnect-backoff.js';
+import { ReconnectBackoff, topicFilters, topics, type Logger } from '@sensorfleet/shared';
 
 export interface MqttLinkOptions {
   url: string;
@@ -17,12 +16,16 @@ export interface MqttLinkOptions {
   log: Logger;
   onConnect: () => Promise<void>;
   onDisconnect: () => void;
-  onMessage: (topic: string, payload: Buffer) => Promise<void>;
+  /** `retained`: an old message the broker kept, delivered because we just subscribed. */
+  onMessage: (topic: string, payload: Buffer, retained: boolean) => Promise<void>;
 }
 
 /**
- * The device's MQTT session: presence (retained `online`, `false` as last will), subscriptions to ack and
- * commands, and reconnects with exponential backoff + jitter (mqtt.js only offers a fixed period).
+ * The device's MQTT session: presence (retained `online`, `false` as last will), subscriptions to ack,
+ * commands and the receivers' presence, and reconnects with exponential backoff + jitter (mqtt.js only
+ * offers a fixed period). The client id is the device id, which is also its broker user name: the
+ * broker's device listeners take the user name as client id anyway (`use_username_as_clientid`), so
+ * no device can take over another's session, and logs on both sides name the same id.
  */
 export class MqttLink {
   readonly name = 'mqtt-link';
@@ -47,7 +50,7 @@ export class MqttLink {
   async start(): Promise<void> {
     const { deviceId } = this.opts;
     const options: IClientOptions = {
-      clientId: `sf-device-${deviceId}`,
+      clientId: deviceId,
       clean: true,
       keepalive: this.opts.keepaliveS,
       connectTimeout: 15_000,
@@ -66,9 +69,9 @@ export class MqttLink {
     client.on('connect', () => void this.handleConnect());
     client.on('close', () => this.handleClose());
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'mqtt error'));
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       this.opts
-        .onMessage(topic, payload)
+        .onMessage(topic, payload, packet.retain)
         .catch((err: unknown) => this.opts.log.error({ err, topic }, 'message handler failed'));
     });
   }
@@ -108,6 +111,7 @@ export class MqttLink {
       await client.subscribeAsync({
         [topics.ack(deviceId)]: { qos: 1 },
         [topics.commands(deviceId)]: { qos: 1 },
+        [topicFilters.receiversOnline]: { qos: 1 },
       });
       await client.publishAsync(topics.online(deviceId), 'true', { qos: 1, retain: true });
       await this.opts.onConnect();

@@ -165,4 +165,19 @@ describe('Forwarder', () => {
     await settle();
     expect(link.seqs.slice(5).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
   });
+
+  it('sends everything unacknowledged again at once when a receiver comes online', async () => {
+    const { link, forwarder, ack } = await rig({ readings: 8 });
+    await ack({ ranges: [[1, 3]] });
+    const sent = link.seqs.length;
+    forwarder.onReceiverOnline('receiver-0');
+    await settle();
+    expect(link.seqs.slice(sent)).toEqual([4, 5, 6, 7, 8]);
+    // Nothing in flight: nothing to send.
+    await ack({ ranges: [[4, 8]] });
+    const after = link.seqs.length;
+    forwarder.onReceiverOnline('receiver-1');
+    await settle();
+    expect(link.seqs).toHaveLength(after);
+  });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { createPool, migrate } from '@sensorfleet/mariadb';
-import { topics } from '@sensorfleet/shared';
+import { receiverClientId, topics } from '@sensorfleet/shared';
 import { httpGet, NodeService, waitFor, type MariaDbServer, type MosquittoServer } from '../harness/index.js';
 import type { BenchCase } from './cases.js';
 import { ProcSampler, type ProcUsage } from './proc-sampler.js';
@@ -203,6 +203,8 @@ export async function runCase(env: CaseEnv, c: BenchCase): Promise<CaseResult> {
             LOG_LEVEL: 'warn',
             ...env.receiverEnv,
             SENSORFLEET_CPU_PROF_LABEL: `${c.name}-receiver-${i + 1}`,
+            // Every case has a broker of its own, so the ids need only differ between replicas.
+            RECEIVER_REPLICA_ID: `receiver-${i + 1}`,
             DATABASE_URL: e2eUrl,
             MQTT_URL: env.broker.url,
           },
@@ -266,6 +268,7 @@ export async function runCase(env: CaseEnv, c: BenchCase): Promise<CaseResult> {
 
     // Free the receivers' CPU and the buffer pool before the baselines.
     await Promise.allSettled(receivers.map((r) => r.stop().then(() => env.untrack(r))));
+    await endReceiverSessions(env.broker.url, c.receivers);
     await fleet.close();
     fleet = undefined;
     await dropDatabase(env.db, e2eUrl);
@@ -321,7 +324,25 @@ export async function runCase(env: CaseEnv, c: BenchCase): Promise<CaseResult> {
     sampler?.stop();
     await fleet?.close();
     await Promise.allSettled(receivers.map((r) => r.stop().then(() => env.untrack(r))));
+    await endReceiverSessions(env.broker.url, c.receivers).catch(() => undefined);
     await dropDatabase(env.db, e2eUrl);
+  }
+}
+
+/**
+ * The receivers' sessions outlive them (persistent, per replica id) and Mosquitto keeps giving an
+ * offline member of a shared subscription its share: a later case with fewer receivers would wait for
+ * messages queued to a replica that never comes. A clean-session connect under the same client id
+ * deletes a session; the case is over, so nothing is lost.
+ */
+async function endReceiverSessions(brokerUrl: string, receivers: number): Promise<void> {
+  for (let i = 1; i <= receivers; i++) {
+    const client = await mqtt.connectAsync(brokerUrl, {
+      clientId: receiverClientId(`receiver-${i}`),
+      clean: true,
+      reconnectPeriod: 0,
+    });
+    await client.endAsync();
   }
 }
 

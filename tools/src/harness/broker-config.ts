@@ -13,9 +13,10 @@ export const BROKER_CONFIG_TEMPLATE = path.join(BROKER_DIR, 'mosquitto.conf');
 export const BROKER_ACL_FILE = path.join(BROKER_DIR, 'acl');
 export const MAKE_DEV_CERTS = path.join(BROKER_DIR, 'make-dev-certs.sh');
 
-/** The template's listener ports: 1883 plain, 8883 TLS. */
+/** The template's listener ports: 1883 plain (devices), 8883 TLS (devices), 1884 backend (services). */
 const PLAIN_PORT = 1883;
 const TLS_PORT = 8883;
+const BACKEND_PORT = 1884;
 
 export interface ListenerAt {
   port: number;
@@ -27,10 +28,15 @@ export interface BrokerConfigOptions {
   passwordFile: string;
   aclFile: string;
   dataDir: string;
-  /** The plain listener, or false to leave it out (the test harness writes its own `listener` line). */
+  /** The plain device listener, or false to leave it out. */
   plain: ListenerAt | false;
   /** The TLS listener with the folder of ca.crt, server.crt and server.key, or false to leave it out. */
   tls: (ListenerAt & { certDir: string }) | false;
+  /**
+   * The backend listener of the service accounts, or false / left out to leave it out (the test harness
+   * writes its own `listener` line, which then plays this part).
+   */
+  backend?: ListenerAt | false;
   /** Adds `pid_file` so `npm run device` can reload this broker (MOSQUITTO_PID_FILE). */
   pidFile?: string;
   /**
@@ -63,7 +69,14 @@ export function renderBrokerConfig(template: string, o: BrokerConfigOptions): st
       if (!listenersSeen && o.pidFile) out.push(`pid_file ${checkedPath('pidFile', o.pidFile)}`, '');
       listenersSeen = true;
       const port = Number(words[1]);
-      const target = port === PLAIN_PORT ? o.plain : port === TLS_PORT ? o.tls : undefined;
+      const target =
+        port === PLAIN_PORT
+          ? o.plain
+          : port === TLS_PORT
+            ? o.tls
+            : port === BACKEND_PORT
+              ? (o.backend ?? false)
+              : undefined;
       if (target === undefined) throw new Error(`unexpected listener in the template: ${line}`);
       skipping = target === false;
       if (target !== false) out.push(`listener ${target.port}${target.host ? ` ${target.host}` : ''}`);
@@ -82,4 +95,15 @@ export function renderBrokerConfig(template: string, o: BrokerConfigOptions): st
 /** renderBrokerConfig of the shipped backend/mqttserver/mosquitto.conf. */
 export function renderShippedBrokerConfig(o: BrokerConfigOptions): string {
   return renderBrokerConfig(readFileSync(BROKER_CONFIG_TEMPLATE, 'utf8'), o);
+}
+
+/**
+ * The shipped config's per-client message limits (max_inflight_messages, max_queued_*), for the tests'
+ * anonymous brokers: the receiver's batch across messages and a stopped replica's backlog depend on them.
+ */
+export function shippedBrokerLimits(): string {
+  return readFileSync(BROKER_CONFIG_TEMPLATE, 'utf8')
+    .split('\n')
+    .filter((line) => /^(max_inflight_messages|max_queued_messages|max_queued_bytes)\s/.test(line))
+    .join('\n');
 }

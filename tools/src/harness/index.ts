@@ -14,6 +14,7 @@ export {
   BROKER_DIR,
   renderBrokerConfig,
   renderShippedBrokerConfig,
+  shippedBrokerLimits,
   type BrokerConfigOptions,
 } from './broker-config.js';
 export { MariaDbServer, ensureMariaDbTemplate, mariadbTemplateDir, mariadbVersion } from './mariadb.js';

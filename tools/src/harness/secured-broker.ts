@@ -17,8 +17,10 @@ export interface SecuredBrokerOptions {
   tlsHostname?: string;
   /** Persistent dir (accounts, retained messages and certificates survive restarts). Default: a temp dir. */
   dir?: string;
-  /** Port of the plain listener. Default: a free port. */
+  /** Port of the backend listener (service accounts). Default: a free port. */
   port?: number;
+  /** Port of the plain device listener. Default: a free port. */
+  devicePort?: number;
   log?: (line: string) => void;
 }
 
@@ -34,8 +36,9 @@ export function makeDevCerts(dir: string, name = ''): Promise<void> {
 
 /**
  * A private Mosquitto running the shipped backend/mqttserver/mosquitto.conf and acl (no anonymous
- * access, accounts from a password file), for tests and local runs. The harness writes the plain
- * listener; the TLS listener, when asked for, gets its own free port. Mosquitto writes `pidFile`, so
+ * access, accounts from a password file), for tests and local runs. The harness's own listener is the
+ * backend listener (`url`, for service accounts); the plain device listener (`deviceUrl`) and, when
+ * asked for, the TLS listener get their own free ports. Mosquitto writes `pidFile`, so
  * `npm run device` can reload it through MOSQUITTO_PID_FILE like a real deployment.
  */
 export class SecuredBroker {
@@ -47,6 +50,7 @@ export class SecuredBroker {
     readonly pidFile: string,
     readonly certDir: string | undefined,
     readonly tlsPort: number | undefined,
+    readonly devicePort: number,
   ) {}
 
   static async start(opts: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
@@ -64,13 +68,15 @@ export class SecuredBroker {
       if (!existsSync(path.join(certDir, 'ca.crt'))) await makeDevCerts(certDir, opts.tlsHostname);
       tls = { port: await freePort(), host: '127.0.0.1', certDir };
     }
+    const devicePort = opts.devicePort ?? (await freePort());
     const extraConfig = renderShippedBrokerConfig({
       passwordFile,
       aclFile: BROKER_ACL_FILE,
       dataDir,
       pidFile,
-      plain: false, // the harness's own `listener PORT 127.0.0.1`
+      plain: { port: devicePort, host: '127.0.0.1' },
       tls,
+      backend: false, // the harness's own `listener PORT 127.0.0.1`
       omit: ['log_timestamp_format'], // the harness sets it
     });
     const server = await MosquittoServer.start({
@@ -88,12 +94,18 @@ export class SecuredBroker {
       pidFile,
       tls ? tls.certDir : undefined,
       tls ? tls.port : undefined,
+      devicePort,
     );
   }
 
-  /** mqtt://127.0.0.1:PORT (plain listener). */
+  /** mqtt://127.0.0.1:PORT (backend listener: service accounts pick their own client ids). */
   get url(): string {
     return this.server.url;
+  }
+
+  /** mqtt://127.0.0.1:PORT (plain device listener: the client id is the user name). */
+  get deviceUrl(): string {
+    return `mqtt://127.0.0.1:${this.devicePort}`;
   }
 
   /** mqtts://localhost:PORT (TLS listener), when started with tls. */

@@ -62,7 +62,11 @@ try {
   // simulated device gets its own account, as in production. Passwords are new at every start.
   let secured: SecuredBroker | undefined;
   const broker = await startServer('mosquitto', async () => {
-    secured = await SecuredBroker.start({ dir: path.join(dataDir, 'mosquitto'), port: await portOr(11883) });
+    secured = await SecuredBroker.start({
+      dir: path.join(dataDir, 'mosquitto'),
+      port: await portOr(11883),
+      devicePort: await portOr(11884),
+    });
     return secured.server;
   });
   const account = async (user: string) => ({
@@ -93,6 +97,8 @@ try {
     ids.push(id);
     const deviceEnv = {
       ...common,
+      // Devices use the device listener: there the broker makes their user name their client id.
+      MQTT_URL: secured!.deviceUrl,
       ...(await account(id)),
       DEVICE_ID: id,
       REDIS_URL: redis.url,
@@ -128,9 +134,10 @@ Look at the data:
   redis-cli -p ${redis.port} XLEN ${ids[0]}:outbox        (the device outbox: readings not yet acknowledged)
 Steer a device (same as the button):
   mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u webadmin -P '${watcher.MQTT_PASSWORD}' -t devices/${ids[0]}/commands -m '{"id":"c1","command":"stop"}'
-The broker refuses anonymous clients. Provision a real device against this stack with
+The broker refuses anonymous clients. Devices connect to ${secured!.deviceUrl} (client id = user name),
+services and the commands above to port ${broker.port} (the backend listener). Provision a real device against this stack with
   MOSQUITTO_PASSWORD_FILE=${secured!.passwordFile} MOSQUITTO_PID_FILE=${secured!.pidFile} \\
-  DATABASE_URL=${databaseUrl} PUBLIC_MQTT_URL=${broker.url} npm run device -- add <id>   (servers listen on 127.0.0.1 only)
+  DATABASE_URL=${databaseUrl} PUBLIC_MQTT_URL=${secured!.deviceUrl} npm run device -- add <id>   (servers listen on 127.0.0.1 only)
 Health and Prometheus metrics: every service's /health and /metrics (ports in .data/services/*/ logs and below).
 Logs: .data/services/<name>/*.out.log
 The web admin is not part of this build yet (see README "Known limits").

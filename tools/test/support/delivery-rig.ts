@@ -6,6 +6,7 @@ import {
   MosquittoServer,
   NodeService,
   RedisServer,
+  shippedBrokerLimits,
   waitFor,
 } from '@sensorfleet/tools/harness';
 
@@ -32,7 +33,7 @@ export class DeliveryRig {
     const deviceId = opts.deviceId ?? `dev-${Math.random().toString(36).slice(2, 8)}`;
     const [redisServer, broker, db] = await Promise.all([
       RedisServer.start({ appendfsync: opts.appendfsync ?? 'everysec' }),
-      MosquittoServer.start(),
+      MosquittoServer.start({ extraConfig: shippedBrokerLimits() }),
       MariaDbServer.start(),
     ]);
     const databaseUrl = await db.createDatabase();

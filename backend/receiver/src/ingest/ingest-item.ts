@@ -51,6 +51,15 @@ export interface IncomingReading {
   derived: Record<string, number>;
 }
 
+/**
+ * How the source of a message learns that it is committed: the MQTT side's held PUBACK
+ * (intake/puback-after-commit.ts). Called once the message's transaction committed, or at once when there
+ * is nothing to store.
+ */
+export interface Receipt {
+  committed(): void;
+}
+
 export interface IngestItem {
   deviceId: string;
   kind: InboundKind;
@@ -66,6 +75,8 @@ export interface IngestItem {
   registry: RegistryUpdate[];
   /** Native telemetry: the device waits for an ack on devices/{id}/ack. */
   acks: boolean;
+  /** Told when the item is committed (set by whoever took the message in). */
+  receipt?: Receipt | undefined;
 }
 
 /** What the intake makes of a payload: the parts of an IngestItem that depend on it. */

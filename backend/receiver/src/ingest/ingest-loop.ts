@@ -11,11 +11,12 @@ export interface IngestMetrics {
 }
 
 /**
- * The receiver's core loop: coalesce → write in one transaction → commit → ack each device. An ack is
- * published only after the commit succeeded; a failed write keeps the batch and retries with backoff
- * (acks wait), and while rows pile up beyond `maxPendingRows` accept() does not resolve, so the MQTT side
- * stops taking messages (PUBACKs are held, the broker and the devices keep the rest): memory stays bounded
- * however long the database is away, and the loop recovers by itself when it is back.
+ * The receiver's core loop: coalesce → write in one transaction → commit → ack each device and release
+ * each message's receipt (its PUBACK to the broker). Both happen only after the commit succeeded; a
+ * failed write keeps the batch and retries with backoff (acks and PUBACKs wait), and while rows pile up
+ * beyond `maxPendingRows` accept() does not resolve, so the MQTT side stops taking messages (the broker
+ * and the devices keep the rest): memory stays bounded however long the database is away, and the loop
+ * recovers by itself when it is back.
  */
 export class IngestLoop {
   readonly name = 'ingest-loop';
@@ -174,6 +175,8 @@ export class IngestLoop {
       });
     });
     this.deps.metrics.committed(batch, result, committedAt - started, lags);
+    // Taken for good: the broker may forget these messages now (their PUBACKs go out).
+    for (const item of batch.items) item.receipt?.committed();
     slot.rows = 0;
     this.release();
     this.report();

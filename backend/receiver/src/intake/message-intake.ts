@@ -75,6 +75,7 @@ export class MessageIntake {
       rejected: parts.rejected,
       registry: parts.registry,
       acks: kind === 'telemetry',
+      receipt: undefined,
     };
   }
 

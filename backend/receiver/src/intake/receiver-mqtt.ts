@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '@sensorfleet/shared';
+import { ReconnectBackoff, receiverClientId, topics, type Logger } from '@sensorfleet/shared';
+import type { Receipt } from '../ingest/ingest-item.js';
+import { NO_RECEIPT, PubackAfterCommit } from './puback-after-commit.js';
 
 const ignoreLog = (): void => {};
 
@@ -11,6 +11,14 @@ export interface ReceiverMqttOptions {
   username?: string | undefined;
   password?: string | undefined;
   caFile?: string | undefined;
+  /**
+   * Stable per replica: the broker keeps this replica's session (its share of the subscription, and
+   * the messages it has not PUBACKed or not yet received) while it is away, for a replacement with the
+   * same id to take over.
+   */
+  replicaId: string;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
   subscriptions: string[];
   /**
    * Filters subscribed on every connect and unsubscribed as soon as the broker confirmed them: only to
@@ -19,26 +27,42 @@ export interface ReceiverMqttOptions {
   catchUp?: string[];
   log: Logger;
   /**
-   * Handles one message. Returns nothing when it may be acknowledged to the broker at once, or a promise
-   * that resolves when it may; a slow promise pauses intake.
+   * Handles one message; `receipt.committed()` once it is stored (its PUBACK then goes to the broker).
+   * Returns nothing when the next message may come at once, or a promise that resolves when it may (flow
+   * control: a slow promise pauses intake).
    */
-  onMessage: (topic: string, payload: Buffer, retained: boolean) => Promise<void> | undefined;
+  onMessage: (
+    topic: string,
+    payload: Buffer,
+    retained: boolean,
+    receipt: Receipt,
+  ) => Promise<void> | undefined;
 }
 
 /**
- * The backend's broker sessions. Intake: QoS 1 PUBACKs are held back while the ingest is full (mqtt.js
- * handles one incoming packet at a time until handleMessage calls back), which bounds the receiver's memory
- * and lets the broker hold the rest. Acks go out on a second connection: holding handleMessage also holds
- * the broker's PUBACKs for our own publishes on that connection, so acks of committed batches (and the
+ * The backend's broker sessions. Intake is a persistent session (clean session false) under a client id
+ * stable per replica, so the broker keeps this replica's messages while it is away (a restart, a deploy)
+ * and sends again whatever it had not PUBACKed; PUBACKs are sent only after the commit
+ * (puback-after-commit.ts). While the ingest is full, handleMessage's callback is held as well (mqtt.js
+ * handles one incoming packet at a time until it calls back), which bounds the receiver's memory and
+ * lets the broker hold the rest. Acks go out on a second connection: holding handleMessage also holds the
+ * broker's PUBACKs for our own publishes on that connection, so acks of committed batches (and the
  * batches behind them) would pile up in memory exactly when intake is paused (measured: 36k acks waiting,
  * 250 MB heap, with one connection).
+ *
+ * Presence: once its subscriptions are confirmed, the intake session publishes a retained `true` on
+ * `receivers/{replicaId}/online` (last will: `false`). Devices resend their unacked window when it
+ * arrives: what they sent while no receiver was subscribed (after a broker restart) was dropped.
  */
 export class ReceiverMqtt {
   readonly name = 'mqtt';
   private client: MqttClient | undefined;
   private publisher: MqttClient | undefined;
+  private pubacks: PubackAfterCommit | undefined;
   private closing = false;
+  private stopped = false;
   private readonly corked = new WeakSet<object>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: ReceiverMqttOptions) {}
 
@@ -46,12 +70,13 @@ export class ReceiverMqtt {
     return (this.client?.connected ?? false) && (this.publisher?.connected ?? false);
   }
 
-  private options(clientId: string, ca: Buffer | undefined): IClientOptions {
+  private options(clientId: string, ca: Buffer | undefined, clean: boolean): IClientOptions {
     return {
       clientId,
-      clean: true,
+      clean,
       keepalive: 30,
-      reconnectPeriod: 2000,
+      reconnectPeriod: 0, // reconnects are ours: exponential backoff with jitter (reconnectAfterClose)
+      resubscribe: false, // subscribed on every connect anyway
       connectTimeout: 10_000,
       username: this.opts.username,
       password: this.opts.password,
@@ -63,38 +88,54 @@ export class ReceiverMqtt {
     };
   }
 
+  /** Un-PUBACKed messages this replica holds (received, not yet committed). */
+  get heldMessages(): number {
+    return this.pubacks?.held ?? 0;
+  }
+
   async start(): Promise<void> {
-    const clientId = `sf-receiver-${hostname().slice(0, 20)}-${randomBytes(4).toString('hex')}`;
+    const clientId = receiverClientId(this.opts.replicaId);
+    const presence = topics.receiverOnline(this.opts.replicaId);
     const ca = this.opts.caFile ? readFileSync(this.opts.caFile) : undefined;
-    const publisher = mqtt.connect(this.opts.url, this.options(`${clientId}-out`, ca));
+    // The ack connection needs no session: an ack lost with it is resent by the device's next batch.
+    const publisher = mqtt.connect(this.opts.url, this.options(`${clientId}:acks`, ca, true));
     this.publisher = publisher;
     publisher.on('error', (err) => this.opts.log.warn({ err: err.message }, 'mqtt error (ack connection)'));
-    publisher.on('close', () => {
-      if (!this.closing) this.opts.log.warn('ack connection lost; reconnecting');
+    this.reconnectAfterClose(publisher, 'ack connection');
+    const client = mqtt.connect(this.opts.url, {
+      ...this.options(clientId, ca, false),
+      will: { topic: presence, payload: Buffer.from('false'), qos: 1, retain: true },
     });
-    const client = mqtt.connect(this.opts.url, this.options(clientId, ca));
     this.client = client;
+    const pubacks = new PubackAfterCommit(client);
+    pubacks.install();
+    this.pubacks = pubacks;
     client.handleMessage = (packet, callback) => {
-      if (this.closing) return; // never PUBACK after stop began: the broker/device keep the message
+      if (this.closing) return; // never PUBACK after stop began: the broker keeps the message
       this.corkUntilNextTurn(client);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      const receipt =
+        packet.qos === 1 && packet.messageId !== undefined ? pubacks.hold(packet.messageId) : NO_RECEIPT;
+      const proceed = (): void => pubacks.proceed(receipt, callback);
       let wait: Promise<void> | undefined;
       try {
-        wait = this.opts.onMessage(packet.topic, payload, packet.retain === true);
+        wait = this.opts.onMessage(packet.topic, payload, packet.retain === true, receipt);
       } catch (err) {
-        this.handlingFailed(err, packet.topic, callback);
+        this.handlingFailed(err, packet.topic, receipt, proceed);
         return;
       }
       if (wait)
-        wait.then(
-          () => callback(),
-          (err: unknown) => this.handlingFailed(err, packet.topic, callback),
-        );
-      else callback();
+        wait.then(proceed, (err: unknown) => this.handlingFailed(err, packet.topic, receipt, proceed));
+      else proceed();
     };
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       this.opts.log.info(
-        { url: this.opts.url, subscriptions: this.opts.subscriptions },
+        {
+          url: this.opts.url,
+          clientId,
+          sessionPresent: connack.sessionPresent,
+          subscriptions: this.opts.subscriptions,
+        },
         'connected to broker',
       );
       client
@@ -102,8 +143,10 @@ export class ReceiverMqtt {
         .then((granted) => {
           const refused = granted.filter((g) => g.qos === 128);
           if (refused.length) this.opts.log.error({ refused }, 'broker refused subscriptions (ACL?)');
+          // Only now is this replica's share of the subscription in place.
+          return client.publishAsync(presence, 'true', { qos: 1, retain: true });
         })
-        .catch((err: unknown) => this.opts.log.warn({ err }, 'subscribe failed'));
+        .catch((err: unknown) => this.opts.log.warn({ err }, 'subscribe or presence failed'));
       const catchUp = this.opts.catchUp ?? [];
       if (catchUp.length) {
         client
@@ -112,15 +155,38 @@ export class ReceiverMqtt {
           .catch((err: unknown) => this.opts.log.warn({ err }, 'retained catch-up subscription failed'));
       }
     });
-    client.on('close', () => {
-      if (!this.closing) this.opts.log.warn('broker connection lost; reconnecting');
-    });
+    this.reconnectAfterClose(client, 'broker connection');
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'mqtt error'));
   }
 
-  private handlingFailed(err: unknown, topic: string, callback: () => void): void {
+  /**
+   * Reconnects after `backoff` (exponential, jittered), not mqtt.js's fixed period: after a broker restart
+   * the replicas come back spread out, and quickly the first time.
+   */
+  private reconnectAfterClose(client: MqttClient, what: string): void {
+    const backoff = new ReconnectBackoff(this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
+    let pending = false;
+    client.on('connect', () => backoff.reset());
+    client.on('close', () => {
+      if (this.stopped || pending) return;
+      const delayMs = backoff.next();
+      if (!this.closing)
+        this.opts.log.warn({ delayMs, attempt: backoff.attempts }, `${what} lost; reconnecting`);
+      pending = true;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        pending = false;
+        if (!this.stopped) client.reconnect();
+      }, delayMs);
+      this.timers.add(timer);
+    });
+  }
+
+  /** A bug, not a bad message: logged and taken (not stored), so it cannot come back forever. */
+  private handlingFailed(err: unknown, topic: string, receipt: Receipt, proceed: () => void): void {
     this.opts.log.error({ err, topic }, 'message handling failed');
-    callback();
+    receipt.committed();
+    proceed();
   }
 
   /**
@@ -154,6 +220,19 @@ export class ReceiverMqtt {
 
   async stop(): Promise<void> {
     this.closing = true;
-    await Promise.all([this.client?.endAsync().catch(() => {}), this.publisher?.endAsync().catch(() => {})]);
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const client = this.client;
+    if (client?.connected) {
+      // A clean disconnect suppresses the will: say it ourselves (the session stays for our return).
+      // QoS 0: intake is paused, so a PUBACK for it might never be read.
+      await new Promise<void>((resolve) =>
+        client.publish(topics.receiverOnline(this.opts.replicaId), 'false', { qos: 0, retain: true }, () =>
+          resolve(),
+        ),
+      );
+    }
+    await Promise.all([client?.endAsync().catch(() => {}), this.publisher?.endAsync().catch(() => {})]);
   }
 }

@@ -8,6 +8,7 @@ import {
   MariaDbServer,
   MosquittoServer,
   NodeService,
+  shippedBrokerLimits,
   sleep,
   waitFor,
 } from '@sensorfleet/tools/harness';
@@ -35,13 +36,19 @@ export class ReceiverRig {
   }
 
   static async start(opts: { receivers?: number; env?: Record<string, string> } = {}): Promise<ReceiverRig> {
-    const [broker, db] = await Promise.all([MosquittoServer.start(), MariaDbServer.start()]);
+    const [broker, db] = await Promise.all([
+      MosquittoServer.start({ extraConfig: shippedBrokerLimits() }),
+      MariaDbServer.start(),
+    ]);
     const databaseUrl = await db.createDatabase();
     const receivers = await Promise.all(
       Array.from({ length: opts.receivers ?? 1 }, (_, i) =>
         NodeService.start('backend/receiver', {
           label: `receiver-${i + 1}`,
-          env: ReceiverRig.receiverEnv(databaseUrl, broker.url, opts.env),
+          env: {
+            ...ReceiverRig.receiverEnv(databaseUrl, broker.url, opts.env),
+            RECEIVER_REPLICA_ID: `receiver-${i + 1}`,
+          },
         }),
       ),
     );
