@@ -11,7 +11,6 @@ export const FLEET_SORTS: [string, string][] = [
   ['id', 'Device id'],
   ['name', 'Name'],
   ['lastSeen', 'Last seen'],
-  ['backlog', 'Backlog'],
 ];
 
 const option = (value: string, label: string, current: string) =>
@@ -82,7 +81,7 @@ export function fleetBody(q: FleetQuery): SafeHtml {
       </table>
       <div class="empty" id="fleet-empty" hidden></div>
     </div>
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" id="fleet-pager" aria-label="Pages" hidden>
       <button type="button" class="btn" id="page-prev" disabled>← Previous</button>
       <span class="pager-info" id="page-info"></span>
       <button type="button" class="btn" id="page-next" disabled>Next →</button>

@@ -1,5 +1,12 @@
 import { html, type SafeHtml } from './html.js';
 
+const WINDOWS: [number, string][] = [
+  [15, '15 min'],
+  [60, '1 h'],
+  [1440, '24 h'],
+  [10080, '7 d'],
+];
+
 /** /stats: ingest rates and rejections (GET /api/stats), refreshed by web/stats.ts. */
 export function statsBody(): SafeHtml {
   return html`<div class="page-head">
@@ -7,7 +14,11 @@ export function statsBody(): SafeHtml {
         <h1>Ingest</h1>
         <p class="sub" id="stats-window">What the receivers took in over the last hour.</p>
       </div>
-      <div class="head-actions"><span class="muted" id="stats-updated"></span></div>
+      <div class="head-actions"><span class="muted" id="stats-updated"></span>
+    <div class="seg" role="group" aria-label="Window">${WINDOWS.map(
+      ([m, l]) => html`<button type="button" class="seg-btn" data-window="${m}">${l}</button>`,
+    )}</div>
+  </div>
     </div>
     <section class="kpi-grid" id="stats-totals" aria-label="Totals"></section>
     <section class="card" aria-labelledby="rej-h">

@@ -4,6 +4,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The API's stable error code (`csrf`, `not_found`, …) when it sent one. */
+    readonly code = '',
   ) {
     super(message);
   }
@@ -40,16 +42,18 @@ function toLogin(): void {
   location.assign(withQuery('/login', { next: location.pathname + location.search }));
 }
 
-async function messageOf(res: Response): Promise<string> {
+/** The API's error body is `{error: code, message, field?}`; anything else is shown as it came. */
+async function errorOf(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { message?: unknown; error?: unknown };
-    if (typeof body.message === 'string') return body.message;
-    if (typeof body.error === 'string') return body.error;
+    const code = typeof body.error === 'string' ? body.error : '';
+    if (typeof body.message === 'string') return new ApiError(res.status, body.message, code);
+    if (code) return new ApiError(res.status, code, code);
   } catch {
     // not JSON: the status text says enough
   }
-  return text.slice(0, 200) || res.statusText || `HTTP ${res.status}`;
+  return new ApiError(res.status, text.slice(0, 200) || res.statusText || `HTTP ${res.status}`);
 }
 
 async function request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
@@ -70,9 +74,9 @@ async function request<T>(method: string, path: string, body?: unknown, retried 
     throw new ApiError(0, 'the server is not answering');
   }
   if (res.status >= 500) {
-    const msg = await messageOf(res);
-    banner.set('api', `The server could not answer (${res.status}): ${msg}. Retrying…`);
-    throw new ApiError(res.status, msg);
+    const err = await errorOf(res);
+    banner.set('api', `The server could not answer (${res.status}): ${err.message}. Retrying…`);
+    throw err;
   }
   banner.clear('api');
   if (res.status === 401 && !isLogin) {
@@ -81,14 +85,14 @@ async function request<T>(method: string, path: string, body?: unknown, retried 
   }
   // A CSRF token is per session; a new login in another tab replaces it. Fetch it again once.
   if (res.status === 403 && method !== 'GET' && !retried) {
-    const msg = await messageOf(res);
-    if (/csrf/i.test(msg)) {
+    const err = await errorOf(res);
+    if (err.code === 'csrf') {
       session = undefined;
       return request<T>(method, path, body, true);
     }
-    throw new ApiError(403, msg);
+    throw err;
   }
-  if (!res.ok) throw new ApiError(res.status, await messageOf(res));
+  if (!res.ok) throw await errorOf(res);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }

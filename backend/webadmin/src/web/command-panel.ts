@@ -38,15 +38,15 @@ function outcome(c: Command): SafeHtml {
 
 function rowHtml(c: Command): SafeHtml {
   const args = argsText(c);
-  return html`<td data-label="Command">
+  return html`<td data-label="Command" class="c-title">
       <span class="mono">${c.command}</span>${args ? html` <span class="muted">${args}</span>` : ''}
     </td>
-    <td data-label="Status" class="cell-status">${badge(c.status, COMMAND_TONE[c.status] ?? 'idle')}</td>
+    <td data-label="Status" class="cell-status c-end">${badge(c.status, COMMAND_TONE[c.status] ?? 'idle')}</td>
     <td data-label="Sent by">${c.createdBy ?? '—'}</td>
     <td data-label="Created">${timeHtml(c.createdAt)}</td>
     <td data-label="Delivered">${timeHtml(c.sentAt)}</td>
     <td data-label="Completed">${timeHtml(c.completedAt)}</td>
-    <td data-label="Result">${outcome(c)}</td>`;
+    <td data-label="Result" class="c-wide${c.error || c.result ? '' : ' is-empty'}">${outcome(c)}</td>`;
 }
 
 /**

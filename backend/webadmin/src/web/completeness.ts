@@ -1,127 +1,146 @@
 import { html, type SafeHtml } from '../pages/html.js';
 import { setHtml } from './dom.js';
 import { formatNumber } from './format.js';
+import { timeHtml } from './time.js';
 
+/** GET /api/devices/{id}/completeness (the server's Completeness schema). */
 export interface Gap {
   fromSeq: number;
   toSeq: number;
-  count?: number;
-  cause: string;
-  reason?: string | null;
+  count: number;
+  after?: string | null;
+  before?: string | null;
+  cause: 'backlog' | 'not_attributed' | string;
 }
-
 export interface CompletenessDay {
-  day?: string;
-  date?: string;
-  issued: number;
+  day: string;
   stored: number;
-  gaps?: Gap[];
-  [cause: string]: unknown;
+  issued: number;
+  missing: number;
+  firstSeq?: number | null;
+  lastSeq?: number | null;
+  rejected?: Record<string, number>;
+  gaps: Gap[];
+}
+export interface Completeness {
+  device: {
+    lastSeqIssued: number | null;
+    lastSeqStored: number | null;
+    backlog: number | null;
+    oldestUnackedSeq: number | null;
+    droppedByOutboxBound: number | null;
+    lostInPowerCut: number | null;
+    rejectedAsReported: number | null;
+    seqConflicts: number | null;
+    stateAt: string | null;
+  };
+  days: CompletenessDay[];
+  accounting: {
+    missing: number;
+    backlog: number;
+    explainedByDeviceCounts: number;
+    unexplained: number;
+    gapsTruncated: boolean;
+  };
+  notes?: string[];
 }
 
-/** Causes in the order an operator reads them: explained first, the alarming one last. */
-const CAUSES: [string, string, string][] = [
-  ['backlog', 'not yet delivered', 'info'],
-  ['dropped', 'dropped by the outbox bound', 'warn'],
-  ['power_loss', 'lost in a power cut', 'warn'],
-  ['rejected', 'rejected', 'warn'],
-  ['unexplained', 'unexplained', 'bad'],
-];
-const ALIASES: Record<string, string> = { lost: 'power_loss', pending: 'backlog', unknown: 'unexplained' };
-const causeOf = (c: string) => ALIASES[c] ?? c;
-
-function countOf(g: Gap): number {
-  return g.count ?? g.toSeq - g.fromSeq + 1;
-}
-
-function byCause(d: CompletenessDay): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const g of d.gaps ?? []) m.set(causeOf(g.cause), (m.get(causeOf(g.cause)) ?? 0) + countOf(g));
-  return m;
-}
+const CAUSE_LABEL: Record<string, string> = {
+  backlog: 'not yet delivered (in the device outbox)',
+  not_attributed: 'missing (dropped, lost or rejected: see the device counts)',
+};
 
 /** A stacked bar as SVG attributes (no style attributes: the CSP forbids inline styles). */
-function bar(d: CompletenessDay, causes: Map<string, number>): SafeHtml {
+function bar(d: CompletenessDay): SafeHtml {
   const total = Math.max(1, d.issued);
-  let x = 0;
+  const backlog = d.gaps.filter((g) => g.cause === 'backlog').reduce((n, g) => n + g.count, 0);
+  const other = Math.max(0, d.missing - backlog);
   const parts: SafeHtml[] = [];
-  const seg = (n: number, cls: string) => {
+  let x = 0;
+  for (const [n, cls] of [
+    [d.stored, 'seg-stored'],
+    [backlog, 'seg-backlog'],
+    [other, 'seg-missing'],
+  ] as const) {
     const w = (n / total) * 100;
-    if (w <= 0) return;
+    if (w <= 0) continue;
     parts.push(html`<rect x="${x.toFixed(3)}" width="${w.toFixed(3)}" height="8" class="${cls}"></rect>`);
     x += w;
-  };
-  seg(d.stored, 'seg-stored');
-  for (const [key] of CAUSES) seg(causes.get(key) ?? 0, `seg-${key}`);
-  return html`<svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">
-    <rect width="100" height="8" class="seg-track"></rect>
-    ${parts}
-  </svg>`;
+  }
+  return html`<svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true"><rect width="100" height="8" class="seg-track"></rect>${parts}</svg>`;
 }
 
 function gapList(gaps: Gap[]): SafeHtml {
   if (!gaps.length) return html`<span class="muted">none</span>`;
-  const shown = gaps.slice(0, 6);
-  return html`<ul class="gaps">
-    ${shown.map((g) => {
-      const label = CAUSES.find(([k]) => k === causeOf(g.cause))?.[1] ?? g.cause;
-      const range = g.fromSeq === g.toSeq ? `seq ${g.fromSeq}` : `seq ${g.fromSeq}–${g.toSeq}`;
-      return html`<li>
-        <span class="mono">${range}</span>
-        <span class="cause cause-${causeOf(g.cause)}">${label}${g.reason ? `: ${g.reason}` : ''}</span>
-      </li>`;
-    })}${gaps.length > shown.length ? html`<li class="muted">and ${gaps.length - shown.length} more</li>` : ''}
-  </ul>`;
+  const shown = gaps.slice(0, 5);
+  return html`<ul class="gaps">${shown.map((g) => {
+    const range = g.fromSeq === g.toSeq ? `seq ${g.fromSeq}` : `seq ${g.fromSeq}–${g.toSeq}`;
+    const when = g.after ?? g.before;
+    return html`<li><span class="mono">${range}</span> <span class="cause cause-${g.cause}" title="${CAUSE_LABEL[g.cause] ?? g.cause}">${
+      g.cause === 'backlog' ? 'not yet delivered' : 'missing'
+    }</span>${when ? html` <span class="muted">after ${timeHtml(when)}</span>` : ''}</li>`;
+  })}${gaps.length > shown.length ? html`<li class="muted">and ${gaps.length - shown.length} more</li>` : ''}</ul>`;
 }
 
-export function renderCompleteness(el: HTMLElement, days: CompletenessDay[]): void {
-  if (!days.length) {
-    setHtml(el, html`<div class="chart-empty">No readings issued by this device yet.</div>`);
-    return;
+function verdict(c: Completeness): SafeHtml {
+  const a = c.accounting;
+  if (a.missing === 0 && a.backlog === 0) {
+    return html`<div class="verdict verdict-ok"><strong>Complete.</strong> Every seq the device issued in this range is stored.</div>`;
   }
+  if (a.unexplained === 0) {
+    return html`<div class="verdict verdict-ok"><strong>Nothing else went missing.</strong> ${
+      a.missing ? `${formatNumber(a.missing)} missing readings are all accounted for by the device's own counts` : ''
+    }${a.missing && a.backlog ? '; ' : ''}${a.backlog ? `${formatNumber(a.backlog)} are still in the device outbox, waiting to be delivered` : ''}.</div>`;
+  }
+  return html`<div class="verdict verdict-bad"><strong>${formatNumber(a.unexplained)} readings missing that no counter explains.</strong> ${formatNumber(
+    a.explainedByDeviceCounts,
+  )} of ${formatNumber(a.missing)} missing are accounted for by drops, power cuts and rejections.</div>`;
+}
+
+function deviceCounts(c: Completeness): SafeHtml {
+  const d = c.device;
+  const item = (label: string, n: number | null, tone = '') =>
+    html`<div class="count${n ? ` ${tone}` : ''}"><span class="count-n">${n === null ? '—' : formatNumber(n)}</span><span class="count-label">${label}</span></div>`;
+  return html`<div class="counts">${item('not yet delivered', d.backlog, 'tone-info')}${item(
+    'dropped by the outbox bound',
+    d.droppedByOutboxBound,
+    'tone-warn',
+  )}${item('lost in a power cut', d.lostInPowerCut, 'tone-warn')}${item('rejected by the backend', d.rejectedAsReported, 'tone-warn')}${item(
+    'renumbered after a seq conflict',
+    d.seqConflicts,
+  )}</div><p class="hint">Device totals as last reported${d.stateAt ? html` (${timeHtml(d.stateAt)})` : ''}; last seq issued ${formatNumber(
+    d.lastSeqIssued,
+  )}, last stored ${formatNumber(d.lastSeqStored)}.</p>`;
+}
+
+export function renderCompleteness(el: HTMLElement, c: Completeness): void {
+  const days = [...c.days].sort((a, b) => b.day.localeCompare(a.day));
   const rows = days.map((d) => {
-    const causes = byCause(d);
-    const missing = Math.max(0, d.issued - d.stored);
     const pct = d.issued ? (d.stored / d.issued) * 100 : 100;
-    const pctText = pct >= 99.995 ? '100 %' : `${pct.toFixed(pct > 99 ? 2 : 1)} %`;
-    return html`<tr data-day="${d.day ?? d.date ?? ''}">
-      <td data-label="Day" class="mono">${d.day ?? d.date ?? ''}</td>
-      <td data-label="Issued" class="num">${formatNumber(d.issued)}</td>
-      <td data-label="Stored" class="num">${formatNumber(d.stored)}</td>
-      <td data-label="Complete" class="cell-bar">
-        <span class="pct${missing ? '' : ' pct-full'}">${pctText}</span>${bar(d, causes)}
-      </td>
-      <td data-label="Missing">
-        ${
-          missing
-            ? html`<span class="causes"
-                >${CAUSES.filter(([k]) => causes.get(k)).map(
-                  ([k, label]) =>
-                    html`<span class="cause cause-${k}">${formatNumber(causes.get(k))} ${label}</span>`,
-                )}</span
-              >`
-            : html`<span class="ok-text">nothing missing</span>`
-        }
-      </td>
-      <td data-label="Gaps">${gapList(d.gaps ?? [])}</td>
-    </tr>`;
+    const pctText = d.missing === 0 ? '100 %' : `${Math.min(pct, 99.99).toFixed(pct > 99 ? 2 : 1)} %`;
+    const rejected = Object.entries(d.rejected ?? {}).filter(([, n]) => n > 0);
+    return html`<tr data-day="${d.day}">
+<td data-label="Day" class="mono strong c-full">${d.day}</td>
+<td data-label="Issued" class="num">${formatNumber(d.issued)}</td>
+<td data-label="Stored" class="num">${formatNumber(d.stored)}</td>
+<td data-label="Complete" class="cell-bar c-wide"><span class="pct${d.missing ? '' : ' pct-full'}">${pctText}</span>${bar(d)}</td>
+<td data-label="Missing" class="num${d.missing ? ' warn-text' : ''}">${formatNumber(d.missing)}</td>
+<td data-label="Rejected" class="c-wide${rejected.length ? '' : ' is-empty'}">${
+      rejected.length
+        ? html`<span class="causes">${rejected.map(([r, n]) => html`<span class="cause cause-rejected">${formatNumber(n)} <span class="mono">${r}</span></span>`)}</span>`
+        : html`<span class="muted">none</span>`
+    }</td>
+<td data-label="Gaps" class="c-wide${d.gaps.length ? '' : ' is-empty'}">${gapList(d.gaps)}</td>
+</tr>`;
   });
   setHtml(
     el,
-    html`<table class="table table-cards completeness-table">
-      <thead>
-        <tr>
-          <th>Day (UTC)</th>
-          <th class="num">Seqs issued</th>
-          <th class="num">Stored</th>
-          <th>Complete</th>
-          <th>Missing, by cause</th>
-          <th>Gaps</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`,
+    html`${verdict(c)}${deviceCounts(c)}${
+      days.length
+        ? html`<table class="table table-cards completeness-table"><thead><tr><th>Day (UTC)</th><th class="num">Seqs issued</th><th class="num">Stored</th><th>Complete</th><th class="num">Missing</th><th>Rejected</th><th>Gaps</th></tr></thead><tbody>${rows}</tbody></table>`
+        : html`<div class="chart-empty">No readings from this device in the last 7 days.</div>`
+    }${c.accounting.gapsTruncated ? html`<p class="hint">Only the first gaps are listed.</p>` : ''}${
+      c.notes?.length ? html`<ul class="notes">${c.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''
+    }`,
   );
 }

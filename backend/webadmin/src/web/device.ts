@@ -1,7 +1,7 @@
 import { html, path } from '../pages/html.js';
 import { ApiError, api, withQuery } from './api.js';
 import { CommandPanel } from './command-panel.js';
-import { renderCompleteness, type CompletenessDay } from './completeness.js';
+import { renderCompleteness, type Completeness } from './completeness.js';
 import { renderStateCards } from './device-state.js';
 import { applyLive, type Device } from './devices.js';
 import { byId, pageData, setHtml } from './dom.js';
@@ -30,6 +30,7 @@ const RESOLUTION_TEXT: Record<Resolution, string> = {
   raw: '· every reading',
   '1m': '· 1-minute buckets: mean line, min–max band',
   '1h': '· 1-hour buckets: mean line, min–max band',
+  '1d': '· 1-day buckets: mean line, min–max band',
 };
 
 const chartsEl = byId('charts');
@@ -122,7 +123,8 @@ async function loadReadings(): Promise<void> {
           sensor,
           from,
           to,
-          maxPoints: 1000,
+          // 1,440 one-minute buckets make a day; finer than that a chart cannot show anyway.
+          maxPoints: 1500,
         }),
       ),
     );
@@ -238,14 +240,7 @@ async function loadDevice(): Promise<boolean> {
 async function loadCompleteness(): Promise<void> {
   const el = byId('completeness-body');
   try {
-    const res = await api.get<{ days: CompletenessDay[] } | CompletenessDay[]>(
-      path`/api/devices/${deviceId}/completeness`,
-    );
-    const days = Array.isArray(res) ? res : res.days;
-    renderCompleteness(
-      el,
-      [...days].sort((a, b) => String(b.day ?? b.date).localeCompare(String(a.day ?? a.date))),
-    );
+    renderCompleteness(el, await api.get<Completeness>(path`/api/devices/${deviceId}/completeness`));
   } catch (err) {
     if (err instanceof ApiError && err.status === 0) return;
     setHtml(
@@ -265,8 +260,14 @@ let headerQueued = false;
 const live = new LiveConnection({
   subscribe: [deviceId],
   onMessage(msg) {
+    if (msg.type === 'command') {
+      const c = msg.command as { deviceId?: string } | undefined;
+      if (c?.deviceId === deviceId) commands.onLive(msg);
+      return;
+    }
+    // The server dropped messages for this page (it was too slow): what is shown may be stale.
+    if (msg.type === 'dropped') return resync();
     if (msg.deviceId !== deviceId) return;
-    if (msg.type === 'command') return commands.onLive(msg);
     if (!device || !applyLive(device, msg)) return;
     if (msg.type === 'reading' && isLive()) {
       const ts = Date.parse(String(msg.ts));
@@ -282,11 +283,13 @@ const live = new LiveConnection({
       });
     }
   },
-  onResync() {
-    void loadDevice().then(() => loadReadings());
-    void commands.load();
-  },
+  onResync: () => resync(),
 });
+
+function resync(): void {
+  void loadDevice().then(() => loadReadings());
+  void commands.load();
+}
 
 // The live window slides with the clock even when no reading arrives.
 setInterval(() => {

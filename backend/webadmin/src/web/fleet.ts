@@ -24,6 +24,7 @@ let order: string[] = [];
 const cursors: (string | undefined)[] = [];
 let cursor: string | undefined = new URLSearchParams(location.search).get('cursor') ?? undefined;
 let next: string | undefined;
+let total: number | undefined;
 let loading = 0;
 
 function filters(): Record<string, string> {
@@ -61,21 +62,29 @@ function rowHtml(d: Device): SafeHtml {
       : st.running
         ? badge('running', 'ok')
         : badge('stopped', 'warn');
-  return html`<td data-label="Device" class="cell-device">
-      <a href="${path`/devices/${d.id}`}"
-        ><span class="device-name">${d.name || d.id}</span>${
-          d.name ? html`<span class="device-id">${d.id}</span>` : ''
-        }</a
-      >
-    </td>
-    <td data-label="Status" data-key="online">${d.online ? dot('ok', 'Online') : dot('idle', 'Offline')}</td>
-    <td data-label="Last seen">${agoHtml(d.lastSeen)}</td>
-    <td data-label="Measuring" data-key="running">${measuring}</td>
-    <td data-label="Interval" class="num">${formatDuration(st?.intervalMs)}</td>
-    <td data-label="Backlog" class="num${backlog ? ' warn-text' : ''}">${formatNumber(backlog)}</td>
-    <td data-label="Sensor">${sensorCell(d)}</td>
-    <td data-label="Version" class="mono">${st?.version ?? '—'}</td>
-    <td data-label="Latest" class="cell-latest">${latestCell(d)}</td>`;
+  // An offline device's state is what it last reported: shown, but dimmed (class "st").
+  return html`<td data-label="Device" class="cell-device c-title"><a href="${path`/devices/${d.id}`}"><span class="device-name">${d.name || d.id}</span>${d.name ? html`<span class="device-id">${d.id}</span>` : ''}</a></td>
+<td data-label="Status" class="cell-status c-end" data-key="online">${d.online ? dot('ok', 'Online') : dot('idle', 'Offline')}</td>
+<td data-label="Last seen">${agoHtml(d.lastSeen)}</td>
+<td data-label="Measuring" class="st" data-key="running">${measuring}</td>
+<td data-label="Interval" class="st num">${formatDuration(st?.intervalMs)}</td>
+<td data-label="Backlog" class="st num${backlog ? ' warn-text' : ''}">${formatNumber(backlog)}</td>
+<td data-label="Sensor" class="st">${sensorCell(d)}</td>
+<td data-label="Version" class="st mono">${st?.version ?? '—'}</td>
+<td data-label="Latest" class="st cell-latest c-wide">${latestCell(d)}</td>`;
+}
+
+function paintSummary(): void {
+  const f = filters();
+  const online = order.filter((id) => shown.get(id)?.online).length;
+  const n = total ?? order.length;
+  const what = f.search || f.online ? ' matching' : '';
+  const onlineText = n === order.length ? `${online} online` : `${online} of the ${order.length} on this page online`;
+  summary.textContent = order.length
+    ? `${n.toLocaleString()} device${n === 1 ? '' : 's'}${what} · ${onlineText}`
+    : f.search || f.online
+      ? 'No matches'
+      : 'No devices';
 }
 
 function renderAll(): void {
@@ -109,23 +118,20 @@ function renderAll(): void {
     }
     rowsEl.replaceChildren(frag);
   }
+  paintSummary();
   const page = cursors.length + 1;
-  const online = order.filter((id) => shown.get(id)?.online).length;
-  summary.textContent = order.length
-    ? `${order.length} device${order.length === 1 ? '' : 's'} on this page · ${online} online`
-    : f.search || f.online
-      ? 'No matches'
-      : 'No devices';
-  pageInfo.textContent = cursors.length || next ? `Page ${page}` : '';
+  const pages = total !== undefined ? Math.max(1, Math.ceil(total / (Number(f.limit) || 50))) : undefined;
+  pageInfo.textContent = cursors.length || next ? `Page ${page}${pages ? ` of ${pages}` : ''}` : '';
   prevBtn.disabled = cursors.length === 0;
   nextBtn.disabled = !next;
+  byId('fleet-pager').hidden = cursors.length === 0 && !next;
 }
 
 async function load(): Promise<void> {
   const mine = ++loading;
   const f = filters();
   try {
-    const res = await api.get<{ devices: Device[]; next?: string | null }>('/api/devices', {
+    const res = await api.get<{ devices: Device[]; next?: string | null; total?: number }>('/api/devices', {
       search: f.search,
       online: f.online,
       sort: f.sort,
@@ -137,6 +143,7 @@ async function load(): Promise<void> {
     for (const d of res.devices) shown.set(d.id, d);
     order = res.devices.map((d) => d.id);
     next = res.next ?? undefined;
+    total = res.total;
     renderAll();
   } catch (err) {
     if (mine !== loading || (err instanceof ApiError && err.status === 0)) return;
@@ -205,15 +212,13 @@ function paintDirty(): void {
     setHtml(tr, rowHtml(d));
   }
   dirty.clear();
-  const online = order.filter((id) => shown.get(id)?.online).length;
-  if (order.length) {
-    summary.textContent = `${order.length} device${order.length === 1 ? '' : 's'} on this page · ${online} online`;
-  }
+  paintSummary();
 }
 
 new LiveConnection({
   subscribe: '*',
   onMessage(msg) {
+    if (msg.type === 'dropped') return void load();
     const d = msg.deviceId ? shown.get(msg.deviceId) : undefined;
     if (!d || !applyLive(d, msg)) return;
     dirty.add(d.id);

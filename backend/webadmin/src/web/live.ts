@@ -1,10 +1,15 @@
 import { banner } from './banner.js';
 
-export type LiveMessage =
-  | { type: 'reading'; deviceId: string; seq: number; ts: string; values: Record<string, number> }
-  | { type: 'device'; deviceId: string; [k: string]: unknown }
-  | { type: 'command'; deviceId: string; id: string; status: string; [k: string]: unknown }
-  | { type: string; deviceId?: string; [k: string]: unknown };
+/**
+ * What /ws sends: `reading` {deviceId, seq, ts, values}, `device` {deviceId, online?, state?},
+ * `command` {command: {id, deviceId, status, …}}, `dropped` {count} when the server had to skip messages
+ * for this page, `subscribed`, `error`. Loosely typed: pages read the fields they use and ignore the rest.
+ */
+export interface LiveMessage {
+  type: string;
+  deviceId?: string;
+  [k: string]: unknown;
+}
 
 export interface LiveOptions {
   subscribe: '*' | string[];

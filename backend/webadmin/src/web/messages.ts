@@ -70,15 +70,15 @@ function payloadCell(m: Message): SafeHtml {
 function rowHtml(m: Message): SafeHtml {
   const outcome = m.outcome ?? (m.reason ? 'rejected' : 'stored');
   return html`<td data-label="Received">${timeHtml(m.receivedAt)}</td>
-    <td data-label="Device"><a href="${path`/devices/${m.deviceId}`}">${m.deviceId}</a></td>
+    <td data-label="Device" class="c-title"><a href="${path`/devices/${m.deviceId}`}">${m.deviceId}</a></td>
     <td data-label="Topic" class="mono">${m.topicKind ?? m.topic ?? ''}</td>
-    <td data-label="Outcome">
+    <td data-label="Outcome" class="c-end">
       ${badge(outcome, OUTCOME_TONE[outcome] ?? 'idle')}${
         m.reason ? html` <span class="mono reason" title="${m.detail ?? ''}">${m.reason}</span>` : ''
       }
     </td>
     <td data-label="Size" class="num">${m.bytes === undefined ? '' : formatBytes(m.bytes)}</td>
-    <td data-label="Payload" class="cell-payload">${payloadCell(m)}</td>`;
+    <td data-label="Payload" class="cell-payload c-wide">${payloadCell(m)}</td>`;
 }
 
 async function load(append: boolean): Promise<void> {

@@ -3,7 +3,7 @@ import { html } from '../pages/html.js';
 import { setHtml } from './dom.js';
 import { formatValue, SENSORS, sensorLabel } from './format.js';
 
-export type Resolution = 'raw' | '1m' | '1h';
+export type Resolution = 'raw' | '1m' | '1h' | '1d';
 export interface Point {
   t: string;
   avg: number;
@@ -12,7 +12,7 @@ export interface Point {
   count: number;
 }
 
-const BUCKET_MS: Record<Resolution, number> = { raw: 0, '1m': 60_000, '1h': 3_600_000 };
+const BUCKET_MS: Record<Resolution, number> = { raw: 0, '1m': 60_000, '1h': 3_600_000, '1d': 86_400_000 };
 const COLORS: Record<string, string> = {
   temperature: '#e8590c',
   humidity: '#1c7ed6',

@@ -41,8 +41,15 @@ const KPIS: [keyof Totals, string, string][] = [
 
 function render(s: Stats): void {
   const minutes = Math.max(1, s.windowMinutes);
-  byId('stats-window').textContent =
-    `What the receivers took in over the last ${minutes >= 120 ? `${minutes / 60} hours` : `${minutes} minutes`}.`;
+  const span =
+    minutes >= 2880
+      ? `${minutes / 1440} days`
+      : minutes >= 120
+        ? `${minutes / 60} hours`
+        : minutes === 60
+          ? 'hour'
+          : `${minutes} minutes`;
+  byId('stats-window').textContent = `What the receivers took in over the last ${span}.`;
   setHtml(byId('stats-updated'), html`updated ${agoHtml(new Date().toISOString())}`);
   setHtml(
     byId('stats-totals'),
@@ -101,7 +108,7 @@ function render(s: Stats): void {
             ${s.devices.map(
               (d) =>
                 html`<tr>
-                  <td data-label="Device"><a href="${path`/devices/${d.deviceId}`}">${d.deviceId}</a></td>
+                  <td data-label="Device" class="c-title"><a href="${path`/devices/${d.deviceId}`}">${d.deviceId}</a></td>
                   <td data-label="Messages / min" class="num">${formatNumber(d.messagesPerMinute)}</td>
                   <td data-label="Stored / min" class="num">${formatNumber(d.storedReadingsPerMinute)}</td>
                   <td data-label="Stored" class="num">${formatNumber(d.storedReadings)}</td>
@@ -113,7 +120,7 @@ function render(s: Stats): void {
                     ${formatNumber(d.rejectedReadings + d.rejectedMessages)}
                   </td>
                   <td data-label="Last traffic">${timeHtml(d.lastMinute)}</td>
-                  <td data-label=""><a href="${path`/messages?device=${d.deviceId}`}">messages</a></td>
+                  <td data-label="" class="c-end"><a href="${path`/messages?device=${d.deviceId}`}">messages</a></td>
                 </tr>`,
             )}
           </tbody>
@@ -122,9 +129,28 @@ function render(s: Stats): void {
   );
 }
 
+let windowMinutes = Number(new URLSearchParams(location.search).get('window')) || 60;
+
+function paintWindow(): void {
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-window]')) {
+    const on = Number(b.dataset.window) === windowMinutes;
+    b.classList.toggle('active', on);
+    b.setAttribute('aria-pressed', String(on));
+  }
+}
+
+document.querySelector('.seg')?.addEventListener('click', (ev) => {
+  const b = (ev.target as HTMLElement).closest<HTMLButtonElement>('[data-window]');
+  if (!b) return;
+  windowMinutes = Number(b.dataset.window);
+  history.replaceState(null, '', windowMinutes === 60 ? '/stats' : `/stats?window=${windowMinutes}`);
+  paintWindow();
+  void load();
+});
+
 async function load(): Promise<void> {
   try {
-    render(await api.get<Stats>('/api/stats'));
+    render(await api.get<Stats>('/api/stats', { windowMinutes }));
   } catch (err) {
     if (err instanceof ApiError && err.status === 0) return;
     setHtml(
@@ -136,6 +162,7 @@ async function load(): Promise<void> {
   }
 }
 
+paintWindow();
 setInterval(() => {
   if (document.visibilityState === 'visible') void load();
 }, 10_000);

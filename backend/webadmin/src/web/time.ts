@@ -5,12 +5,18 @@ import { html, type SafeHtml } from '../pages/html.js';
  * ("12 s ago") are repainted by a one-second ticker, so a page left open stays truthful.
  */
 const dateTime = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
   month: 'short',
   day: 'numeric',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
+});
+const dateTimeYear = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
 });
 const timeOnly = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
@@ -26,15 +32,16 @@ export function utcTitle(iso: string): string {
 export function formatLocal(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const today = new Date().toDateString() === d.toDateString();
-  return today ? timeOnly.format(d) : dateTime.format(d);
+  const now = new Date();
+  if (now.toDateString() === d.toDateString()) return timeOnly.format(d);
+  return now.getFullYear() === d.getFullYear() ? dateTime.format(d) : dateTimeYear.format(d);
 }
 
 export function ago(iso: string, now = Date.now()): string {
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return '—';
   const s = Math.round((now - t) / 1000);
-  if (s < 0) return 'just now';
+  if (s < 3) return 'just now';
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;

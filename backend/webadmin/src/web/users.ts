@@ -45,10 +45,10 @@ function generatePassword(): string {
 
 function rowHtml(u: User): SafeHtml {
   const self = u.username === me;
-  return html`<td data-label="User">
+  return html`<td data-label="User" class="c-title">
       <span class="strong">${u.username}</span>${self ? html` <span class="muted">(you)</span>` : ''}
     </td>
-    <td data-label="Role">
+    <td data-label="Role" class="c-end">
       <select
         class="role-select"
         data-user="${u.username}"
@@ -60,7 +60,7 @@ function rowHtml(u: User): SafeHtml {
     </td>
     <td data-label="Created">${timeHtml(u.createdAt)}</td>
     <td data-label="Last sign-in">${agoHtml(u.lastLoginAt)}</td>
-    <td data-label="Actions" class="actions">
+    <td data-label="Actions" class="actions c-wide">
       <button type="button" class="btn btn-sm" data-action="reset" data-user="${u.username}">
         Reset password</button
       >${
