@@ -2,6 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from '@sensorfleet/shared';
+import { Ajv } from 'ajv';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -62,6 +63,19 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Two Ajv instances: query strings and path parameters are text, so they are coerced (`?limit=10`); a JSON
+ * body is not (`{"name": ""}` must not become null, `"5000"` is not a number). Neither drops unknown
+ * fields: a misspelt `intervalMS` is an error, not "no interval".
+ */
+function validatorCompiler() {
+  const common = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const;
+  const text = new Ajv({ ...common, coerceTypes: 'array' });
+  const json = new Ajv({ ...common, coerceTypes: false });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? json : text).compile(schema);
+}
+
 /** The fastify instance of the web admin, for main.ts (which listens) and inject tests (which do not). */
 export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -71,8 +85,6 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     // A hop count is valid (fastify passes it to proxy-addr) though the option's type does not list it.
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY) as boolean | string[],
     bodyLimit: 64 * 1024,
-    // Unknown fields are errors, not silently dropped: a misspelt `intervalMS` must not become "no interval".
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true },
   });
   const routeTable: RouteEntry[] = [];
@@ -86,6 +98,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     }
   });
   installErrorHandling(app);
+  app.setValidatorCompiler(validatorCompiler());
   deps.metrics.instrument(app);
 
   await app.register(fastifySwagger, {

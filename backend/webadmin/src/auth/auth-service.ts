@@ -30,6 +30,7 @@ export class AuthService {
       limiter: LoginLimiter;
       audit: AuditLog;
       log: Logger;
+      onLogin?: (outcome: 'ok' | 'failed' | 'limited') => void;
     },
   ) {}
 
@@ -45,6 +46,7 @@ export class AuthService {
     const { users, sessions, limiter, audit, log } = this.deps;
     const admission = await limiter.admit(meta.ip, username);
     if (!admission.allowed) {
+      this.deps.onLogin?.('limited');
       await audit.record({
         actor: null,
         action: 'login_limited',
@@ -57,6 +59,7 @@ export class AuthService {
     const user = await users.find(username);
     const ok = await verifyPassword(user?.passwordHash, password);
     await limiter.finish(admission.attemptId, ok);
+    this.deps.onLogin?.(ok && user ? 'ok' : 'failed');
     if (!ok || !user) {
       await audit.record({
         actor: user ? user.username : null,
