@@ -55,7 +55,8 @@ export async function pagesPlugin(app: FastifyInstance, opts: PagesOptions = {})
     return user;
   };
 
-  app.get('/assets/*', async (req, reply) => {
+  // Static files are public: the login page needs them, and looking up a session for each is waste.
+  app.get('/assets/*', { config: { auth: false } }, async (req, reply) => {
     const rel = (req.params as { '*': string })['*'];
     const asset = assets.get(rel);
     if (!asset) return reply.code(404).headers(PAGE_HEADERS).type('text/plain').send('not found');
@@ -67,7 +68,7 @@ export async function pagesPlugin(app: FastifyInstance, opts: PagesOptions = {})
       .type(asset.type)
       .send(asset.body);
   });
-  app.get('/favicon.ico', async (_req, reply) => reply.redirect('/assets/favicon.svg', 301));
+  app.get('/favicon.ico', { config: { auth: false } }, async (_req, reply) => reply.redirect('/assets/favicon.svg', 301));
 
   app.get('/login', async (req, reply) => {
     const next = safeNext((req.query as Query).next);

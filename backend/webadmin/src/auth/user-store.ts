@@ -1,0 +1,128 @@
+import type { Pool } from 'mariadb';
+import { isRole, type Role } from './roles.js';
+
+export interface UserRecord {
+  username: string;
+  passwordHash: string;
+  role: Role;
+}
+
+export interface UserListing {
+  username: string;
+  role: Role;
+  createdAt: string;
+  lastLoginAt: string | null;
+  sessions: number;
+  tokens: number;
+}
+
+export class UserExistsError extends Error {}
+
+/** webadmin_users: accounts. Removing one removes its sessions and API tokens (foreign keys cascade). */
+export class UserStore {
+  constructor(private readonly pool: Pool) {}
+
+  async find(username: string): Promise<UserRecord | undefined> {
+    const rows = (await this.pool.query(
+      'SELECT username, password_hash, role FROM webadmin_users WHERE username = ?',
+      [username],
+    )) as { username: string; password_hash: string; role: string }[];
+    const r = rows[0];
+    if (!r) return undefined;
+    return { username: r.username, passwordHash: r.password_hash, role: isRole(r.role) ? r.role : 'viewer' };
+  }
+
+  async add(username: string, passwordHash: string, role: Role, now = new Date()): Promise<void> {
+    try {
+      await this.pool.query(
+        'INSERT INTO webadmin_users (username, password_hash, role, created_at, password_changed_at)' +
+          ' VALUES (?, ?, ?, ?, ?)',
+        [username, passwordHash, role, now, now],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ER_DUP_ENTRY') throw new UserExistsError(username);
+      throw err;
+    }
+  }
+
+  /** A new password ends every session of the user (a reset is what one does after a leak). */
+  async setPassword(
+    username: string,
+    passwordHash: string,
+    opts: { endSessions: boolean },
+  ): Promise<boolean> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const r = (await conn.query(
+        'UPDATE webadmin_users SET password_hash = ?, password_changed_at = ? WHERE username = ?',
+        [passwordHash, new Date(), username],
+      )) as { affectedRows: number };
+      if (opts.endSessions) await conn.query('DELETE FROM sessions WHERE username = ?', [username]);
+      await conn.commit();
+      return r.affectedRows > 0;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      await conn.release();
+    }
+  }
+
+  /** Rehash on login: only if the hash is still the one that was verified (no lost concurrent reset). */
+  async upgradeHash(username: string, oldHash: string, newHash: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE webadmin_users SET password_hash = ? WHERE username = ? AND password_hash = ?',
+      [newHash, username, oldHash],
+    );
+  }
+
+  async setRole(username: string, role: Role): Promise<boolean> {
+    const r = (await this.pool.query('UPDATE webadmin_users SET role = ? WHERE username = ?', [
+      role,
+      username,
+    ])) as { affectedRows: number };
+    return r.affectedRows > 0;
+  }
+
+  async remove(username: string): Promise<boolean> {
+    const r = (await this.pool.query('DELETE FROM webadmin_users WHERE username = ?', [username])) as {
+      affectedRows: number;
+    };
+    return r.affectedRows > 0;
+  }
+
+  async recordLogin(username: string, at: Date): Promise<void> {
+    await this.pool.query('UPDATE webadmin_users SET last_login_at = ? WHERE username = ?', [at, username]);
+  }
+
+  async count(): Promise<number> {
+    const [r] = (await this.pool.query('SELECT COUNT(*) AS n FROM webadmin_users')) as { n: number }[];
+    return Number(r?.n ?? 0);
+  }
+
+  async list(): Promise<UserListing[]> {
+    const rows = (await this.pool.query(
+      'SELECT u.username, u.role, u.created_at, u.last_login_at,' +
+        ' (SELECT COUNT(*) FROM sessions s WHERE s.username = u.username AND s.expires_at > ?) AS sessions,' +
+        ' (SELECT COUNT(*) FROM api_tokens t WHERE t.username = u.username) AS tokens' +
+        ' FROM webadmin_users u ORDER BY u.username',
+      [new Date()],
+    )) as {
+      username: string;
+      role: string;
+      created_at: Date;
+      last_login_at: Date | null;
+      sessions: number;
+      tokens: number;
+    }[];
+    return rows.map((r) => ({
+      username: r.username,
+      role: isRole(r.role) ? r.role : 'viewer',
+      createdAt: r.created_at.toISOString(),
+      lastLoginAt: r.last_login_at?.toISOString() ?? null,
+      sessions: Number(r.sessions),
+      tokens: Number(r.tokens),
+    }));
+  }
+}
