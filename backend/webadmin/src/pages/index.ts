@@ -68,7 +68,9 @@ export async function pagesPlugin(app: FastifyInstance, opts: PagesOptions = {})
       .type(asset.type)
       .send(asset.body);
   });
-  app.get('/favicon.ico', { config: { auth: false } }, async (_req, reply) => reply.redirect('/assets/favicon.svg', 301));
+  app.get('/favicon.ico', { config: { auth: false } }, async (_req, reply) =>
+    reply.redirect('/assets/favicon.svg', 301),
+  );
 
   app.get('/login', async (req, reply) => {
     const next = safeNext((req.query as Query).next);

@@ -89,7 +89,9 @@ function verdict(c: Completeness): SafeHtml {
   }
   if (a.unexplained === 0) {
     return html`<div class="verdict verdict-ok"><strong>Nothing else went missing.</strong> ${
-      a.missing ? `${formatNumber(a.missing)} missing readings are all accounted for by the device's own counts` : ''
+      a.missing
+        ? `${formatNumber(a.missing)} missing readings are all accounted for by the device's own counts`
+        : ''
     }${a.missing && a.backlog ? '; ' : ''}${a.backlog ? `${formatNumber(a.backlog)} are still in the device outbox, waiting to be delivered` : ''}.</div>`;
   }
   return html`<div class="verdict verdict-bad"><strong>${formatNumber(a.unexplained)} readings missing that no counter explains.</strong> ${formatNumber(

@@ -79,7 +79,8 @@ function paintSummary(): void {
   const online = order.filter((id) => shown.get(id)?.online).length;
   const n = total ?? order.length;
   const what = f.search || f.online ? ' matching' : '';
-  const onlineText = n === order.length ? `${online} online` : `${online} of the ${order.length} on this page online`;
+  const onlineText =
+    n === order.length ? `${online} online` : `${online} of the ${order.length} on this page online`;
   summary.textContent = order.length
     ? `${n.toLocaleString()} device${n === 1 ? '' : 's'}${what} · ${onlineText}`
     : f.search || f.online

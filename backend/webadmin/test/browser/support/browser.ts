@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** test-results/webadmin at the repository root (git-ignored): screenshots of every page. */
-export const SHOTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../test-results/webadmin');
+export const SHOTS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../../test-results/webadmin',
+);
 
 export const DESKTOP = { width: 1366, height: 900 };
 export const PHONE = { width: 390, height: 844 };
@@ -35,7 +38,8 @@ export class PageProblems {
   watch(page: Page, ignore: RegExp[] = []): Page {
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
-      const text = `${page.url()}: console error: ${msg.text()}`;
+      const at = msg.location().url;
+      const text = `${page.url()}: console error: ${msg.text()}${at ? ` (${at})` : ''}`;
       if (!ignore.some((r) => r.test(text))) this.problems.push(text);
     });
     page.on('pageerror', (err) => this.problems.push(`${page.url()}: uncaught: ${err.message}`));

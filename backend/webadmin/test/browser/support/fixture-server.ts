@@ -48,7 +48,10 @@ interface FxDevice {
 function makeDevices(n: number, now: number): FxDevice[] {
   const sites = ['greenhouse', 'cellar', 'attic', 'lab', 'barn', 'office', 'cold-room', 'workshop'];
   return Array.from({ length: n }, (_, i) => {
-    const id = n > 20 ? `sim-${String(i + 1).padStart(4, '0')}` : `${sites[i % sites.length]}-${String(i + 1).padStart(2, '0')}`;
+    const id =
+      n > 20
+        ? `sim-${String(i + 1).padStart(4, '0')}`
+        : `${sites[i % sites.length]}-${String(i + 1).padStart(2, '0')}`;
     const offline = i % 7 === 3;
     const lastSeen = new Date(offline ? now - (i + 2) * 3_600_000 : now - 1000 * (i % 4)).toISOString();
     const latest = Object.fromEntries(SENSORS.map((s) => [s, { value: value(s, i, now), ts: lastSeen }]));
@@ -81,19 +84,72 @@ function makeDevices(n: number, now: number): FxDevice[] {
   });
 }
 
-export async function startFixture(opts: { devices?: number; role?: PageUser['role'] } = {}): Promise<Fixture> {
+export async function startFixture(
+  opts: { devices?: number; role?: PageUser['role'] } = {},
+): Promise<Fixture> {
   const now = Date.now();
   const devices = makeDevices(opts.devices ?? 12, now);
   const byId = new Map(devices.map((d) => [d.id, d]));
   const users = [
-    { username: 'admin', role: 'admin', createdAt: new Date(now - 40 * DAY).toISOString(), lastLoginAt: new Date(now - 60_000).toISOString() },
-    { username: 'ops-anna', role: 'operator', createdAt: new Date(now - 20 * DAY).toISOString(), lastLoginAt: new Date(now - 3 * HOUR).toISOString() },
-    { username: 'viewer.kim', role: 'viewer', createdAt: new Date(now - 2 * DAY).toISOString(), lastLoginAt: null },
+    {
+      username: 'admin',
+      role: 'admin',
+      createdAt: new Date(now - 40 * DAY).toISOString(),
+      lastLoginAt: new Date(now - 60_000).toISOString(),
+    },
+    {
+      username: 'ops-anna',
+      role: 'operator',
+      createdAt: new Date(now - 20 * DAY).toISOString(),
+      lastLoginAt: new Date(now - 3 * HOUR).toISOString(),
+    },
+    {
+      username: 'viewer.kim',
+      role: 'viewer',
+      createdAt: new Date(now - 2 * DAY).toISOString(),
+      lastLoginAt: null,
+    },
   ];
   const commands: Record<string, unknown>[] = [
-    { id: 'c-3', deviceId: devices[0]!.id, command: 'set_interval', args: { intervalMs: 1000 }, status: 'succeeded', result: { intervalMs: 1000 }, error: null, createdBy: 'ops-anna', createdAt: new Date(now - 2 * HOUR).toISOString(), sentAt: new Date(now - 2 * HOUR + 80).toISOString(), completedAt: new Date(now - 2 * HOUR + 240).toISOString() },
-    { id: 'c-2', deviceId: devices[0]!.id, command: 'ping', args: {}, status: 'expired', result: null, error: null, createdBy: 'admin', createdAt: new Date(now - 30 * HOUR).toISOString(), sentAt: null, completedAt: new Date(now - 30 * HOUR + 600_000).toISOString() },
-    { id: 'c-1', deviceId: devices[0]!.id, command: 'stop', args: {}, status: 'failed', result: null, error: 'measuring state locked by the button', createdBy: 'admin', createdAt: new Date(now - 50 * HOUR).toISOString(), sentAt: new Date(now - 50 * HOUR + 50).toISOString(), completedAt: new Date(now - 50 * HOUR + 150).toISOString() },
+    {
+      id: 'c-3',
+      deviceId: devices[0]!.id,
+      command: 'set_interval',
+      args: { intervalMs: 1000 },
+      status: 'succeeded',
+      result: { intervalMs: 1000 },
+      error: null,
+      createdBy: 'ops-anna',
+      createdAt: new Date(now - 2 * HOUR).toISOString(),
+      sentAt: new Date(now - 2 * HOUR + 80).toISOString(),
+      completedAt: new Date(now - 2 * HOUR + 240).toISOString(),
+    },
+    {
+      id: 'c-2',
+      deviceId: devices[0]!.id,
+      command: 'ping',
+      args: {},
+      status: 'expired',
+      result: null,
+      error: null,
+      createdBy: 'admin',
+      createdAt: new Date(now - 30 * HOUR).toISOString(),
+      sentAt: null,
+      completedAt: new Date(now - 30 * HOUR + 600_000).toISOString(),
+    },
+    {
+      id: 'c-1',
+      deviceId: devices[0]!.id,
+      command: 'stop',
+      args: {},
+      status: 'failed',
+      result: null,
+      error: 'measuring state locked by the button',
+      createdBy: 'admin',
+      createdAt: new Date(now - 50 * HOUR).toISOString(),
+      sentAt: new Date(now - 50 * HOUR + 50).toISOString(),
+      completedAt: new Date(now - 50 * HOUR + 150).toISOString(),
+    },
   ];
   const sockets = new Set<{ send(s: string): void; subs: '*' | Set<string> }>();
   const broadcast = (deviceId: string, msg: unknown) => {
@@ -104,31 +160,45 @@ export async function startFixture(opts: { devices?: number; role?: PageUser['ro
   await app.register(fastifyWebsocket);
   const signedIn = (cookie: string | undefined) => /fx_user=1/.test(cookie ?? '');
   const user: PageUser = { username: 'admin', role: opts.role ?? 'admin' };
-  await app.register(pagesPlugin, { resolveUser: async (req) => (signedIn(req.headers.cookie) ? user : undefined) });
+  await app.register(pagesPlugin, {
+    resolveUser: async (req) => (signedIn(req.headers.cookie) ? user : undefined),
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     if ((req.url.startsWith('/api/') && req.url !== '/api/session') || req.url === '/ws') {
-      if (!signedIn(req.headers.cookie)) return reply.code(401).send({ error: 'unauthorized', message: 'sign in' });
+      if (!signedIn(req.headers.cookie))
+        return reply.code(401).send({ error: 'unauthorized', message: 'sign in' });
     }
   });
   app.post('/api/session', async (req, reply) => {
     const body = req.body as { username?: string; password?: string };
-    if (body.password !== 'correct horse') return reply.code(401).send({ error: 'login_failed', message: 'wrong user name or password' });
-    return reply.header('set-cookie', 'fx_user=1; Path=/; HttpOnly; SameSite=Lax').send({ ...user, csrfToken: 'fx-csrf' });
+    if (body.password !== 'correct horse')
+      return reply.code(401).send({ error: 'login_failed', message: 'wrong user name or password' });
+    return reply
+      .header('set-cookie', 'fx_user=1; Path=/; HttpOnly; SameSite=Lax')
+      .send({ ...user, csrfToken: 'fx-csrf' });
   });
   app.get('/api/session', async () => ({ ...user, csrfToken: 'fx-csrf' }));
-  app.delete('/api/session', async (_req, reply) => reply.header('set-cookie', 'fx_user=; Path=/; Max-Age=0').code(204).send());
+  app.delete('/api/session', async (_req, reply) =>
+    reply.header('set-cookie', 'fx_user=; Path=/; Max-Age=0').code(204).send(),
+  );
 
   app.get('/api/devices', async (req) => {
     const q = req.query as Record<string, string>;
-    let list = devices.filter((d) => !q.search || d.id.includes(q.search) || (d.name ?? '').includes(q.search));
+    let list = devices.filter(
+      (d) => !q.search || d.id.includes(q.search) || (d.name ?? '').includes(q.search),
+    );
     if (q.online) list = list.filter((d) => String(d.online) === q.online);
     if (q.sort === 'lastSeen') list = [...list].sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
     if (q.sort === 'name') list = [...list].sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id));
     const limit = Number(q.limit) || 100;
     const offset = Number(q.cursor) || 0;
     const page = list.slice(offset, offset + limit);
-    return { devices: page, next: offset + limit < list.length ? String(offset + limit) : null, total: list.length };
+    return {
+      devices: page,
+      next: offset + limit < list.length ? String(offset + limit) : null,
+      total: list.length,
+    };
   });
   app.get('/api/devices/:id', async (req, reply) => {
     const d = byId.get((req.params as { id: string }).id);
@@ -140,7 +210,12 @@ export async function startFixture(opts: { devices?: number; role?: PageUser['ro
     const to = Date.parse(q.to ?? '') || Date.now();
     const from = Date.parse(q.from ?? '') || to - DAY;
     const max = Number(q.maxPoints) || 1000;
-    const steps: [string, number][] = [['raw', 1000], ['1m', 60_000], ['1h', HOUR], ['1d', DAY]];
+    const steps: [string, number][] = [
+      ['raw', 1000],
+      ['1m', 60_000],
+      ['1h', HOUR],
+      ['1d', DAY],
+    ];
     const [resolution, step] = steps.find(([, s]) => (to - from) / s <= max) ?? ['1d', DAY];
     const points = [];
     const sensor = q.sensor ?? 'temperature';
@@ -149,7 +224,13 @@ export async function startFixture(opts: { devices?: number; role?: PageUser['ro
       if (t > Date.now() - 3 * DAY && t < Date.now() - 3 * DAY + 2 * HOUR) continue;
       const v = value(sensor, d?.seed ?? 0, t);
       const spread = resolution === 'raw' ? 0 : resolution === '1m' ? 0.08 : 0.6;
-      points.push({ t: new Date(t).toISOString(), avg: v, min: v - spread, max: v + spread * 1.2, count: step / 1000 });
+      points.push({
+        t: new Date(t).toISOString(),
+        avg: v,
+        min: v - spread,
+        max: v + spread * 1.2,
+        count: step / 1000,
+      });
     }
     return { resolution, points };
   });
@@ -164,9 +245,17 @@ export async function startFixture(opts: { devices?: number; role?: PageUser['ro
     const deviceId = (req.params as { id: string }).id;
     const body = req.body as { command: string; intervalMs?: number };
     const c: Record<string, unknown> = {
-      id: `c-${commands.length + 1}`, deviceId, command: body.command,
-      args: body.intervalMs ? { intervalMs: body.intervalMs } : {}, status: 'pending', result: null, error: null,
-      createdBy: 'admin', createdAt: new Date().toISOString(), sentAt: null, completedAt: null,
+      id: `c-${commands.length + 1}`,
+      deviceId,
+      command: body.command,
+      args: body.intervalMs ? { intervalMs: body.intervalMs } : {},
+      status: 'pending',
+      result: null,
+      error: null,
+      createdBy: 'admin',
+      createdAt: new Date().toISOString(),
+      sentAt: null,
+      completedAt: null,
     };
     commands.unshift(c);
     setTimeout(() => {
@@ -182,45 +271,188 @@ export async function startFixture(opts: { devices?: number; role?: PageUser['ro
   app.get('/api/devices/:id/completeness', async () => {
     const days = Array.from({ length: 7 }, (_, i) => {
       const day = new Date(now - i * DAY).toISOString().slice(0, 10);
-      const gap = i === 3 ? [{ fromSeq: 300_001, toSeq: 307_200, count: 7200, after: new Date(now - 3 * DAY).toISOString(), before: null, cause: 'not_attributed' }] : [];
-      const backlog = i === 0 ? [{ fromSeq: 600_100, toSeq: 600_140, count: 41, after: new Date(now - 60_000).toISOString(), before: null, cause: 'backlog' }] : [];
+      const gap =
+        i === 3
+          ? [
+              {
+                fromSeq: 300_001,
+                toSeq: 307_200,
+                count: 7200,
+                after: new Date(now - 3 * DAY).toISOString(),
+                before: null,
+                cause: 'not_attributed',
+              },
+            ]
+          : [];
+      const backlog =
+        i === 0
+          ? [
+              {
+                fromSeq: 600_100,
+                toSeq: 600_140,
+                count: 41,
+                after: new Date(now - 60_000).toISOString(),
+                before: null,
+                cause: 'backlog',
+              },
+            ]
+          : [];
       const missing = gap.reduce((n, g) => n + g.count, 0) + backlog.reduce((n, g) => n + g.count, 0);
       const issued = i === 0 ? 40_000 : 86_400;
-      return { day, stored: issued - missing, issued, missing, firstSeq: 1, lastSeq: issued, rejected: i === 1 ? { out_of_range: 3 } : {}, gaps: [...backlog, ...gap] };
+      return {
+        day,
+        stored: issued - missing,
+        issued,
+        missing,
+        firstSeq: 1,
+        lastSeq: issued,
+        rejected: i === 1 ? { out_of_range: 3 } : {},
+        gaps: [...backlog, ...gap],
+      };
     });
     return {
-      deviceId: 'x', from: '', to: '', days, notes: [],
-      device: { lastSeqIssued: 600_140, lastSeqStored: 600_099, backlog: 41, oldestUnackedSeq: 600_100, droppedByOutboxBound: 0, lostInPowerCut: 7200, rejectedAsReported: 3, seqConflicts: 0, stateAt: new Date(now - 5000).toISOString() },
-      accounting: { missing: 7203, backlog: 41, explainedByDeviceCounts: 7203, unexplained: 0, gapsTruncated: false },
+      deviceId: 'x',
+      from: '',
+      to: '',
+      days,
+      notes: [],
+      device: {
+        lastSeqIssued: 600_140,
+        lastSeqStored: 600_099,
+        backlog: 41,
+        oldestUnackedSeq: 600_100,
+        droppedByOutboxBound: 0,
+        lostInPowerCut: 7200,
+        rejectedAsReported: 3,
+        seqConflicts: 0,
+        stateAt: new Date(now - 5000).toISOString(),
+      },
+      accounting: {
+        missing: 7203,
+        backlog: 41,
+        explainedByDeviceCounts: 7203,
+        unexplained: 0,
+        gapsTruncated: false,
+      },
     };
   });
   app.get('/api/stats', async (req) => {
     const w = Number((req.query as Record<string, string>).windowMinutes) || 60;
     const per = devices.slice(0, 8).map((d, i) => ({
-      deviceId: d.id, messagesPerMinute: 60 - i * 4, storedReadingsPerMinute: 60 - i * 4, lastMinute: new Date(now - 60_000).toISOString(),
-      messages: (60 - i * 4) * w, readings: (60 - i * 4) * w, storedReadings: (60 - i * 4) * w - (i === 2 ? 12 : 0),
-      duplicateReadings: i === 1 ? 340 : 0, rejectedReadings: i === 5 ? 3 : 0, rejectedMessages: i === 6 ? 1 : 0, storedRows: (60 - i * 4) * w * 5,
+      deviceId: d.id,
+      messagesPerMinute: 60 - i * 4,
+      storedReadingsPerMinute: 60 - i * 4,
+      lastMinute: new Date(now - 60_000).toISOString(),
+      messages: (60 - i * 4) * w,
+      readings: (60 - i * 4) * w,
+      storedReadings: (60 - i * 4) * w - (i === 2 ? 12 : 0),
+      duplicateReadings: i === 1 ? 340 : 0,
+      rejectedReadings: i === 5 ? 3 : 0,
+      rejectedMessages: i === 6 ? 1 : 0,
+      storedRows: (60 - i * 4) * w * 5,
     }));
     const sum = (k: string) => per.reduce((n, d) => n + Number((d as Record<string, unknown>)[k]), 0);
     return {
-      from: new Date(now - w * 60_000).toISOString(), to: new Date(now).toISOString(), windowMinutes: w,
-      totals: Object.fromEntries(['messages', 'readings', 'storedReadings', 'duplicateReadings', 'rejectedReadings', 'rejectedMessages', 'storedRows'].map((k) => [k, sum(k)])),
-      rejectedByReason: [{ scope: 'reading', reason: 'out_of_range', count: 3 }, { scope: 'message', reason: 'malformed_json', count: 1 }],
+      from: new Date(now - w * 60_000).toISOString(),
+      to: new Date(now).toISOString(),
+      windowMinutes: w,
+      totals: Object.fromEntries(
+        [
+          'messages',
+          'readings',
+          'storedReadings',
+          'duplicateReadings',
+          'rejectedReadings',
+          'rejectedMessages',
+          'storedRows',
+        ].map((k) => [k, sum(k)]),
+      ),
+      rejectedByReason: [
+        { scope: 'reading', reason: 'out_of_range', count: 3 },
+        { scope: 'message', reason: 'malformed_json', count: 1 },
+      ],
       devices: per,
     };
   });
   app.get('/api/message-log', async () => ({
     messages: [
-      { id: 3, deviceId: devices[6]!.id, topic: 'telemetry', receivedAt: new Date(now - 90_000).toISOString(), outcome: 'rejected', reason: 'malformed_json', detail: 'Unexpected token < in JSON', bytes: 64, payload: '{"v":1,"readings":[<img src=x onerror="window.__xss=1">]}', payloadEncoding: 'utf8', payloadTruncated: false, readings: 0, stored: 0, duplicates: 0, rejected: 0 },
-      { id: 2, deviceId: devices[5]!.id, topic: 'telemetry', receivedAt: new Date(now - 3 * HOUR).toISOString(), outcome: 'partial', reason: 'out_of_range', detail: 'humidity 140 > 100', bytes: 212, payload: JSON.stringify({ v: 1, readings: [{ seq: 88, ts: new Date(now - 3 * HOUR).toISOString(), values: { temperature: 21.4, humidity: 140 } }, { seq: 89, ts: new Date(now - 3 * HOUR + 1000).toISOString(), values: { temperature: 21.4, humidity: 48.2 } }] }), payloadEncoding: 'utf8', payloadTruncated: false, readings: 2, stored: 1, duplicates: 0, rejected: 1 },
-      { id: 1, deviceId: devices[1]!.id, topic: 'status', receivedAt: new Date(now - 26 * HOUR).toISOString(), outcome: 'applied', reason: null, detail: null, bytes: 31, payload: '{"status":"online","battery":87}', payloadEncoding: 'utf8', payloadTruncated: false, readings: 0, stored: 0, duplicates: 0, rejected: 0 },
+      {
+        id: 3,
+        deviceId: devices[6]!.id,
+        topic: 'telemetry',
+        receivedAt: new Date(now - 90_000).toISOString(),
+        outcome: 'rejected',
+        reason: 'malformed_json',
+        detail: 'Unexpected token < in JSON',
+        bytes: 64,
+        payload: '{"v":1,"readings":[<img src=x onerror="window.__xss=1">]}',
+        payloadEncoding: 'utf8',
+        payloadTruncated: false,
+        readings: 0,
+        stored: 0,
+        duplicates: 0,
+        rejected: 0,
+      },
+      {
+        id: 2,
+        deviceId: devices[5]!.id,
+        topic: 'telemetry',
+        receivedAt: new Date(now - 3 * HOUR).toISOString(),
+        outcome: 'partial',
+        reason: 'out_of_range',
+        detail: 'humidity 140 > 100',
+        bytes: 212,
+        payload: JSON.stringify({
+          v: 1,
+          readings: [
+            {
+              seq: 88,
+              ts: new Date(now - 3 * HOUR).toISOString(),
+              values: { temperature: 21.4, humidity: 140 },
+            },
+            {
+              seq: 89,
+              ts: new Date(now - 3 * HOUR + 1000).toISOString(),
+              values: { temperature: 21.4, humidity: 48.2 },
+            },
+          ],
+        }),
+        payloadEncoding: 'utf8',
+        payloadTruncated: false,
+        readings: 2,
+        stored: 1,
+        duplicates: 0,
+        rejected: 1,
+      },
+      {
+        id: 1,
+        deviceId: devices[1]!.id,
+        topic: 'status',
+        receivedAt: new Date(now - 26 * HOUR).toISOString(),
+        outcome: 'applied',
+        reason: null,
+        detail: null,
+        bytes: 31,
+        payload: '{"status":"online","battery":87}',
+        payloadEncoding: 'utf8',
+        payloadTruncated: false,
+        readings: 0,
+        stored: 0,
+        duplicates: 0,
+        rejected: 0,
+      },
     ],
     next: null,
   }));
   app.get('/api/users', async () => ({ users }));
   app.post('/api/users', async (req, reply) => {
     const b = req.body as { username: string; role: string };
-    users.push({ username: b.username, role: b.role, createdAt: new Date().toISOString(), lastLoginAt: null });
+    users.push({
+      username: b.username,
+      role: b.role,
+      createdAt: new Date().toISOString(),
+      lastLoginAt: null,
+    });
     return reply.code(201).send({ username: b.username, role: b.role });
   });
   app.patch('/api/users/:name', async (req) => {
