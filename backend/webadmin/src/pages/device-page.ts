@@ -21,7 +21,8 @@ export function deviceBody(deviceId: string, canCommand: boolean): SafeHtml {
           ><span id="dev-name">${deviceId}</span>
         </h1>
         <p class="sub">
-          <code>${deviceId}</code> · <span id="dev-status">…</span> · last seen <span id="dev-seen">—</span>
+          <span id="dev-id" hidden><code>${deviceId}</code> · </span><span id="dev-status">…</span> · last seen
+          <span id="dev-seen">—</span>
         </p>
       </div>
       <div class="head-actions">

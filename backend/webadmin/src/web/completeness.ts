@@ -101,18 +101,22 @@ function verdict(c: Completeness): SafeHtml {
 
 function deviceCounts(c: Completeness): SafeHtml {
   const d = c.device;
-  const item = (label: string, n: number | null, tone = '') =>
-    html`<div class="count${n ? ` ${tone}` : ''}"><span class="count-n">${n === null ? '—' : formatNumber(n)}</span><span class="count-label">${label}</span></div>`;
-  return html`<div class="counts">${item('not yet delivered', d.backlog, 'tone-info')}${item(
-    'dropped by the outbox bound',
-    d.droppedByOutboxBound,
-    'tone-warn',
-  )}${item('lost in a power cut', d.lostInPowerCut, 'tone-warn')}${item('rejected by the backend', d.rejectedAsReported, 'tone-warn')}${item(
-    'renumbered after a seq conflict',
-    d.seqConflicts,
-  )}</div><p class="hint">Device totals as last reported${d.stateAt ? html` (${timeHtml(d.stateAt)})` : ''}; last seq issued ${formatNumber(
-    d.lastSeqIssued,
-  )}, last stored ${formatNumber(d.lastSeqStored)}.</p>`;
+  const counts: [string, number | null, string][] = [
+    ['not yet delivered', d.backlog, 'tone-info'],
+    ['dropped by the outbox bound', d.droppedByOutboxBound, 'tone-warn'],
+    ['lost in a power cut', d.lostInPowerCut, 'tone-warn'],
+    ['rejected by the backend', d.rejectedAsReported, 'tone-warn'],
+    ['renumbered after a seq conflict', d.seqConflicts, ''],
+  ];
+  // Zeros are the normal case: one line says so instead of five "0"s.
+  const nonZero = counts.filter(([, n]) => n);
+  const list = nonZero.length
+    ? html`<div class="counts">${nonZero.map(
+        ([label, n, tone]) =>
+          html`<div class="count ${tone}"><span class="count-n">${formatNumber(n)}</span><span class="count-label">${label}</span></div>`,
+      )}</div>`
+    : html`<p class="counts-none">The device reports no drops, power-cut losses, rejections or backlog.</p>`;
+  return html`${list}<p class="hint">Device totals as last reported${d.stateAt ? html` (${timeHtml(d.stateAt)})` : ''}; last seq issued ${formatNumber(d.lastSeqIssued)}, last stored ${formatNumber(d.lastSeqStored)}.</p>`;
 }
 
 export function renderCompleteness(el: HTMLElement, c: Completeness): void {
@@ -142,7 +146,9 @@ export function renderCompleteness(el: HTMLElement, c: Completeness): void {
         ? html`<table class="table table-cards completeness-table"><thead><tr><th>Day (UTC)</th><th class="num">Seqs issued</th><th class="num">Stored</th><th>Complete</th><th class="num">Missing</th><th>Rejected</th><th>Gaps</th></tr></thead><tbody>${rows}</tbody></table>`
         : html`<div class="chart-empty">No readings from this device in the last 7 days.</div>`
     }${c.accounting.gapsTruncated ? html`<p class="hint">Only the first gaps are listed.</p>` : ''}${
-      c.notes?.length ? html`<ul class="notes">${c.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''
+      c.notes?.length
+        ? html`<details class="notes"><summary>How these numbers are made</summary><ul>${c.notes.map((n) => html`<li>${n}</li>`)}</ul></details>`
+        : ''
     }`,
   );
 }

@@ -20,6 +20,8 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
   const s = d.state ?? {};
   const sensor = s.sensor;
   const backlog = s.backlog ?? 0;
+  // A few readings are always in flight; a backlog is worth a colour once it is a minute old.
+  const stuck = backlog > 0 && !!s.oldestUnackedTs && Date.now() - Date.parse(s.oldestUnackedTs) > 60_000;
   const lost = (s.dropped ?? 0) + (sensor?.redisLostAppends ?? 0);
   const sensorTone: Tone = !sensor?.status
     ? 'idle'
@@ -47,7 +49,7 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
       backlog > 0 && s.oldestUnackedTs
         ? html`oldest unacked ${timeHtml(s.oldestUnackedTs)} (${ago(s.oldestUnackedTs)})`
         : 'nothing waiting to be delivered',
-      backlog > 0 ? 'warn' : undefined,
+      stuck ? 'warn' : undefined,
     )}${card(
       'dropped',
       'Dropped / lost',
@@ -59,7 +61,7 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
       'sensor',
       'Sensor',
       sensor?.status ? badge(sensor.status, sensorTone) : '—',
-      html`${[sensor?.driver, sensor?.model].filter(Boolean).join(' · ') || ''}${
+      html`${[...new Set([sensor?.driver, sensor?.model].filter(Boolean))].join(' · ') || ''}${
         sensor?.errors ? html` · ${formatNumber(sensor.errors)} errors` : ''
       }${sensor?.lastError ? html`<span class="stat-error" title="${sensor.lastError}">${sensor.lastError}</span>` : ''}`,
       sensor?.status === 'error' ? 'bad' : undefined,

@@ -213,6 +213,7 @@ customForm.addEventListener('submit', (ev) => {
 function paintHeader(): void {
   if (!device) return;
   byId('dev-name').textContent = device.name || device.id;
+  byId('dev-id').hidden = !device.name;
   document.title = `${device.name || device.id} · sensorfleet`;
   const dot = byId('dev-dot');
   dot.dataset.status = device.online ? 'ok' : 'idle';

@@ -47,11 +47,10 @@ export class PageProblems {
   }
 
   static async install(context: BrowserContext): Promise<void> {
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-      });
-    });
+    // A string, not a function: it runs in the page, whose DOM types these Node-typed tests do not load.
+    await context.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => {
+      console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline'));
+    });`);
   }
 }
 
@@ -62,7 +61,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // SHOT_PARTS=1 also writes screen-high slices of tall pages: a phone page is too long to look at whole.
   if (process.env.SHOT_PARTS) {
     const { width, height } = page.viewportSize() ?? { width: 390, height: 844 };
-    const total = await page.evaluate(() => document.documentElement.scrollHeight);
+    const total = Number(await page.evaluate('document.documentElement.scrollHeight'));
     for (let y = 0, i = 1; y < total && i <= 6; y += height * 1.5, i++) {
       await page.screenshot({
         path: path.join(SHOTS_DIR, `${name}.part${i}.png`),

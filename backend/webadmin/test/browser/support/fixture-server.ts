@@ -1,5 +1,5 @@
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 // The built plugin (dist), which finds the bundle next to it, as the service does.
 import { pagesPlugin, type PageUser } from '@sensorfleet/webadmin/pages/index';
 
@@ -161,7 +161,7 @@ export async function startFixture(
   const signedIn = (cookie: string | undefined) => /fx_user=1/.test(cookie ?? '');
   const user: PageUser = { username: 'admin', role: opts.role ?? 'admin' };
   await app.register(pagesPlugin, {
-    resolveUser: async (req) => (signedIn(req.headers.cookie) ? user : undefined),
+    resolveUser: async (req: FastifyRequest) => (signedIn(req.headers.cookie) ? user : undefined),
   });
 
   app.addHook('onRequest', async (req, reply) => {
