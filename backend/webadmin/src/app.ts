@@ -25,6 +25,7 @@ import { healthRoutes, type HealthProbe } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { readingsRoutes } from './routes/readings.js';
 import { sessionRoutes } from './routes/session.js';
+import { userRoutes } from './routes/users.js';
 import { liveRoute } from './live/live-route.js';
 
 export interface AppDeps {
@@ -131,10 +132,11 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   await app.register(healthRoutes, { health: deps.health });
   await app.register(sessionRoutes);
   await app.register(deviceRoutes, { pool: deps.pool, audit: deps.audit });
-  await app.register(readingsRoutes, { pool: deps.pool });
+  await app.register(readingsRoutes, { pool: deps.pool, onCsvRows: (n) => deps.metrics.csvRows.inc(n) });
   await app.register(commandRoutes, { pool: deps.pool, commands: deps.commands });
   await app.register(ingestRoutes, { pool: deps.pool });
   await app.register(completenessRoutes, { pool: deps.pool });
+  await app.register(userRoutes, { pool: deps.pool, audit: deps.audit });
   await app.register(liveRoute, { hub: deps.live });
   for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   return app;

@@ -16,7 +16,10 @@ const logins = new Map<Role, Login>();
 let viewerToken: string;
 let routes: RouteEntry[];
 
-const urlOf = (r: RouteEntry) => r.url.replace(':id', 'matrix-dev');
+const urlOf = (r: RouteEntry) =>
+  r.url
+    .replace(':id', r.url.startsWith('/api/tokens') ? 'tok_00' : 'matrix-dev')
+    .replace(':username', 'matrix-nobody');
 const needed = (r: RouteEntry): Role =>
   typeof r.auth === 'string' && r.auth !== 'optional' ? r.auth : 'viewer';
 
@@ -50,6 +53,13 @@ describe('the auth matrix of every /api route', () => {
       'GET /api/commands/:id',
       'GET /api/stats',
       'GET /api/message-log',
+      'GET /api/users',
+      'POST /api/users',
+      'PATCH /api/users/:username',
+      'DELETE /api/users/:username',
+      'POST /api/users/:username/tokens',
+      'DELETE /api/tokens/:id',
+      'GET /api/audit-log',
     ])
       expect(keys).toContain(k);
   });

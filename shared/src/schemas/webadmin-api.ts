@@ -356,3 +356,87 @@ export type LiveMessage =
   | { type: 'dropped'; count: number; message: string }
   | { type: 'subscribed'; devices: string[] | '*' }
   | { type: 'error'; message: string };
+
+/** Accounts (admin). */
+export const UsernameParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
+export type UsernameParams = Static<typeof UsernameParams>;
+
+export const UserView = Type.Object({
+  username: Type.String(),
+  role: RoleSchema,
+  createdAt: Type.String(),
+  lastLoginAt: Nullable(Type.String()),
+  sessions: Type.Integer({ description: 'open sessions' }),
+  tokens: Type.Integer({ description: 'API tokens' }),
+});
+export type UserView = Static<typeof UserView>;
+
+export const UserList = Type.Object({ users: Type.Array(UserView) });
+
+export const NewUser = Type.Object(
+  {
+    username: Type.String({ pattern: USERNAME_PATTERN }),
+    role: RoleSchema,
+    password: Type.Optional(
+      Type.String({ minLength: 8, maxLength: 1024, description: 'omit to get a generated one, shown once' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type NewUser = Static<typeof NewUser>;
+
+export const UserChange = Type.Object(
+  {
+    role: Type.Optional(RoleSchema),
+    password: Type.Optional(
+      Type.Union([Type.String({ minLength: 8, maxLength: 1024 }), Type.Literal('generate')], {
+        description: 'a new password (ends the user’s sessions); "generate" for a random one, shown once',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UserChange = Static<typeof UserChange>;
+
+export const UserSaved = Type.Object({
+  user: UserView,
+  generatedPassword: Type.Optional(Type.String({ description: 'only when one was generated: shown once' })),
+});
+
+export const TokenView = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  label: Nullable(Type.String()),
+  createdAt: Type.String(),
+  lastUsedAt: Nullable(Type.String()),
+});
+export const TokenList = Type.Object({ tokens: Type.Array(TokenView) });
+export const NewToken = Type.Object(
+  { label: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) },
+  { additionalProperties: false },
+);
+export const TokenCreated = Type.Object({
+  id: Type.String(),
+  token: Type.String({ description: 'shown once; send as Authorization: Bearer <token>' }),
+});
+export const TokenIdParams = Type.Object({ id: Type.String({ pattern: '^tok_[0-9a-f]{1,28}$' }) });
+
+export const AuditQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
+    actor: Type.Optional(Type.String({ maxLength: 64 })),
+    action: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
+export const AuditEntryView = Type.Object({
+  id: Type.Integer(),
+  at: Type.String(),
+  actor: Nullable(Type.String()),
+  action: Type.String(),
+  target: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  detail: Nullable(Type.Record(Type.String(), Type.Unknown())),
+});
+export const AuditPage = Type.Object({ entries: Type.Array(AuditEntryView), next: Nullable(Type.String()) });

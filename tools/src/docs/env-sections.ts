@@ -8,21 +8,27 @@ import { envTable, type EnvSpec } from '@sensorfleet/shared';
 export type EnvSections = Record<string, EnvSpec>;
 
 export async function loadEnvSections(): Promise<EnvSections> {
-  const [{ sensorEnv }, { mqtthandlerEnv }, { startStopButtonEnv }, { receiverEnv }] = await Promise.all([
-    import('@sensorfleet/sensor/config'),
-    import('@sensorfleet/mqtthandler/config'),
-    import('@sensorfleet/startstopbutton/config'),
-    import('@sensorfleet/receiver/config'),
-  ]);
+  const [{ sensorEnv }, { mqtthandlerEnv }, { startStopButtonEnv }, { receiverEnv }, { webadminEnv }] =
+    await Promise.all([
+      import('@sensorfleet/sensor/config'),
+      import('@sensorfleet/mqtthandler/config'),
+      import('@sensorfleet/startstopbutton/config'),
+      import('@sensorfleet/receiver/config'),
+      import('@sensorfleet/webadmin/config'),
+    ]);
   return {
     sensor: sensorEnv,
     mqtthandler: mqtthandlerEnv,
     startstopbutton: startStopButtonEnv,
     receiver: receiverEnv,
+    webadmin: webadminEnv,
   };
 }
 
 const marker = (name: string) => [`<!-- env:${name} -->`, `<!-- /env:${name} -->`] as const;
+
+/** Files with marked env sections: the root README and the READMEs of services that keep their own. */
+export const README_FILES = ['README.md', 'backend/webadmin/README.md'];
 
 /** The README with every marked env section replaced by the generated table. */
 export function renderEnvSections(readme: string, sections: EnvSections): string {

@@ -1,11 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../stack/node-service.js';
-import { loadEnvSections, renderEnvSections } from './env-sections.js';
+import { loadEnvSections, README_FILES, renderEnvSections } from './env-sections.js';
 
-/** `npm run docs`: regenerate the env tables in README.md from the services' env schemas. */
-const file = path.join(REPO_ROOT, 'README.md');
-const before = readFileSync(file, 'utf8');
-const after = renderEnvSections(before, await loadEnvSections());
-if (after !== before) writeFileSync(file, after);
-process.stdout.write(after === before ? 'README env tables are up to date\n' : 'README env tables updated\n');
+/** `npm run docs`: regenerate the env tables in the READMEs from the services' env schemas. */
+const sections = await loadEnvSections();
+for (const name of README_FILES) {
+  const file = path.join(REPO_ROOT, name);
+  const before = readFileSync(file, 'utf8');
+  const after = renderEnvSections(before, sections);
+  if (after !== before) writeFileSync(file, after);
+  process.stdout.write(`${name}: ${after === before ? 'env tables are up to date' : 'env tables updated'}\n`);
+}

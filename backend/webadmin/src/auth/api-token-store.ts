@@ -21,11 +21,7 @@ export interface TokenListing {
 export class ApiTokenStore {
   constructor(private readonly pool: Pool) {}
 
-  async create(
-    username: string,
-    label: string | undefined,
-    now = new Date(),
-  ): Promise<{ id: string; token: string }> {
+  async create(username: string, label?: string, now = new Date()): Promise<{ id: string; token: string }> {
     const id = `tok_${randomBytes(6).toString('hex')}`;
     const token = `${API_TOKEN_PREFIX}${id.slice(4)}_${randomToken()}`;
     await this.pool.query(

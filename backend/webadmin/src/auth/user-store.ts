@@ -18,6 +18,9 @@ export interface UserListing {
 
 export class UserExistsError extends Error {}
 
+/** The change would leave no admin: nobody could manage accounts from the web any more. */
+export class LastAdminError extends Error {}
+
 /** webadmin_users: accounts. Removing one removes its sessions and API tokens (foreign keys cascade). */
 export class UserStore {
   constructor(private readonly pool: Pool) {}
@@ -101,13 +104,43 @@ export class UserStore {
     return Number(r?.n ?? 0);
   }
 
-  async list(): Promise<UserListing[]> {
+  /**
+   * Changes a role or removes a user, refusing to take away the last admin. The admins' rows are locked
+   * for the check, so two replicas demoting the last two admins at once cannot both succeed.
+   */
+  async changeGuarded(username: string, change: { role: Role } | { remove: true }): Promise<boolean> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const admins = (await conn.query(
+        "SELECT username FROM webadmin_users WHERE role = 'admin' FOR UPDATE",
+      )) as { username: string }[];
+      const losesAdmin = 'remove' in change || change.role !== 'admin';
+      if (losesAdmin && admins.length === 1 && admins[0]!.username === username) {
+        throw new LastAdminError(`${username} is the last admin`);
+      }
+      const r = (
+        'remove' in change
+          ? await conn.query('DELETE FROM webadmin_users WHERE username = ?', [username])
+          : await conn.query('UPDATE webadmin_users SET role = ? WHERE username = ?', [change.role, username])
+      ) as { affectedRows: number };
+      await conn.commit();
+      return r.affectedRows > 0;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      await conn.release();
+    }
+  }
+
+  async list(username?: string): Promise<UserListing[]> {
     const rows = (await this.pool.query(
       'SELECT u.username, u.role, u.created_at, u.last_login_at,' +
         ' (SELECT COUNT(*) FROM sessions s WHERE s.username = u.username AND s.expires_at > ?) AS sessions,' +
         ' (SELECT COUNT(*) FROM api_tokens t WHERE t.username = u.username) AS tokens' +
-        ' FROM webadmin_users u ORDER BY u.username',
-      [new Date()],
+        ` FROM webadmin_users u${username !== undefined ? ' WHERE u.username = ?' : ''} ORDER BY u.username`,
+      username !== undefined ? [new Date(), username] : [new Date()],
     )) as {
       username: string;
       role: string;

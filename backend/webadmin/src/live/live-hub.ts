@@ -1,9 +1,14 @@
 import type { Logger } from '@sensorfleet/shared';
 import type { CommandView, LiveMessage } from '@sensorfleet/shared/schemas/webadmin-api';
-import type { WebSocket } from 'ws';
-
-/** What the hub needs of a socket (ws's WebSocket). */
-type Socket = Pick<WebSocket, 'send' | 'close' | 'readyState' | 'bufferedAmount'>;
+/** What the hub needs of a socket (ws's WebSocket has it). */
+export interface LiveSocket {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+  readonly readyState: number;
+  /** Bytes queued but not yet written to the network: how far this client is behind. */
+  readonly bufferedAmount: number;
+}
+type Socket = LiveSocket;
 
 export interface LiveClient {
   readonly socket: Socket;
