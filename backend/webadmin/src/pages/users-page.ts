@@ -20,12 +20,13 @@ export function usersBody(): SafeHtml {
               <th>Role</th>
               <th>Created</th>
               <th>Last sign-in</th>
+              <th>Access</th>
               <th class="actions">Actions</th>
             </tr>
           </thead>
           <tbody id="user-rows">
             <tr class="row-placeholder">
-              <td colspan="5"><span class="spinner"></span> Loading…</td>
+              <td colspan="6"><span class="spinner"></span> Loading…</td>
             </tr>
           </tbody>
         </table>

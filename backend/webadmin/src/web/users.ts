@@ -11,6 +11,8 @@ interface User {
   role: 'viewer' | 'operator' | 'admin';
   createdAt?: string | null;
   lastLoginAt?: string | null;
+  sessions?: number;
+  tokens?: number;
 }
 
 const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -35,12 +37,15 @@ function showSecret(username: string, password: string): void {
   secret.hidden = false;
 }
 
-/** 18 random bytes, URL-safe base64: 144 bits, easy to paste. */
-function generatePassword(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_');
+/** POST /api/users and PATCH /api/users/{name}: the saved user, and a password the server generated. */
+interface Saved {
+  user: User;
+  generatedPassword?: string;
+}
+
+function notice(message: SafeHtml): void {
+  setHtml(secret, message);
+  secret.hidden = false;
 }
 
 function rowHtml(u: User): SafeHtml {
@@ -60,6 +65,7 @@ function rowHtml(u: User): SafeHtml {
     </td>
     <td data-label="Created">${timeHtml(u.createdAt)}</td>
     <td data-label="Last sign-in">${agoHtml(u.lastLoginAt)}</td>
+    <td data-label="Access" class="muted">${u.sessions ?? 0} session${u.sessions === 1 ? '' : 's'} · ${u.tokens ?? 0} token${u.tokens === 1 ? '' : 's'}</td>
     <td data-label="Actions" class="actions c-wide">
       <button type="button" class="btn btn-sm" data-action="reset" data-user="${u.username}">
         Reset password</button
@@ -118,11 +124,11 @@ rows.addEventListener('click', (ev) => {
   if (!button || !user) return;
   error.hidden = true;
   if (button.dataset.action === 'reset') {
-    const password = generatePassword();
     button.disabled = true;
+    // The server generates it (and ends the user's sessions): the password never exists in this page's code.
     api
-      .patch(path`/api/users/${user}`, { password })
-      .then(() => showSecret(user, password), fail)
+      .patch<Saved>(path`/api/users/${user}`, { password: 'generate' })
+      .then((res) => res.generatedPassword && showSecret(user, res.generatedPassword), fail)
       .finally(() => (button.disabled = false));
   } else if (button.dataset.action === 'remove') {
     if (button.dataset.armed !== 'yes') {
@@ -144,14 +150,13 @@ addForm.addEventListener('submit', (ev) => {
   const data = new FormData(addForm);
   const username = String(data.get('username') ?? '').trim();
   const role = String(data.get('role') ?? 'viewer');
-  const given = String(data.get('password') ?? '');
-  const password = given || generatePassword();
+  const password = String(data.get('password') ?? '');
   api
-    .post<{ password?: string }>('/api/users', { username, role, password })
+    .post<Saved>('/api/users', { username, role, ...(password ? { password } : {}) })
     .then((res) => {
       addForm.reset();
-      showSecret(username, res?.password ?? password);
-      if (given) secret.hidden = true;
+      if (res.generatedPassword) showSecret(username, res.generatedPassword);
+      else notice(html`Added <strong>${username}</strong> as ${role}.`);
       return load();
     })
     .catch(fail);

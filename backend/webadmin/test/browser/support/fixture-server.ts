@@ -447,19 +447,20 @@ export async function startFixture(
   app.get('/api/users', async () => ({ users }));
   app.post('/api/users', async (req, reply) => {
     const b = req.body as { username: string; role: string };
-    users.push({
+    const user = {
       username: b.username,
       role: b.role,
       createdAt: new Date().toISOString(),
       lastLoginAt: null,
-    });
-    return reply.code(201).send({ username: b.username, role: b.role });
+    };
+    users.push(user);
+    return reply.code(201).send({ user, generatedPassword: 'fixture-generated-pw' });
   });
   app.patch('/api/users/:name', async (req) => {
     const u = users.find((x) => x.username === (req.params as { name: string }).name);
-    const b = req.body as { role?: string };
+    const b = req.body as { role?: string; password?: string };
     if (u && b.role) u.role = b.role;
-    return u;
+    return { user: u, ...(b.password === 'generate' ? { generatedPassword: 'fixture-generated-pw' } : {}) };
   });
   app.delete('/api/users/:name', async (req, reply) => {
     const i = users.findIndex((x) => x.username === (req.params as { name: string }).name);
