@@ -50,7 +50,7 @@ function notice(message: SafeHtml): void {
 
 function rowHtml(u: User): SafeHtml {
   const self = u.username === me;
-  return html`<td data-label="User" class="c-title">
+  return html`<td data-label="User" class="c-title nowrap">
       <span class="strong">${u.username}</span>${self ? html` <span class="muted">(you)</span>` : ''}
     </td>
     <td data-label="Role" class="c-end">
@@ -65,7 +65,7 @@ function rowHtml(u: User): SafeHtml {
     </td>
     <td data-label="Created">${timeHtml(u.createdAt)}</td>
     <td data-label="Last sign-in">${agoHtml(u.lastLoginAt)}</td>
-    <td data-label="Access" class="muted">${u.sessions ?? 0} session${u.sessions === 1 ? '' : 's'} · ${u.tokens ?? 0} token${u.tokens === 1 ? '' : 's'}</td>
+    <td data-label="Access" class="muted nowrap">${u.sessions ?? 0} session${u.sessions === 1 ? '' : 's'} · ${u.tokens ?? 0} token${u.tokens === 1 ? '' : 's'}</td>
     <td data-label="Actions" class="actions c-wide">
       <button type="button" class="btn btn-sm" data-action="reset" data-user="${u.username}">
         Reset password</button

@@ -10,17 +10,13 @@ describe('html (escaping tagged template)', () => {
 
   it('keeps a value inside its quoted attribute', () => {
     const name = `x" onmouseover="steal()`;
-    expect(html`<a title="${name}"></a>`.value).toBe('<a title="x&quot; onmouseover=&quot;steal()">');
-    expect(html`<a title="${"it's"}"></a>`.value).toBe('<a title="it&#39;s">');
+    expect(html`<a title="${name}">`.value).toBe('<a title="x&quot; onmouseover=&quot;steal()">');
+    expect(html`<a title="${"it's"}">`.value).toBe('<a title="it&#39;s">');
   });
 
   it('does not escape nested templates twice, and renders arrays item by item', () => {
     const rows = ['a<b', 'c&d'].map((t) => html`<li>${t}</li>`);
-    expect(
-      html`<ul>
-        ${rows}
-      </ul>`.value,
-    ).toBe('<ul><li>a&lt;b</li><li>c&amp;d</li></ul>');
+    expect(html`<ul>${rows}</ul>`.value).toBe('<ul><li>a&lt;b</li><li>c&amp;d</li></ul>');
   });
 
   it('renders nothing for null, undefined and false, and numbers as text', () => {
