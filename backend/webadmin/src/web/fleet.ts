@@ -2,7 +2,7 @@ import { html, path, type SafeHtml } from '../pages/html.js';
 import { ApiError, api } from './api.js';
 import { applyLive, type Device } from './devices.js';
 import { byId, setHtml } from './dom.js';
-import { badge, dot, formatDuration, formatNumber, formatValue, sensorsInOrder } from './format.js';
+import { badge, dot, formatDuration, formatNumber, formatValue, SENSORS, sensorsInOrder } from './format.js';
 import { LiveConnection } from './live.js';
 import { bootShell } from './shell.js';
 import { agoHtml } from './time.js';
@@ -48,7 +48,9 @@ function latestCell(d: Device): SafeHtml {
   if (!names.length) return html`<span class="muted">no readings</span>`;
   return html`<span class="values"
     >${names.map(
-      (n) => html`<span class="value" title="${n}">${formatValue(n, latest[n]?.value)}</span>`,
+      // A sensor without a fixed unit is named, or "0.95" would mean nothing.
+      (n) =>
+        html`<span class="value" title="${n}">${SENSORS[n] ? '' : `${n} `}${formatValue(n, latest[n]?.value)}</span>`,
     )}</span
   >`;
 }
