@@ -61,5 +61,6 @@ if (!existsSync(installed) || mtime(lock) > mtime(installed)) {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-say('building (tsc -b)');
+say('building (tsc -b, web admin bundle)');
 run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], {});
+run(process.execPath, [path.join(root, 'backend', 'webadmin', 'scripts', 'bundle-web.mjs')], {});

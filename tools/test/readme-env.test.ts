@@ -29,4 +29,5 @@ describe('README env tables', () => {
     }
     expect(Object.keys(ENV_SECTION_READMES).sort()).toEqual(Object.keys(await loadEnvSections()).sort());
   });
+
 });

@@ -155,4 +155,72 @@ export const migrations: Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 3,
+    name: 'web admin: roles, sessions, API tokens, login attempts, audit log, command change index',
+    statements: [
+      `ALTER TABLE webadmin_users
+        ADD COLUMN IF NOT EXISTS role VARCHAR(16) NOT NULL DEFAULT 'viewer',
+        ADD COLUMN IF NOT EXISTS password_changed_at DATETIME(3) NULL`,
+      // Server-side sessions: the cookie carries a random id, the table only its SHA-256, so a copy of the
+      // table opens no session. Removing a user removes its sessions and tokens (ON DELETE CASCADE).
+      `CREATE TABLE IF NOT EXISTS sessions (
+        id_hash CHAR(64) NOT NULL PRIMARY KEY,
+        username VARCHAR(64) NOT NULL,
+        csrf_token VARCHAR(64) NOT NULL,
+        created_at DATETIME(3) NOT NULL,
+        last_seen_at DATETIME(3) NOT NULL,
+        expires_at DATETIME(3) NOT NULL COMMENT 'idle expiry, moved forward while the session is used',
+        max_expires_at DATETIME(3) NOT NULL COMMENT 'absolute expiry',
+        ip VARCHAR(64) NULL,
+        user_agent VARCHAR(255) NULL,
+        KEY sessions_by_user (username),
+        KEY sessions_by_expiry (expires_at),
+        CONSTRAINT sessions_user FOREIGN KEY (username) REFERENCES webadmin_users (username)
+          ON DELETE CASCADE ON UPDATE CASCADE
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS api_tokens (
+        id VARCHAR(32) NOT NULL PRIMARY KEY COMMENT 'public id, for listing and revoking',
+        token_hash CHAR(64) NOT NULL COMMENT 'SHA-256 of the token; the token itself is shown once',
+        username VARCHAR(64) NOT NULL,
+        label VARCHAR(255) NULL,
+        created_at DATETIME(3) NOT NULL,
+        last_used_at DATETIME(3) NULL,
+        UNIQUE KEY api_tokens_by_hash (token_hash),
+        KEY api_tokens_by_user (username),
+        CONSTRAINT api_tokens_user FOREIGN KEY (username) REFERENCES webadmin_users (username)
+          ON DELETE CASCADE ON UPDATE CASCADE
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Login rate limit shared by every replica: an attempt is recorded (outcome NULL) before the password
+      // is checked, so concurrent guesses count against each other too.
+      `CREATE TABLE IF NOT EXISTS login_attempts (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        at DATETIME(3) NOT NULL,
+        ip VARCHAR(64) NOT NULL,
+        username VARCHAR(64) NOT NULL,
+        ok TINYINT(1) NULL COMMENT 'NULL while being checked, 1 success, 0 failure',
+        KEY login_attempts_by_ip (ip, at),
+        KEY login_attempts_by_user (username, at),
+        KEY login_attempts_by_time (at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE IF NOT EXISTS audit_log (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        at DATETIME(3) NOT NULL,
+        actor VARCHAR(64) NULL COMMENT 'user name; NULL for a failed login of an unknown name',
+        action VARCHAR(32) NOT NULL COMMENT 'login_ok, login_failed, logout, command, rename, user_*, token_*',
+        target VARCHAR(128) NULL,
+        ip VARCHAR(64) NULL,
+        detail TEXT NULL COMMENT 'JSON',
+        KEY audit_log_by_time (at),
+        KEY audit_log_by_actor (actor, at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Every status change bumps updated_at (one clock: the database's), so each replica can pick up the
+      // changes other replicas made with one indexed range query; the publisher finds pending work by status.
+      `ALTER TABLE commands
+        ADD COLUMN IF NOT EXISTS updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+          ON UPDATE CURRENT_TIMESTAMP(3),
+        ADD INDEX IF NOT EXISTS commands_by_status (status, device_id, created_at),
+        ADD INDEX IF NOT EXISTS commands_by_change (updated_at)`,
+    ],
+  },
 ];

@@ -13,20 +13,24 @@ export const ENV_SECTION_READMES: Readonly<Record<string, string>> = {
   mqtthandler: 'device/mqtthandler/README.md',
   startstopbutton: 'device/startstopbutton/README.md',
   receiver: 'backend/receiver/README.md',
+  webadmin: 'backend/webadmin/README.md',
 };
 
 export async function loadEnvSections(): Promise<EnvSections> {
-  const [{ sensorEnv }, { mqtthandlerEnv }, { startStopButtonEnv }, { receiverEnv }] = await Promise.all([
-    import('@sensorfleet/sensor/config'),
-    import('@sensorfleet/mqtthandler/config'),
-    import('@sensorfleet/startstopbutton/config'),
-    import('@sensorfleet/receiver/config'),
-  ]);
+  const [{ sensorEnv }, { mqtthandlerEnv }, { startStopButtonEnv }, { receiverEnv }, { webadminEnv }] =
+    await Promise.all([
+      import('@sensorfleet/sensor/config'),
+      import('@sensorfleet/mqtthandler/config'),
+      import('@sensorfleet/startstopbutton/config'),
+      import('@sensorfleet/receiver/config'),
+      import('@sensorfleet/webadmin/config'),
+    ]);
   return {
     sensor: sensorEnv,
     mqtthandler: mqtthandlerEnv,
     startstopbutton: startStopButtonEnv,
     receiver: receiverEnv,
+    webadmin: webadminEnv,
   };
 }
 

@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import {
+  freePort,
+  httpGet,
   MariaDbServer,
   NodeService,
   RedisServer,
@@ -91,6 +94,38 @@ try {
       env: { ...common, ...receiverAccount, DATABASE_URL: databaseUrl },
     }),
   );
+  // The web admin, and on first run an `admin` account with a random password (shown once, below).
+  const httpPort = (await portOr(8080)) ?? (await freePort());
+  const webadminUrl = `http://127.0.0.1:${httpPort}`;
+  const webadmin = await startServer('webadmin', async () =>
+    NodeService.start('backend/webadmin', {
+      dir: svcDir('webadmin'),
+      env: {
+        ...common,
+        ...watcher,
+        DATABASE_URL: databaseUrl,
+        HTTP_PORT: String(httpPort),
+        HTTP_HOST: '127.0.0.1',
+      },
+    }),
+  );
+  // Healthy = schema migrated: the accounts table exists.
+  const healthy = () =>
+    httpGet(webadmin.healthUrl).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+  for (let i = 0; i < 120 && !(await healthy()); i++) await new Promise((r) => setTimeout(r, 500));
+  const userCli = path.join(REPO_ROOT, 'backend/webadmin/dist/cli/user.js');
+  const [users] = (await db.query('SELECT COUNT(*) AS n FROM sensorfleet.webadmin_users')) as { n: number }[];
+  const adminPassword =
+    Number(users?.n ?? 0) === 0
+      ? execFileSync(process.execPath, [userCli, 'add', 'admin', '--role', 'admin', '--generate'], {
+          env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim()
+      : undefined;
   const ids: string[] = [];
   for (let i = 1; i <= devices; i++) {
     const id = `sim-${String(i).padStart(3, '0')}`;
@@ -140,7 +175,10 @@ services and the commands above to port ${broker.port} (the backend listener). P
   DATABASE_URL=${databaseUrl} PUBLIC_MQTT_URL=${secured!.deviceUrl} npm run device -- add <id>   (servers listen on 127.0.0.1 only)
 Health and Prometheus metrics: every service's /health and /metrics (ports in .data/services/*/ logs and below).
 Logs: .data/services/<name>/*.out.log
-The web admin is not part of this build yet (see README "Known limits").
+Web admin: ${webadminUrl}   (API docs: ${webadminUrl}/docs)
+  ${adminPassword ? `first run: log in as admin / ${adminPassword}   (shown once; new one: npm run user -- reset admin)` : 'log in with your account (the admin account was made on the first run)'}
+  more users: DATABASE_URL=${databaseUrl} npm run user -- add <name> --role viewer|operator|admin
+  (reset/remove/list/token <name>: see backend/webadmin/README.md "CLI"; the same DATABASE_URL)
 Ctrl-C stops everything; data stays in .data/ (delete it to start over).
 `);
   for (const s of started) if (s instanceof NodeService) say(`  ${s.healthUrl}`);

@@ -1,0 +1,93 @@
+import { commonEnv, env, mqttEnv, type ConfigOf } from '@sensorfleet/shared';
+
+export const webadminEnv = {
+  DATABASE_URL: env.url({
+    default: 'mariadb://sensorfleet:sensorfleet@localhost:3306/sensorfleet',
+    protocols: ['mariadb:', 'mysql:'],
+    description: 'MariaDB of the backend (`mariadb://user:pass@host:3306/db`)',
+    secret: true,
+  }),
+  ...mqttEnv,
+  HTTP_PORT: env.int({ default: 8080, min: 0, max: 65535, description: 'port of the web admin (0 = any)' }),
+  HTTP_HOST: env.string({ default: '0.0.0.0', description: 'address the web admin binds to' }),
+  PUBLIC_URL: env.optionalString({
+    description:
+      'URL people open (e.g. `https://admin.example.com`): the only accepted `Origin` for state changes, and ' +
+      '`https://` makes cookies `Secure`; unset = the request’s own Host',
+  }),
+  TRUST_PROXY: env.string({
+    default: 'false',
+    description:
+      'fastify `trustProxy` behind a load balancer: `true`, `false`, a hop count or comma-separated addresses ' +
+      '/ CIDRs; decides the client IP the login rate limit counts',
+  }),
+  SESSION_IDLE_TTL: env.duration({
+    default: 12 * 3_600_000,
+    min: 60_000,
+    description: 'a session unused this long ends (duration, e.g. `12h`)',
+  }),
+  SESSION_MAX_AGE: env.duration({
+    default: 7 * 86_400_000,
+    min: 60_000,
+    description: 'a session ends this long after login whatever its use (duration)',
+  }),
+  LOGIN_RATE_WINDOW: env.duration({
+    default: 15 * 60_000,
+    min: 1000,
+    description: 'window of the login rate limit (duration)',
+  }),
+  LOGIN_MAX_FAILURES_PER_USER: env.int({
+    default: 10,
+    min: 1,
+    description: 'failed logins per user name within the window before further attempts get 429',
+  }),
+  LOGIN_MAX_FAILURES_PER_IP: env.int({
+    default: 50,
+    min: 1,
+    description: 'failed logins per client IP within the window before further attempts get 429',
+  }),
+  COMMAND_DEFAULT_TTL: env.duration({
+    default: 10 * 60_000,
+    min: 1000,
+    max: 7 * 86_400_000,
+    description: 'a command without `expiresAt` expires this long after it was created (duration)',
+  }),
+  COMMAND_POLL_INTERVAL: env.duration({
+    default: 2000,
+    min: 50,
+    description:
+      'how often each replica looks for pending commands of online devices and expires old ones (a device ' +
+      'coming online or a new command triggers it at once)',
+  }),
+  LIVE_TICK: env.duration({
+    default: 250,
+    min: 10,
+    max: 1000,
+    description: 'live readings are coalesced per device and sent to browsers once per tick',
+  }),
+  LIVE_CLIENT_BUFFER_BYTES: env.int({
+    default: 512 * 1024,
+    min: 1024,
+    description: 'unsent bytes per WebSocket beyond which messages to that client are dropped (and counted)',
+  }),
+  LIVE_CHANGE_POLL: env.duration({
+    default: 1000,
+    min: 50,
+    description: 'how often each replica reads command status changes (made by any replica) for its sockets',
+  }),
+  ...commonEnv(9202),
+};
+
+export type WebadminConfig = ConfigOf<typeof webadminEnv>;
+
+/** `TRUST_PROXY` as fastify takes it. */
+export function trustProxyOption(raw: string): boolean | number | string[] {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

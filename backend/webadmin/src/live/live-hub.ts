@@ -1,0 +1,196 @@
+import type { Logger } from '@sensorfleet/shared';
+import type { CommandView, LiveMessage } from '@sensorfleet/shared/schemas/webadmin-api';
+/** What the hub needs of a socket (ws's WebSocket has it). */
+export interface LiveSocket {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+  readonly readyState: number;
+  /** Bytes queued but not yet written to the network: how far this client is behind. */
+  readonly bufferedAmount: number;
+}
+type Socket = LiveSocket;
+
+export interface LiveClient {
+  readonly socket: Socket;
+  /** Devices the page shows: a set of ids, '*' for the whole fleet, or nothing yet. */
+  devices: Set<string> | '*' | undefined;
+  /** Messages dropped since the page was last told to refetch. */
+  dropped: number;
+}
+
+interface LatestReading {
+  seq: number;
+  ts: string;
+  values: Record<string, number>;
+}
+
+const OPEN = 1;
+
+function newestReading(payload: Buffer): LatestReading | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const readings = (body as { readings?: unknown } | null)?.readings;
+  if (!Array.isArray(readings)) return undefined;
+  let best: LatestReading | undefined;
+  for (const r of readings as { seq?: unknown; ts?: unknown; values?: unknown }[]) {
+    if (!r || !Number.isSafeInteger(r.seq) || typeof r.ts !== 'string' || r.ts.length > 40) continue;
+    if (typeof r.values !== 'object' || r.values === null) continue;
+    if (best && (r.seq as number) <= best.seq) continue;
+    const values: Record<string, number> = {};
+    for (const [k, v] of Object.entries(r.values as Record<string, unknown>)) {
+      if (typeof v === 'number' && Number.isFinite(v) && /^[a-z][a-z0-9_]{0,49}$/.test(k)) values[k] = v;
+    }
+    best = { seq: r.seq as number, ts: r.ts, values };
+  }
+  return best;
+}
+
+/**
+ * Live fan-out to browsers. Broker messages are coalesced per device and sent once per tick: a device
+ * replaying a backlog of thousands of readings costs the browsers one message per tick (its newest
+ * reading), and a reading older than what was already sent is not sent at all. Each client has a bounded
+ * send buffer (the socket's unsent bytes): beyond it, messages to that client are dropped and counted, and
+ * once it has drained the page gets `{type: "dropped"}` telling it to refetch. A slow browser therefore
+ * costs only its own completeness, never the service's memory or the other clients' latency.
+ */
+export class LiveHub {
+  readonly name = 'live-hub';
+  private readonly clients = new Set<LiveClient>();
+  private readonly readings = new Map<string, LatestReading>();
+  private readonly lastSentSeq = new Map<string, number>();
+  private readonly deviceChanges = new Map<string, { online?: boolean; state?: Record<string, unknown> }>();
+  private commandChanges: CommandView[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: {
+      tickMs: number;
+      maxBufferBytes: number;
+      log: Logger;
+      onSent?: (n: number) => void;
+      onDropped?: (n: number) => void;
+      onClients?: (n: number) => void;
+      onReading?: () => void;
+    },
+  ) {}
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  async start(): Promise<void> {
+    this.timer = setInterval(() => this.flush(), this.opts.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const c of this.clients) c.socket.close(1001, 'server shutting down');
+    this.clients.clear();
+  }
+
+  add(socket: Socket): LiveClient {
+    const client: LiveClient = { socket, devices: undefined, dropped: 0 };
+    this.clients.add(client);
+    this.opts.onClients?.(this.clients.size);
+    return client;
+  }
+
+  remove(client: LiveClient): void {
+    this.clients.delete(client);
+    this.opts.onClients?.(this.clients.size);
+  }
+
+  subscribe(client: LiveClient, devices: string[] | '*'): void {
+    client.devices = devices === '*' ? '*' : new Set(devices);
+    this.send(client, JSON.stringify({ type: 'subscribed', devices } satisfies LiveMessage));
+  }
+
+  telemetry(deviceId: string, payload: Buffer): void {
+    this.opts.onReading?.();
+    const newest = newestReading(payload);
+    if (!newest) return;
+    const queued = this.readings.get(deviceId);
+    if (queued && queued.seq >= newest.seq) return;
+    if ((this.lastSentSeq.get(deviceId) ?? 0) >= newest.seq) return;
+    this.readings.set(deviceId, newest);
+  }
+
+  online(deviceId: string, online: boolean): void {
+    const c = this.deviceChanges.get(deviceId) ?? {};
+    c.online = online;
+    this.deviceChanges.set(deviceId, c);
+  }
+
+  state(deviceId: string, state: Record<string, unknown>): void {
+    const c = this.deviceChanges.get(deviceId) ?? {};
+    c.state = state;
+    this.deviceChanges.set(deviceId, c);
+  }
+
+  command(view: CommandView): void {
+    this.commandChanges.push(view);
+  }
+
+  /** One tick: every queued change once to every client that shows its device. */
+  flush(): void {
+    if (!this.readings.size && !this.deviceChanges.size && !this.commandChanges.length) {
+      for (const c of this.clients) this.tellDropped(c);
+      return;
+    }
+    const out: { deviceId: string; text: string }[] = [];
+    for (const [deviceId, r] of this.readings) {
+      this.lastSentSeq.set(deviceId, r.seq);
+      out.push({ deviceId, text: JSON.stringify({ type: 'reading', deviceId, ...r } satisfies LiveMessage) });
+    }
+    for (const [deviceId, change] of this.deviceChanges) {
+      out.push({
+        deviceId,
+        text: JSON.stringify({ type: 'device', deviceId, ...change } satisfies LiveMessage),
+      });
+    }
+    for (const command of this.commandChanges) {
+      out.push({
+        deviceId: command.deviceId,
+        text: JSON.stringify({ type: 'command', command } satisfies LiveMessage),
+      });
+    }
+    this.readings.clear();
+    this.deviceChanges.clear();
+    this.commandChanges = [];
+    for (const client of this.clients) {
+      const devices = client.devices;
+      if (devices === undefined) continue;
+      this.tellDropped(client);
+      for (const m of out) if (devices === '*' || devices.has(m.deviceId)) this.send(client, m.text);
+    }
+  }
+
+  private tellDropped(client: LiveClient): void {
+    if (client.dropped === 0 || client.socket.bufferedAmount > this.opts.maxBufferBytes / 2) return;
+    const count = client.dropped;
+    client.dropped = 0;
+    this.send(
+      client,
+      JSON.stringify({
+        type: 'dropped',
+        count,
+        message: 'live updates were dropped because this page fell behind; refetch what it shows',
+      } satisfies LiveMessage),
+    );
+  }
+
+  private send(client: LiveClient, text: string): void {
+    if (client.socket.readyState !== OPEN) return;
+    if (client.socket.bufferedAmount > this.opts.maxBufferBytes) {
+      client.dropped++;
+      this.opts.onDropped?.(1);
+      return;
+    }
+    client.socket.send(text);
+    this.opts.onSent?.(1);
+  }
+}

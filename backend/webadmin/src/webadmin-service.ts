@@ -1,0 +1,207 @@
+import { createPool, migrate } from '@sensorfleet/mariadb';
+import { createMetricsRegistry, type Component, type Logger, type Registry } from '@sensorfleet/shared';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Pool } from 'mariadb';
+import { buildApp } from './app.js';
+import { AuditLog } from './audit-log.js';
+import { ApiTokenStore } from './auth/api-token-store.js';
+import { AuthService } from './auth/auth-service.js';
+import { LoginLimiter } from './auth/login-limiter.js';
+import { SessionStore } from './auth/session-store.js';
+import { UserStore } from './auth/user-store.js';
+import { CommandService } from './commands/command-service.js';
+import { CommandStore } from './commands/command-store.js';
+import { DesiredStatePublisher } from './commands/desired-state-publisher.js';
+import { ResultRecorder } from './commands/result-recorder.js';
+import type { WebadminConfig } from './config.js';
+import { BrokerLink } from './live/broker-link.js';
+import { CommandWatch } from './live/command-watch.js';
+import { LiveHub } from './live/live-hub.js';
+import { createWebadminMetrics } from './metrics.js';
+
+export interface Webadmin {
+  app: FastifyInstance;
+  pool: Pool;
+  registry: Registry;
+  broker: BrokerLink;
+  publisher: DesiredStatePublisher;
+  hub: LiveHub;
+  /** In start order; stop in reverse. The HTTP listener is not among them (main.ts listens). */
+  components: Component[];
+  schemaReady(): boolean;
+}
+
+/**
+ * Builds every part of one web admin replica from its config: the composition main.ts runs and the
+ * integration tests start (twice, for two replicas) without a process of their own.
+ */
+export async function createWebadmin(
+  config: WebadminConfig,
+  log: Logger,
+  opts: { extraPlugins?: FastifyPluginAsync[]; registry?: Registry } = {},
+): Promise<Webadmin> {
+  const registry = opts.registry ?? createMetricsRegistry('webadmin');
+  const metrics = createWebadminMetrics(registry);
+  const pool = createPool(config.DATABASE_URL, { connectionLimit: 10 });
+  const users = new UserStore(pool);
+  const sessions = new SessionStore(pool, {
+    idleTtlMs: config.SESSION_IDLE_TTL,
+    maxAgeMs: config.SESSION_MAX_AGE,
+  });
+  const tokens = new ApiTokenStore(pool);
+  const limiter = new LoginLimiter(pool, {
+    windowMs: config.LOGIN_RATE_WINDOW,
+    maxFailuresPerUser: config.LOGIN_MAX_FAILURES_PER_USER,
+    maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+  });
+  const audit = new AuditLog(pool);
+  const auth = new AuthService({
+    users,
+    sessions,
+    tokens,
+    limiter,
+    audit,
+    log: log.child({ module: 'auth' }),
+  });
+
+  const broker = new BrokerLink({
+    url: config.MQTT_URL,
+    username: config.MQTT_USERNAME,
+    password: config.MQTT_PASSWORD,
+    caFile: config.MQTT_CA_FILE,
+    log: log.child({ module: 'broker' }),
+  });
+  const store = new CommandStore(pool);
+  const publisher = new DesiredStatePublisher({
+    pool,
+    store,
+    broker,
+    log: log.child({ module: 'desired-state' }),
+    intervalMs: config.COMMAND_POLL_INTERVAL,
+    onPublished: (n) => metrics.commandsPublished.inc(n),
+    onExpired: (n) => metrics.commandsExpired.inc(n),
+  });
+  const results = new ResultRecorder({
+    store,
+    log: log.child({ module: 'results' }),
+    onOutcome: (o) => metrics.commandResults.inc({ outcome: o }),
+  });
+  const commands = new CommandService({
+    pool,
+    store,
+    audit,
+    defaultTtlMs: config.COMMAND_DEFAULT_TTL,
+    onCreated: () => publisher.kick(),
+    onAccepted: (c) => metrics.commandsCreated.inc({ command: c }),
+  });
+  const hub = new LiveHub({
+    tickMs: config.LIVE_TICK,
+    maxBufferBytes: config.LIVE_CLIENT_BUFFER_BYTES,
+    log: log.child({ module: 'live' }),
+    onSent: (n) => metrics.wsSent.inc(n),
+    onDropped: (n) => metrics.wsDropped.inc(n),
+    onClients: (n) => metrics.wsClients.set(n),
+    onReading: () => metrics.liveReadings.inc(),
+  });
+  const watch = new CommandWatch({
+    store,
+    intervalMs: config.LIVE_CHANGE_POLL,
+    log: log.child({ module: 'command-watch' }),
+    onChange: (v) => hub.command(v),
+  });
+
+  broker.on('telemetry', (deviceId, payload) => hub.telemetry(deviceId, payload));
+  broker.on('online', (deviceId, payload) => {
+    const online = payload.toString('utf8').trim() === 'true';
+    hub.online(deviceId, online);
+    // A device that says it is online gets its pending commands now, not at the next poll.
+    if (online) publisher.kick(deviceId);
+  });
+  broker.on('state', (deviceId, payload) => {
+    try {
+      const state = JSON.parse(payload.toString('utf8')) as unknown;
+      if (state && typeof state === 'object' && !Array.isArray(state))
+        hub.state(deviceId, state as Record<string, unknown>);
+    } catch {
+      // malformed state: the receiver logs and counts it; nothing to show live
+    }
+  });
+  broker.on('commandResult', (deviceId, payload) => {
+    void results
+      .handle(deviceId, payload)
+      .catch((err: unknown) => log.warn({ err, deviceId }, 'recording a command result failed'));
+  });
+
+  let schemaReady = false;
+  const app = await buildApp(
+    {
+      pool,
+      log,
+      auth,
+      audit,
+      commands,
+      live: hub,
+      metrics,
+      health: async () => {
+        let db = false;
+        try {
+          await pool.query('SELECT 1');
+          db = schemaReady;
+        } catch {
+          db = false;
+        }
+        return {
+          ok: db && broker.connected,
+          checks: { database: { ok: db }, mqtt: { ok: broker.connected } },
+        };
+      },
+      config,
+    },
+    { extraPlugins: opts.extraPlugins ?? [] },
+  );
+
+  const housekeeping: Component & { timer?: NodeJS.Timeout } = {
+    name: 'housekeeping',
+    start: async () => {
+      // Ended sessions and old login attempts go; idempotent, so every replica may do it.
+      housekeeping.timer = setInterval(() => {
+        void Promise.all([sessions.purgeExpired(), limiter.purge()]).catch((err: unknown) =>
+          log.warn({ err }, 'housekeeping failed'),
+        );
+      }, 60_000);
+      housekeeping.timer.unref();
+    },
+    stop: async () => clearInterval(housekeeping.timer),
+  };
+
+  const database: Component = {
+    name: 'database',
+    // MariaDB may come up after us: wait for it instead of crash-looping.
+    start: async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const result = await migrate(pool);
+          log.info(result, 'database schema up to date');
+          schemaReady = true;
+          return;
+        } catch (err) {
+          const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 6));
+          log.warn({ err, attempt, retryInMs: delay }, 'database not ready; waiting');
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    },
+    stop: () => pool.end(),
+  };
+
+  return {
+    app,
+    pool,
+    registry,
+    broker,
+    publisher,
+    hub,
+    schemaReady: () => schemaReady,
+    components: [database, broker, hub, watch, publisher, housekeeping],
+  };
+}

@@ -1,0 +1,89 @@
+import { createLogger } from '@sensorfleet/shared';
+import { describe, expect, it } from 'vitest';
+import { LiveHub } from '../src/live/live-hub.js';
+
+/** A socket whose unsent bytes the test sets, as a browser that stops reading makes them grow. */
+class FakeSocket {
+  readyState = 1;
+  bufferedAmount = 0;
+  readonly frames: Record<string, unknown>[] = [];
+  send(text: string): void {
+    this.frames.push(JSON.parse(text) as Record<string, unknown>);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+const log = createLogger('test', 'silent', { pretty: false });
+const batch = (from: number, to: number) =>
+  Buffer.from(
+    JSON.stringify({
+      v: 1,
+      readings: Array.from({ length: to - from + 1 }, (_, i) => ({
+        seq: from + i,
+        ts: new Date(1_800_000_000_000 + (from + i) * 1000).toISOString(),
+        values: { temperature: from + i },
+      })),
+    }),
+  );
+
+function hub(maxBufferBytes = 1000) {
+  let dropped = 0;
+  const h = new LiveHub({ tickMs: 1_000_000, maxBufferBytes, log, onDropped: (n) => (dropped += n) });
+  return { h, dropped: () => dropped };
+}
+
+describe('live hub', () => {
+  it('sends the newest reading per device once per tick, however big the replayed backlog', () => {
+    const { h } = hub();
+    const s = new FakeSocket();
+    h.subscribe(h.add(s), '*');
+    h.telemetry('d1', batch(1, 1000));
+    h.telemetry('d1', batch(1001, 1500));
+    h.telemetry('d2', batch(7, 7));
+    h.flush();
+    const readings = s.frames.filter((f) => f.type === 'reading');
+    expect(readings.map((r) => [r.deviceId, r.seq])).toEqual([
+      ['d1', 1500],
+      ['d2', 7],
+    ]);
+    // An older batch arriving later (a replay) is not sent back in time.
+    h.telemetry('d1', batch(10, 20));
+    h.flush();
+    expect(s.frames.filter((f) => f.type === 'reading')).toHaveLength(2);
+  });
+
+  it('sends only the devices a client subscribed to', () => {
+    const { h } = hub();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    h.subscribe(h.add(a), ['d1']);
+    h.add(b); // not subscribed yet: nothing
+    h.telemetry('d1', batch(1, 1));
+    h.telemetry('d2', batch(1, 1));
+    h.online('d2', false);
+    h.flush();
+    expect(a.frames.filter((f) => f.type !== 'subscribed').map((f) => f.deviceId)).toEqual(['d1']);
+    expect(b.frames).toEqual([]);
+  });
+
+  it('drops and counts for a client that does not keep up, without holding anything for it, and tells it to refetch', () => {
+    const { h, dropped } = hub(1000);
+    const slow = new FakeSocket();
+    const fast = new FakeSocket();
+    h.subscribe(h.add(slow), '*');
+    h.subscribe(h.add(fast), '*');
+    slow.bufferedAmount = 10_000;
+    for (let t = 1; t <= 50; t++) {
+      h.telemetry('d1', batch(t, t));
+      h.flush();
+    }
+    expect(fast.frames.filter((f) => f.type === 'reading')).toHaveLength(50);
+    expect(slow.frames.filter((f) => f.type === 'reading')).toHaveLength(0);
+    expect(dropped()).toBe(50);
+    slow.bufferedAmount = 0; // it caught up
+    h.flush();
+    expect(slow.frames.at(-1)).toMatchObject({ type: 'dropped', count: 50 });
+  });
+});
