@@ -42,7 +42,12 @@ export async function createWebadmin(
 ): Promise<Webadmin> {
   const registry = opts.registry ?? createMetricsRegistry('webadmin');
   const metrics = createWebadminMetrics(registry);
-  const pool = createPool(config.DATABASE_URL, { connectionLimit: 10 });
+  // READ COMMITTED: the publisher's locking reads need no gap locks, which under REPEATABLE READ made the
+  // result recorder's update and the publisher's deadlock now and then (and the victim may have published).
+  const pool = createPool(config.DATABASE_URL, {
+    connectionLimit: 10,
+    initSql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+  });
   const users = new UserStore(pool);
   const sessions = new SessionStore(pool, {
     idleTtlMs: config.SESSION_IDLE_TTL,

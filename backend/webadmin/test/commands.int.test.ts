@@ -98,8 +98,8 @@ describe('commands that reach offline devices', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     const done = await status(accepted.id);
     expect(done).toMatchObject({ createdBy: 'op', result: { running: false }, error: null });
-    expect(done.sentAt).not.toBeNull();
-    expect(done.completedAt).not.toBeNull();
+    expect(done.sentAt, JSON.stringify(done)).not.toBeNull();
+    expect(done.completedAt, JSON.stringify(done)).not.toBeNull();
     expect(dev.received.map((c) => [c.id, c.command])).toEqual([[accepted.id, 'stop']]);
     const audit = await rig.query<{ actor: string; target: string }>(
       "SELECT actor, target FROM audit_log WHERE action = 'command'",

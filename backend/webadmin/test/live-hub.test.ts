@@ -87,3 +87,23 @@ describe('live hub', () => {
     expect(slow.frames.at(-1)).toMatchObject({ type: 'dropped', count: 50 });
   });
 });
+
+describe('live hub after a device starts its seqs over', () => {
+  it('still shows its new readings (a later measurement time), but not an old replay', () => {
+    const { h } = hub();
+    const s = new FakeSocket();
+    h.subscribe(h.add(s), '*');
+    h.telemetry('d1', batch(500, 500));
+    h.flush();
+    const fresh = Buffer.from(
+      JSON.stringify({
+        v: 1,
+        readings: [{ seq: 1, ts: '2099-01-01T00:00:00.000Z', values: { temperature: 1 } }],
+      }),
+    );
+    h.telemetry('d1', fresh);
+    h.telemetry('d1', batch(3, 4));
+    h.flush();
+    expect(s.frames.filter((f) => f.type === 'reading').map((f) => f.seq)).toEqual([500, 1]);
+  });
+});

@@ -87,3 +87,33 @@ describe('bad input is a 400 naming the field', () => {
     expect((await call('GET', '/api/commands/no-such-command')).status).toBe(404);
   });
 });
+
+describe('the message log and statistics', () => {
+  it('returns a device payload as JSON text, never as markup', async () => {
+    const payload = '{"v":1,"readings":[{"seq":1,"ts":"<img src=x onerror=alert(1)>","values":{}}]}';
+    await rig.query(
+      'INSERT INTO message_log (received_at, device_id, topic_kind, bytes, payload, outcome, reason, readings, rejected)' +
+        " VALUES (NOW(3), 'val-dev', 'telemetry', ?, ?, 'rejected', 'bad_timestamp', 1, 1)",
+      [payload.length, Buffer.from(payload)],
+    );
+    const res = await rig.app.inject({
+      url: '/api/message-log?device=val-dev',
+      headers: { cookie: op.cookie },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = res.json() as { messages: { topic: string; payload: string; reason: string }[]; next: null };
+    expect(body.messages[0]).toMatchObject({
+      topic: 'devices/val-dev/telemetry',
+      payload,
+      reason: 'bad_timestamp',
+    });
+    expect(body.next).toBeNull();
+  });
+
+  it('serves ingest statistics', async () => {
+    const res = await rig.app.inject({ url: '/api/stats?windowMinutes=5', headers: { cookie: op.cookie } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ windowMinutes: 5, totals: { messages: 0 } });
+  });
+});

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runDeviceBench } from './device-bench.js';
+import { runWebadminBench } from './webadmin-bench.js';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -290,6 +291,14 @@ if (!stopping && process.env.BENCH_DEVICE !== '0') {
     await runDeviceBench({ quick });
   } catch (err) {
     say(`device bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    code = 1;
+  }
+}
+if (!stopping && process.env.BENCH_WEBADMIN !== '0') {
+  try {
+    await runWebadminBench({ quick });
+  } catch (err) {
+    say(`webadmin bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     code = 1;
   }
 }

@@ -134,12 +134,16 @@ export class CommandStore {
     // An expired command that was sent and then succeeded did run (the device judged the expiry by its own
     // clock): that is the truth to show. A refusal of an expired command leaves it `expired`.
     const r = (await this.pool.query(
-      'UPDATE commands SET status = ?, result = ?, error = ?, finished_at = ?' +
+      // A result proves delivery: sent_at is filled in if the publisher's commit has not landed (it may have
+      // been rolled back after the publish; the command is then published again and answered again).
+      'UPDATE commands FORCE INDEX (PRIMARY) SET status = ?, result = ?, error = ?, finished_at = ?,' +
+        ' sent_at = COALESCE(sent_at, ?)' +
         " WHERE id = ? AND device_id = ? AND (status IN ('pending', 'sent') OR (status = 'expired' AND sent_at IS NOT NULL AND ?))",
       [
         outcome.ok ? 'succeeded' : 'failed',
         outcome.ok ? JSON.stringify(outcome.result) : null,
         outcome.ok ? null : outcome.error.slice(0, 1000),
+        now,
         now,
         id,
         deviceId,

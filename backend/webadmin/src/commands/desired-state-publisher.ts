@@ -13,7 +13,8 @@ export interface CommandSink {
  * Every replica runs this loop; a row lock makes exactly one of them publish each command. The candidates
  * are read under `SELECT … FOR UPDATE SKIP LOCKED` in a transaction that stays open while they are
  * published (QoS 1, PUBACK awaited) and marked `sent`: another replica skips the locked rows, and after
- * the commit they are no longer pending. If this process dies between publish and commit, the rows stay
+ * the commit they are no longer pending. A named lock per device (taken without waiting) keeps a device's
+ * commands in order across replicas: stop then start must not arrive as start then stop. If this process dies between publish and commit, the rows stay
  * pending and are published again later: the device answers a repeated command id with its stored result
  * instead of running it twice, so at-least-once publishing is exactly-once in effect.
  *
@@ -111,16 +112,28 @@ export class DesiredStatePublisher {
   private async deliver(devices: string[], now: Date, resendBefore: Date): Promise<number> {
     const conn = await this.deps.store.connection();
     const sent: string[] = [];
+    let claimed: string[] = [];
     try {
+      // One replica at a time per device (a named lock, not waited for): a device's commands go out in the
+      // order they were given, even when two replicas look at once. Named locks do not touch rows the
+      // receiver writes (devices), unlike locking the device rows would.
+      const got = (await conn.query(
+        `SELECT ${devices.map((_, i) => `GET_LOCK(CONCAT('sf-commands:', SHA1(?)), 0) AS g${i}`).join(', ')}`,
+        devices,
+      )) as Record<string, number | null>[];
+      claimed = devices.filter((_, i) => Number(got[0]?.[`g${i}`]) === 1);
+      if (!claimed.length) return 0;
       await conn.beginTransaction();
       const rows = (await conn.query(
         'SELECT id, device_id, command, args, expires_at FROM commands' +
-          ` WHERE device_id IN (${devices.map(() => '?').join(',')})` +
+          ` WHERE device_id IN (${claimed.map(() => '?').join(',')})` +
           " AND (status = 'pending' OR (status = 'sent' AND sent_at < ?)) AND expires_at > ?" +
           ' ORDER BY created_at, id LIMIT 500 FOR UPDATE SKIP LOCKED',
-        [...devices, resendBefore, now],
+        [...claimed, resendBefore, now],
       )) as Pick<CommandRow, 'id' | 'device_id' | 'command' | 'args' | 'expires_at'>[];
+      const failed = new Set<string>();
       for (const r of rows) {
+        if (failed.has(r.device_id)) continue; // keep the order: nothing after a command that did not go out
         const args = (typeof r.args === 'string' ? JSON.parse(r.args) : (r.args ?? {})) as Record<
           string,
           unknown
@@ -135,14 +148,15 @@ export class DesiredStatePublisher {
           await this.deps.broker.publish(topics.commands(r.device_id), payload);
         } catch (err) {
           this.deps.log.warn({ err, id: r.id }, 'command publish failed; it stays pending');
-          break;
+          failed.add(r.device_id);
+          continue;
         }
         sent.push(r.id);
       }
       if (sent.length) {
         await conn.query(
-          `UPDATE commands SET status = 'sent', sent_at = ? WHERE id IN (${sent.map(() => '?').join(',')})` +
-            " AND status IN ('pending', 'sent')",
+          // By primary key only: the rows are locked by this transaction, so their status cannot have moved.
+          `UPDATE commands SET status = 'sent', sent_at = ? WHERE id IN (${sent.map(() => '?').join(',')})`,
           [new Date(), ...sent],
         );
       }
@@ -151,6 +165,14 @@ export class DesiredStatePublisher {
       await conn.rollback().catch(() => undefined);
       throw err;
     } finally {
+      if (claimed.length) {
+        await conn
+          .query(
+            `SELECT ${claimed.map(() => "RELEASE_LOCK(CONCAT('sf-commands:', SHA1(?)))").join(', ')}`,
+            claimed,
+          )
+          .catch(() => undefined);
+      }
       await conn.release();
     }
     if (sent.length) {

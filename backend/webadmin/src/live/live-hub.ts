@@ -61,7 +61,8 @@ export class LiveHub {
   readonly name = 'live-hub';
   private readonly clients = new Set<LiveClient>();
   private readonly readings = new Map<string, LatestReading>();
-  private readonly lastSentSeq = new Map<string, number>();
+  /** Per device, the seq and measurement time last sent: what counts as "newer" for the next tick. */
+  private readonly lastSent = new Map<string, { seq: number; ts: string }>();
   private readonly deviceChanges = new Map<string, { online?: boolean; state?: Record<string, unknown> }>();
   private commandChanges: CommandView[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -113,9 +114,15 @@ export class LiveHub {
     this.opts.onReading?.();
     const newest = newestReading(payload);
     if (!newest) return;
-    const queued = this.readings.get(deviceId);
-    if (queued && queued.seq >= newest.seq) return;
-    if ((this.lastSentSeq.get(deviceId) ?? 0) >= newest.seq) return;
+    // Newer = measured later (same time: a higher seq). A replay is older; a device whose seqs started over
+    // (its Redis was wiped) still shows live.
+    const at = Date.parse(newest.ts);
+    const newer = (than: { seq: number; ts: string } | undefined) => {
+      if (!than) return true;
+      const t = Date.parse(than.ts);
+      return at > t || (at === t && newest.seq > than.seq);
+    };
+    if (!newer(this.readings.get(deviceId)) || !newer(this.lastSent.get(deviceId))) return;
     this.readings.set(deviceId, newest);
   }
 
@@ -143,7 +150,7 @@ export class LiveHub {
     }
     const out: { deviceId: string; text: string }[] = [];
     for (const [deviceId, r] of this.readings) {
-      this.lastSentSeq.set(deviceId, r.seq);
+      this.lastSent.set(deviceId, { seq: r.seq, ts: r.ts });
       out.push({ deviceId, text: JSON.stringify({ type: 'reading', deviceId, ...r } satisfies LiveMessage) });
     }
     for (const [deviceId, change] of this.deviceChanges) {

@@ -54,39 +54,37 @@ export async function* csvChunks(db: Queryable, q: CsvRequest): AsyncGenerator<s
     [q.deviceId, ...sensors, q.from, q.to],
   )) as { lo: number | null; hi: number | null }[];
   if (bounds?.lo == null || bounds.hi == null) return;
-  const pageRows = q.pageRows ?? 10_000;
-  let afterSeq = Number(bounds.lo);
-  let afterSensor = '';
-  let first = true;
-  let current: { seq: number; at: string; cells: (number | null)[] } | undefined;
+  // A page must hold at least one whole reading (a row per sensor) so that trimming its last seq below
+  // still moves forward.
+  const pageRows = Math.max(q.pageRows ?? 10_000, sensors.length + 1);
+  let afterSeq = Number(bounds.lo) - 1;
   for (;;) {
-    // FORCE INDEX: with `sensor IN` and a time range the optimizer may pick readings_by_time and sort the
-    // whole range for every page; the primary key walks seq order and stops after one page.
+    // One range on (device_id, seq): the primary key's order, no sort, and the scan stops after one page.
+    // (A row-wise `(seq, sensor) > (?, ?)` cursor made MariaDB read and sort the whole rest per page.)
     const rows = (await db.query(
-      `SELECT seq, sensor, value, measured_at FROM readings FORCE INDEX (PRIMARY)` +
-        ` WHERE device_id = ? AND seq >= ? AND seq <= ?` +
-        ` AND (seq > ? OR sensor > ?${first ? ' OR 1' : ''}) AND sensor IN (${inList})` +
-        ' AND measured_at >= ? AND measured_at < ? ORDER BY seq, sensor LIMIT ?',
-      [q.deviceId, afterSeq, bounds.hi, afterSeq, afterSensor, ...sensors, q.from, q.to, pageRows],
+      'SELECT seq, sensor, value, measured_at FROM readings FORCE INDEX (PRIMARY)' +
+        ` WHERE device_id = ? AND seq > ? AND seq <= ? AND sensor IN (${inList})` +
+        ' AND measured_at >= ? AND measured_at < ? ORDER BY seq LIMIT ?',
+      [q.deviceId, afterSeq, bounds.hi, ...sensors, q.from, q.to, pageRows],
     )) as { seq: number; sensor: string; value: number; measured_at: Date }[];
-    first = false;
+    const full = rows.length === pageRows;
+    // A full page may end inside a reading: its last seq is read again, whole, by the next page.
+    const lastSeq = full ? Number(rows[rows.length - 1]!.seq) : Infinity;
     let chunk = '';
+    let current: { seq: number; at: string; cells: (number | null)[] } | undefined;
     for (const r of rows) {
       const seq = Number(r.seq);
+      if (seq === lastSeq) break;
       if (!current || current.seq !== seq) {
         if (current) chunk += csvLine([current.seq, current.at, ...current.cells]);
         current = { seq, at: r.measured_at.toISOString(), cells: sensors.map(() => null) };
       }
       current.cells[column.get(r.sensor)!] = r.value;
     }
-    const last = rows[rows.length - 1];
-    if (rows.length < pageRows || !last) {
-      if (current) chunk += csvLine([current.seq, current.at, ...current.cells]);
-      if (chunk) yield chunk;
-      return;
-    }
-    afterSeq = Number(last.seq);
-    afterSensor = last.sensor;
+    if (current) chunk += csvLine([current.seq, current.at, ...current.cells]);
     if (chunk) yield chunk;
+    if (!full) return;
+    afterSeq = current ? current.seq : afterSeq;
+    if (!current) throw new Error('CSV page held less than one reading'); // pageRows ≥ sensors + 1 prevents it
   }
 }
