@@ -29,5 +29,4 @@ describe('README env tables', () => {
     }
     expect(Object.keys(ENV_SECTION_READMES).sort()).toEqual(Object.keys(await loadEnvSections()).sort());
   });
-
 });

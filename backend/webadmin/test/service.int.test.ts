@@ -1,5 +1,5 @@
 import { freePort, MariaDbServer, MosquittoServer } from '@sensorfleet/tools/harness';
-import { httpGet, NodeService } from '@sensorfleet/tools/stack/node-service';
+import { httpGet, NodeService } from '@sensorfleet/tools/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/webadmin-rig.js';
 

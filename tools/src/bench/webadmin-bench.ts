@@ -6,8 +6,15 @@ import path from 'node:path';
 import * as mariadb from 'mariadb';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { freePort, MariaDbServer, MosquittoServer, type ManagedServer } from '../harness/index.js';
-import { httpGet, NodeService, REPO_ROOT } from '../stack/node-service.js';
+import {
+  freePort,
+  httpGet,
+  MariaDbServer,
+  MosquittoServer,
+  NodeService,
+  REPO_ROOT,
+  type ManagedServer,
+} from '../harness/index.js';
 import { ProcSampler } from './proc-sampler.js';
 import { fmt, percentile } from './stats.js';
 

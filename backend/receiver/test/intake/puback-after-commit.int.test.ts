@@ -4,7 +4,6 @@ import { MosquittoServer, waitFor } from '@sensorfleet/tools/harness';
 import type { Receipt } from '../../src/ingest/ingest-item.js';
 import { PubackAfterCommit } from '../../src/intake/puback-after-commit.js';
 
-
 /**
  * PUBACK-after-commit against a real Mosquitto and the installed mqtt.js: messages keep arriving while
  * none is committed (batching across messages still works), no PUBACK leaves before its commit, they

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiFailure } from '../errors.js';
 import type { AuthService, AuthUser } from './auth-service.js';
@@ -27,7 +27,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService;
     /** onRequest hook for routes that check access themselves (e.g. in a pages plugin). */
-    requireRole(role: Role, opts?: { redirect?: boolean }): onRequestHookHandler;
+    requireRole(role: Role, opts?: { redirect?: boolean }): onRequestAsyncHookHandler;
     /** Logs in: checks the password (rate limited), ends the request's old session, sets the new cookie. */
     logIn(request: FastifyRequest, reply: FastifyReply, username: string, password: string): Promise<Session>;
     /** Ends the request's session (if any) and clears the cookie. */
@@ -158,7 +158,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     }
   });
 
-  app.decorate('requireRole', (role: Role, o: { redirect?: boolean } = {}): onRequestHookHandler => {
+  app.decorate('requireRole', (role: Role, o: { redirect?: boolean } = {}): onRequestAsyncHookHandler => {
     return async function requireRole(request, reply) {
       if (!request.user) await identify(request).catch(() => undefined);
       if (!request.user) return refuseUnauthenticated(request, reply, o.redirect ?? true);

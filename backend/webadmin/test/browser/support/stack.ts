@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort, MariaDbServer, MosquittoServer, RedisServer } from '@sensorfleet/tools/harness';
-import { NodeService, REPO_ROOT } from '@sensorfleet/tools/stack/node-service';
+import { NodeService, REPO_ROOT } from '@sensorfleet/tools/harness';
 import mqtt, { type MqttClient } from 'mqtt';
 
 /**
