@@ -76,10 +76,32 @@ const commandsTotal = new Counter({
   labelNames: ['ok'],
   registers: [registry],
 });
-const backlogGauge = new Gauge({
+// Read from the state the reporter collects every few seconds, also while the broker is away (when the
+// backlog matters most and nothing is published).
+new Gauge({
   name: 'sensorfleet_outbox_backlog',
   help: 'readings in the outbox (not yet acked)',
   registers: [registry],
+  collect() {
+    if (reporter.latest) this.set(reporter.latest.backlog);
+  },
+});
+new Gauge({
+  name: 'sensorfleet_outbox_oldest_unacked_age_seconds',
+  help: 'age of the oldest reading not yet acknowledged by the backend (0 when the outbox is empty)',
+  registers: [registry],
+  collect() {
+    const oldest = reporter.latest?.oldestUnackedTs;
+    this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
+  },
+});
+new Gauge({
+  name: 'sensorfleet_outbox_dropped',
+  help: 'readings dropped by the bounded outbox over the life of the device (kept in Redis)',
+  registers: [registry],
+  collect() {
+    if (reporter.latest) this.set(reporter.latest.dropped);
+  },
 });
 const connectedGauge = new Gauge({
   name: 'sensorfleet_mqtt_connected',
@@ -137,10 +159,7 @@ const collect = () =>
   });
 const reporter = new StateReporter({
   collect,
-  publish: (state) => {
-    backlogGauge.set(state.backlog);
-    return link.publish(topics.state(deviceId), JSON.stringify(state), true);
-  },
+  publish: (state) => link.publish(topics.state(deviceId), JSON.stringify(state), true),
   connected: () => link.connected,
   intervalMs: config.STATE_PUBLISH_INTERVAL_MS,
   log: log.child({ module: 'state' }),
