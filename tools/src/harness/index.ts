@@ -9,3 +9,4 @@ export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from '
 export { MariaDbServer, ensureMariaDbTemplate, mariadbTemplateDir, mariadbVersion } from './mariadb.js';
 export { freePort } from './ports.js';
 export { harnessRoot, harnessBase, sweepStaleRuns } from './run-root.js';
+export { PrometheusServer, type PrometheusServerOptions, type PromSample } from './prometheus.js';
