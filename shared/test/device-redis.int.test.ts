@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer } from '../../tools/src/harness/index.js';
+import { RedisServer } from '@sensorfleet/tools/harness';
 import { MeasuringStateStore, OutboxStore } from '../src/index.js';
 
 const unbounded = { maxReadings: 0, maxAgeMs: 0 };
@@ -71,6 +71,24 @@ describe('device Redis (real redis-server, AOF always)', () => {
     // 120, 110, …, 70 minutes old are older than an hour: 6 dropped.
     expect(r.dropped).toBe(6);
     expect((await outbox.stats()).oldestTs).toBe(new Date(now - 60 * 60_000).toISOString());
+  });
+
+  it('drops at each append what is too old by then, oldest first, and counts it', async () => {
+    const outbox = new OutboxStore(redis, 'e:');
+    const now = Date.UTC(2026, 10, 23, 12);
+    const bounds = { maxReadings: 0, maxAgeMs: 3_600_000 };
+    for (const hoursAgo of [5, 3, 2, 0.5]) {
+      await outbox.append(
+        new Date(now - hoursAgo * 3_600_000).toISOString(),
+        { temperature: hoursAgo },
+        bounds,
+        now,
+      );
+    }
+    // each append dropped what was too old at that moment: only the last one is young enough
+    const left = await outbox.readRange(0, '+', 10);
+    expect(left.map((r) => r.values.temperature)).toEqual([0.5]);
+    expect((await outbox.stats()).dropped).toBe(3);
   });
 
   it('measuring state: defaults, set, and an atomic toggle under concurrency', async () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../src/stack/node-service.js';
+import { REPO_ROOT } from '@sensorfleet/tools/harness';
 
 /** A service with a bad environment must say which variable is wrong and why, then exit non-zero. */
 function run(service: string, env: Record<string, string>) {

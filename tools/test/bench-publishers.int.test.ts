@@ -1,7 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseTopic, topicFilters, topics } from '@sensorfleet/shared';
-import { MosquittoServer } from '../src/harness/index.js';
+import { MosquittoServer } from '@sensorfleet/tools/harness';
 import { PublisherFleet, type FleetOptions } from '../src/bench/publishers.js';
 import { deviceIds, telemetryPayload } from '../src/bench/telemetry.js';
 

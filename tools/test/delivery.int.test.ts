@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '@sensorfleet/tools/harness';
 import { DeliveryRig } from './support/delivery-rig.js';
 
 /**
@@ -8,7 +9,6 @@ import { DeliveryRig } from './support/delivery-rig.js';
 const N = 10_000;
 // temperature, humidity, counter as measured, plus heat_index and dew_point derived by the receiver.
 const SENSORS = 5;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function expectExactlyOnce(rig: DeliveryRig): Promise<void> {
   await rig.settle(N * SENSORS);

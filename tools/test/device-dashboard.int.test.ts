@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MosquittoServer, PrometheusServer, RedisServer } from '../src/harness/index.js';
 import { dashboardQueries, expandGrafanaMacros, renderScrapeConfig } from '../src/images/dashboards.js';
-import { NodeService, REPO_ROOT } from '../src/stack/node-service.js';
+import { NodeService } from '../src/harness/node-service.js';
+import { REPO_ROOT } from '../src/harness/repo-root.js';
 
 /**
  * The device's local dashboard against a real Prometheus (Debian's package) that scrapes the real device

@@ -18,7 +18,7 @@ import {
   envProblems,
 } from '../src/images/compose-rules.js';
 import { parseDockerfile, stageSettings } from '../src/images/dockerfile.js';
-import { REPO_ROOT } from '../src/stack/node-service.js';
+import { REPO_ROOT } from '../src/harness/repo-root.js';
 
 /**
  * The device release as balena sees it: docker-compose.device.yml through balena's own parser, the keys

@@ -7,6 +7,7 @@ import * as mariadb from 'mariadb';
 import { connectAsync, type IClientOptions } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  DEVICE_REDIS_CONF,
   freePort,
   harnessRoot,
   MariaDbServer,
@@ -14,7 +15,7 @@ import {
   RedisServer,
   ServerStartError,
   type ManagedServer,
-} from '../src/harness/index.js';
+} from '@sensorfleet/tools/harness';
 
 const started: ManagedServer[] = [];
 function track<T extends ManagedServer>(server: T): T {
@@ -72,6 +73,17 @@ describe('RedisServer', () => {
     expect(await client.config('GET', 'save')).toEqual(['save', '']);
     expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     expect(await client.config('GET', 'dir')).toEqual(['dir', redis.dir]);
+    expect(await client.config('GET', 'bind')).toEqual(['bind', '127.0.0.1']);
+    // only the shipped device/redis/redis.conf sets these: it is what runs
+    expect(await client.config('GET', 'auto-aof-rewrite-percentage')).toEqual([
+      'auto-aof-rewrite-percentage',
+      '300',
+    ]);
+    expect(await client.config('GET', 'slowlog-log-slower-than')).toEqual([
+      'slowlog-log-slower-than',
+      '10000',
+    ]);
+    expect((await client.info('server')).match(/^config_file:(.*)$/m)?.[1]?.trim()).toBe(DEVICE_REDIS_CONF);
     await client.set('harness:key', 'survives');
     client.disconnect();
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MariaDbServer, MosquittoServer, RedisServer } from '../src/harness/index.js';
 import { assembleImage, type AssembledImage } from '../src/images/assemble.js';
 import { ImageService } from '../src/images/image-service.js';
-import { httpGet, nodeFlagsOf, REPO_ROOT } from '../src/stack/node-service.js';
+import { httpGet, nodeFlagsOf } from '../src/harness/node-service.js';
+import { REPO_ROOT } from '../src/harness/repo-root.js';
 
 /**
  * Each Node image's runtime stage, rebuilt without Docker from its Dockerfile (same COPY sources, its own

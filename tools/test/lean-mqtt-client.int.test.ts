@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, MosquittoServer } from '../src/harness/index.js';
+import { freePort, MosquittoServer, waitFor } from '@sensorfleet/tools/harness';
 import { encodeTopic, LeanMqttClient } from '../src/bench/lean-mqtt-client.js';
 
 /**
@@ -54,13 +54,8 @@ function receive(client: MqttClient, count: number): Promise<{ topic: string; pa
   });
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** These conditions turn true within a packet's round trip: poll often. */
+const POLL_MS = 10;
 
 describe('LeanMqttClient', () => {
   it('publishes QoS 1 messages that an mqtt.js subscriber receives byte for byte', async () => {
@@ -83,7 +78,7 @@ describe('LeanMqttClient', () => {
     const got = await received;
     expect(got.map((m) => m.topic)).toEqual(sent.map((m) => m.topic));
     got.forEach((m, i) => expect(m.payload.equals(Buffer.from(sent[i]!.payload))).toBe(true));
-    await until('PUBACKs', () => pub.inflight === 0);
+    await waitFor('PUBACKs', 10_000, () => pub.inflight === 0, POLL_MS);
     expect(pub.failedPublishes).toBe(0);
   });
 
@@ -100,7 +95,7 @@ describe('LeanMqttClient', () => {
     expect(got.map((m) => m.payload.toString())).toEqual(
       Array.from({ length: count }, (_, i) => `message ${i}`),
     );
-    await until('PUBACKs', () => pub.inflight === 0);
+    await waitFor('PUBACKs', 10_000, () => pub.inflight === 0, POLL_MS);
   });
 
   it('holds publishes beyond 65 535 unacknowledged until PUBACKs free packet ids', async () => {
@@ -110,7 +105,7 @@ describe('LeanMqttClient', () => {
     for (let i = 0; i < count; i++) pub.publishQos1(topic, 'x');
     expect(pub.inflight).toBe(count);
     // PUBACKs for ids not in flight are ignored, so reaching 0 takes 70 000 PUBACKs matching live ids.
-    await until('PUBACKs', () => pub.inflight === 0, 30_000);
+    await waitFor('PUBACKs', 30_000, () => pub.inflight === 0, POLL_MS);
     expect(pub.isClosed).toBe(false);
     expect(pub.failedPublishes).toBe(0);
   });
@@ -125,7 +120,7 @@ describe('LeanMqttClient', () => {
     const count = 500;
     for (let i = 0; i < count; i++) pub.publish('lean/in/qos1', `q1 ${i}`, { qos: 1 });
     await pub.publishAsync('lean/in/qos0', 'q0', { qos: 0 });
-    await until(`${count + 1} messages`, () => got.length === count + 1);
+    await waitFor(`${count + 1} messages`, 10_000, () => got.length === count + 1, POLL_MS);
     expect(got.filter((m) => m.topic === 'lean/in/qos1').map((m) => m.payload)).toEqual(
       Array.from({ length: count }, (_, i) => `q1 ${i}`),
     );
@@ -145,7 +140,7 @@ describe('LeanMqttClient', () => {
     const pub = await mqttjs();
     await pub.publishAsync('lean/many/199', 'x', { qos: 1 });
     await pub.publishAsync('lean/many/0', 'x', { qos: 1 });
-    await until('2 messages', () => got.length === 2);
+    await waitFor('2 messages', 10_000, () => got.length === 2, POLL_MS);
     expect(got).toEqual(['lean/many/199', 'lean/many/0']);
   });
 
@@ -199,8 +194,11 @@ describe('LeanMqttClient', () => {
     await client.end();
     expect(await closed).toBeUndefined();
     // "disconnected." is Mosquitto's word for a DISCONNECT; a bare close is "closed its connection.".
-    await until('the broker to log the DISCONNECT', () =>
-      readFileSync(broker.logFile, 'utf8').includes('Client polite disconnected.'),
+    await waitFor(
+      'the broker to log the DISCONNECT',
+      10_000,
+      () => readFileSync(broker.logFile, 'utf8').includes('Client polite disconnected.'),
+      POLL_MS,
     );
   });
 });

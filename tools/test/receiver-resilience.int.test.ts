@@ -2,22 +2,15 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { OutboxStore } from '@sensorfleet/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisServer } from '../src/harness/index.js';
-import { NodeService } from '../src/stack/node-service.js';
+import { NodeService, RedisServer, sleep, waitFor } from '@sensorfleet/tools/harness';
+import { ReceiverRig, ROLLUP_CHECK_SQL, rssMb } from '../../backend/receiver/test/support/receiver-rig.js';
 import { expectedValues } from './support/delivery-rig.js';
-import {
-  ReceiverRig,
-  ROLLUP_CHECK_SQL,
-  rssMb,
-  waitFor,
-} from '../../backend/receiver/test/support/receiver-rig.js';
 
 /**
  * The receiver when things fail (DESIGN.md "Delivery guarantee", "Scaling past one machine"): real
  * devices (Redis outbox + mqtthandler) publishing to receiver replicas on a shared subscription, with a
  * replica killed -9, or MariaDB gone for a minute. Nothing may be lost and nothing stored or counted twice.
  */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Rows per reading: temperature, humidity, counter, and the derived heat_index and dew_point. */
 const ROWS_PER_READING = 5;
 /** RECEIVER_TEST_OUTAGE_S: how long MariaDB is away in the outage test (CI runs the full minute once). */

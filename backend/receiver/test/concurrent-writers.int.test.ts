@@ -1,7 +1,7 @@
 import { createPool, migrate } from '@sensorfleet/mariadb';
 import type { Pool } from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MariaDbServer } from '../../../tools/src/harness/index.js';
+import { MariaDbServer } from '@sensorfleet/tools/harness';
 import { BatchWriter } from '../src/batch-writer.js';
 import type { IngestItem } from '../src/inbound.js';
 import { derivedOf } from '../src/message-intake.js';

@@ -1,7 +1,8 @@
 import { findMessageLog, queryIngestStats } from '@sensorfleet/mariadb';
 import { SEQ_CONFLICT_REASON } from '@sensorfleet/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReceiverRig, ROLLUP_CHECK_SQL, waitFor } from './support/receiver-rig.js';
+import { waitFor } from '@sensorfleet/tools/harness';
+import { ReceiverRig, ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
 
 /**
  * The receiver end to end against real Mosquitto and MariaDB: validation at the edge, source 004's

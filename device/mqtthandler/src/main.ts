@@ -1,9 +1,7 @@
 import { Redis } from 'ioredis';
 import {
-  Counter,
   createLogger,
   createMetricsRegistry,
-  Gauge,
   HealthEndpoint,
   loadConfig,
   MeasuringStateStore,
@@ -17,6 +15,7 @@ import { CommandRouter } from './command-router.js';
 import { mqtthandlerEnv } from './config.js';
 import { Forwarder } from './forwarder.js';
 import { MqttLink } from './mqtt-link.js';
+import { createMqtthandlerMetrics } from './mqtthandler-metrics.js';
 import { RedisCommandResults } from './redis-command-results.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisForwarderStore } from './redis-forwarder-store.js';
@@ -30,84 +29,7 @@ const startedAt = Date.now();
 const deviceId = config.DEVICE_ID;
 
 const registry = createMetricsRegistry('mqtthandler');
-const publishedReadings = new Counter({
-  name: 'sensorfleet_published_readings_total',
-  help: 'readings published (incl. resends)',
-  registers: [registry],
-});
-const publishedMessages = new Counter({
-  name: 'sensorfleet_published_messages_total',
-  help: 'telemetry messages published (incl. resends)',
-  registers: [registry],
-});
-const publishedBytes = new Counter({
-  name: 'sensorfleet_published_bytes_total',
-  help: 'telemetry payload bytes published',
-  registers: [registry],
-});
-const ackedReadings = new Counter({
-  name: 'sensorfleet_acked_readings_total',
-  help: 'readings confirmed stored by the backend',
-  registers: [registry],
-});
-const rejectedReadings = new Counter({
-  name: 'sensorfleet_rejected_readings_total',
-  help: 'readings the backend rejected as invalid',
-  registers: [registry],
-});
-const resends = new Counter({
-  name: 'sensorfleet_ack_timeouts_total',
-  help: 'times unacknowledged readings were sent again',
-  registers: [registry],
-});
-const seqConflicts = new Counter({
-  name: 'sensorfleet_seq_conflicts_total',
-  help: 'readings renumbered because the backend stores other readings under their seq (Redis rollback)',
-  registers: [registry],
-});
-const seqRollbacks = new Counter({
-  name: 'sensorfleet_seq_rollbacks_total',
-  help: 'times the outbox seq counter was found lower than seqs already sent (Redis lost writes)',
-  registers: [registry],
-});
-const commandsTotal = new Counter({
-  name: 'sensorfleet_commands_total',
-  help: 'commands handled',
-  labelNames: ['ok'],
-  registers: [registry],
-});
-// Read from the state the reporter collects every few seconds, also while the broker is away (when the
-// backlog matters most and nothing is published).
-new Gauge({
-  name: 'sensorfleet_outbox_backlog',
-  help: 'readings in the outbox (not yet acked)',
-  registers: [registry],
-  collect() {
-    if (reporter.latest) this.set(reporter.latest.backlog);
-  },
-});
-new Gauge({
-  name: 'sensorfleet_outbox_oldest_unacked_age_seconds',
-  help: 'age of the oldest reading not yet acknowledged by the backend (0 when the outbox is empty)',
-  registers: [registry],
-  collect() {
-    const oldest = reporter.latest?.oldestUnackedTs;
-    this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
-  },
-});
-new Gauge({
-  name: 'sensorfleet_outbox_dropped',
-  help: 'readings dropped by the bounded outbox over the life of the device (kept in Redis)',
-  registers: [registry],
-  collect() {
-    if (reporter.latest) this.set(reporter.latest.dropped);
-  },
-});
-const connectedGauge = new Gauge({
-  name: 'sensorfleet_mqtt_connected',
-  help: '1 when connected to the broker',
-  registers: [registry],
-});
+const metrics = createMqtthandlerMetrics(registry);
 
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
 redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
@@ -129,20 +51,7 @@ const forwarder: Forwarder = new Forwarder({
     },
   },
   log: log.child({ module: 'forwarder' }),
-  metrics: {
-    published: (n, bytes) => {
-      publishedMessages.inc();
-      publishedReadings.inc(n);
-      publishedBytes.inc(bytes);
-    },
-    acked: (stored, rejected) => {
-      ackedReadings.inc(stored);
-      rejectedReadings.inc(rejected);
-    },
-    resends: () => resends.inc(),
-    seqConflicts: (n) => seqConflicts.inc(n),
-    seqRollbacks: () => seqRollbacks.inc(),
-  },
+  metrics: metrics.forwarder,
   batchMax: config.MQTT_BATCH_MAX,
   batchMaxWaitMs: config.MQTT_BATCH_MAX_WAIT_MS,
   inflightMax: config.MQTT_INFLIGHT_MAX,
@@ -158,7 +67,12 @@ const collect = () =>
     startedAt,
   });
 const reporter = new StateReporter({
-  collect,
+  // The gauges follow every collection, not only publishes: the backlog matters most while offline.
+  collect: async () => {
+    const state = await collect();
+    metrics.outbox(state);
+    return state;
+  },
   publish: (state) => link.publish(topics.state(deviceId), JSON.stringify(state), true),
   connected: () => link.connected,
   intervalMs: config.STATE_PUBLISH_INTERVAL_MS,
@@ -184,12 +98,12 @@ const link: MqttLink = new MqttLink({
   reconnectMaxMs: config.MQTT_RECONNECT_MAX_MS,
   log: log.child({ module: 'mqtt' }),
   onConnect: async () => {
-    connectedGauge.set(1);
+    metrics.connected(true);
     await forwarder.onConnected();
     await reporter.publishNow();
   },
   onDisconnect: () => {
-    connectedGauge.set(0);
+    metrics.connected(false);
     forwarder.onDisconnected();
   },
   onMessage: async (topic, payload): Promise<void> => {
@@ -198,7 +112,7 @@ const link: MqttLink = new MqttLink({
     if (parsed.kind === 'ack') return forwarder.onAck(payload);
     if (parsed.kind === 'commands') {
       const result = await commands.handle(payload);
-      commandsTotal.inc({ ok: String(result.ok) });
+      metrics.commandHandled(result.ok);
       await link.publish(topics.commandResult(deviceId), JSON.stringify(result), false);
       if (result.ok) await reporter.publishNow();
     }

@@ -1,10 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import {
-  Counter,
   createLogger,
   createMetricsRegistry,
-  Gauge,
   HealthEndpoint,
   loadConfig,
   MeasuringStateStore,
@@ -15,8 +13,9 @@ import {
 import { sensorEnv } from './config.js';
 import { MeasurementLoop } from './measurement-loop.js';
 import { seedMeasuringState } from './measuring-seed.js';
+import { observeSensor } from './reading-metrics.js';
 import { RedisOutboxAppender } from './redis-outbox-appender.js';
-import { observeSensor } from './sensor-metrics.js';
+import { createSensorMetrics } from './sensor-metrics.js';
 import { SensorStatusStore } from './sensor-status-store.js';
 import { createSource } from './source-factory.js';
 
@@ -25,36 +24,6 @@ const log = createLogger('sensor', config.LOG_LEVEL);
 log.info({ config: redactConfig(sensorEnv, config) }, 'starting');
 
 const registry = createMetricsRegistry('sensor');
-const taken = new Counter({
-  name: 'sensorfleet_readings_taken_total',
-  help: 'readings measured',
-  registers: [registry],
-});
-const dropped = new Counter({
-  name: 'sensorfleet_outbox_dropped_total',
-  help: 'readings dropped by the bounded outbox or by a long Redis outage',
-  registers: [registry],
-});
-const sensorErrors = new Counter({
-  name: 'sensorfleet_sensor_errors_total',
-  help: 'failed sensor reads',
-  registers: [registry],
-});
-const redisErrors = new Counter({
-  name: 'sensorfleet_redis_errors_total',
-  help: 'failed Redis calls',
-  registers: [registry],
-});
-const pending = new Gauge({
-  name: 'sensorfleet_pending_appends',
-  help: 'readings waiting for Redis',
-  registers: [registry],
-});
-const redisLost = new Counter({
-  name: 'sensorfleet_redis_lost_appends_total',
-  help: 'appends Redis no longer had after a restart (seq counter went back; appendfsync everysec)',
-  registers: [registry],
-});
 
 // Fail commands fast while Redis is down; the loop keeps readings in memory and retries in order. No
 // automatic resend of an append whose reply was lost: PendingAppends checks whether it ran before retrying.
@@ -82,14 +51,7 @@ const loop = new MeasurementLoop({
   bounds: { maxReadings: config.OUTBOX_MAX_READINGS, maxAgeMs: config.OUTBOX_MAX_AGE },
   clock: { now: () => Date.now(), monotonic: () => performance.now() },
   log: log.child({ module: 'measurement-loop' }),
-  metrics: {
-    readingsTaken: () => taken.inc(),
-    readingsDropped: (n) => dropped.inc(n),
-    sensorErrors: () => sensorErrors.inc(),
-    redisErrors: () => redisErrors.inc(),
-    pendingAppends: (n) => pending.set(n),
-    redisLostAppends: (n) => redisLost.inc(n),
-  },
+  metrics: createSensorMetrics(registry),
 });
 
 await runService({

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../stack/node-service.js';
+import { REPO_ROOT } from '../harness/repo-root.js';
 import { writeBalenaCompose } from './device-compose.js';
 
 const INSTALL_HINT = `balena CLI not found on PATH. Install it, then run this again:

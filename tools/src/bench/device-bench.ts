@@ -4,8 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { OutboxStore } from '@sensorfleet/shared';
-import { MariaDbServer, MosquittoServer, RedisServer, type ManagedServer } from '../harness/index.js';
-import { httpGet, NodeService, REPO_ROOT, type ServiceName } from '../stack/node-service.js';
+import {
+  httpGet,
+  MariaDbServer,
+  MosquittoServer,
+  NodeService,
+  RedisServer,
+  REPO_ROOT,
+  sleep,
+  waitFor,
+  type ManagedServer,
+  type ServiceName,
+} from '../harness/index.js';
 import { TcpByteCounter } from './device-tcp-counter.js';
 import { ProcSampler, readRssBytes } from './proc-sampler.js';
 import { fmt, formatTable } from './stats.js';
@@ -77,7 +87,6 @@ export interface DeviceBenchResult {
   date: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 2 ** 20;
 
 /** Values like the simulated sensor's (4 channels), varying so JSON lengths are realistic. */
@@ -109,15 +118,6 @@ async function metric(service: NodeService, name: string): Promise<number> {
   const { body } = await httpGet(`http://127.0.0.1:${service.port}/metrics`);
   const line = body.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`device bench: timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 function version(cmd: string, args: string[], pattern: RegExp): string {
@@ -262,7 +262,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
       } else {
         await preload(outbox, sizes.wireBacklog);
       }
-      await waitFor(async () => (await outbox.stats()).backlog === 0, 120_000, 'the outbox to be acked');
+      await waitFor('the outbox to be acked', 120_000, async () => (await outbox.stats()).backlog === 0);
       await sleep(300);
       const after = proxy.snapshot();
       const readings = await outbox.lastSeq();
@@ -308,7 +308,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
       DEVICE_ID: 'bench-replay',
       MQTT_URL: broker.url,
     });
-    await waitFor(async () => (await redis.xlen(outbox.keys.outbox)) === 0, 600_000, 'the backlog to drain');
+    await waitFor('the backlog to drain', 600_000, async () => (await redis.xlen(outbox.keys.outbox)) === 0);
     const drainSeconds = (Date.now() - drainStart) / 1000;
     await stop(mqtthandler);
     const rows = (await db.query(
@@ -334,7 +334,8 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
         cpu_model: os.cpus()[0]?.model ?? 'unknown',
         node: process.version,
         redis: version('redis-server', ['--version'], /v=(\S+)/),
-        redis_settings: 'harness RedisServer: appendonly yes, appendfsync everysec, no RDB',
+        redis_settings:
+          'harness RedisServer: device/redis/redis.conf (AOF only, appendfsync everysec, no RDB)',
         quick,
       },
       date: new Date().toISOString(),

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { createPool, migrate } from '@sensorfleet/mariadb';
 import { topics } from '@sensorfleet/shared';
-import type { MariaDbServer, MosquittoServer } from '../harness/index.js';
-import { httpGet, NodeService } from '../stack/node-service.js';
+import { httpGet, NodeService, waitFor, type MariaDbServer, type MosquittoServer } from '../harness/index.js';
 import type { BenchCase } from './cases.js';
 import { ProcSampler, type ProcUsage } from './proc-sampler.js';
 import { PublisherFleet } from './publishers.js';
@@ -126,15 +125,6 @@ async function scrape(receiver: NodeService): Promise<string> {
   const r = await httpGet(`http://127.0.0.1:${receiver.port}/metrics`, 5000);
   if (r.status !== 200) throw new Error(`receiver /metrics answered ${r.status}`);
   return r.body;
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../stack/node-service.js';
+import { REPO_ROOT } from '../harness/repo-root.js';
 import { loadEnvSections, renderEnvSections } from './env-sections.js';
 
 /** `npm run docs`: regenerate the env tables in README.md from the services' env schemas. */

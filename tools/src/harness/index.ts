@@ -1,12 +1,34 @@
 /**
  * Real-server test harness: private Redis, Mosquitto and MariaDB instances from the system's binaries,
- * on free ports, in temp dirs, that tests can stop, kill -9 and restart. See managed-server.ts for the
- * lifecycle, run-root.ts for cleanup, global-setup.ts for the Vitest hooks.
+ * and our own services as real processes, on free ports, in temp dirs, that tests can stop, kill -9 and
+ * restart. See managed-server.ts for the lifecycle, run-root.ts for cleanup, global-setup.ts for the
+ * Vitest hooks. Tests of every package import it as `@sensorfleet/tools/harness`.
  */
 export { ManagedServer, ServerStartError, type ServerOptions, type SpawnSpec } from './managed-server.js';
-export { RedisServer, redisCommand, type RedisServerOptions } from './redis.js';
+export { DEVICE_REDIS_CONF, RedisServer, redisCommand, type RedisServerOptions } from './redis.js';
 export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from './mosquitto.js';
+export { makeDevCerts, SecuredBroker, type SecuredBrokerOptions } from './secured-broker.js';
+export {
+  BROKER_ACL_FILE,
+  BROKER_CONFIG_TEMPLATE,
+  BROKER_DIR,
+  renderBrokerConfig,
+  renderShippedBrokerConfig,
+  type BrokerConfigOptions,
+} from './broker-config.js';
 export { MariaDbServer, ensureMariaDbTemplate, mariadbTemplateDir, mariadbVersion } from './mariadb.js';
+export {
+  httpGet,
+  nodeFlagsOf,
+  NodeService,
+  type NodeServiceOptions,
+  type ServiceName,
+} from './node-service.js';
+export { DeviceRig, type DeviceRigOptions } from './device-rig.js';
+export { EntrypointServer, type EntrypointServerOptions } from './entrypoint-server.js';
+export { findBinary } from './binaries.js';
 export { freePort } from './ports.js';
+export { REPO_ROOT } from './repo-root.js';
 export { harnessRoot, harnessBase, sweepStaleRuns } from './run-root.js';
+export { sleep, waitFor } from './wait-for.js';
 export { PrometheusServer, type PrometheusServerOptions, type PromSample } from './prometheus.js';

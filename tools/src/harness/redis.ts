@@ -1,32 +1,24 @@
 /**
- * A private redis-server with the persistence the device relies on: AOF on (`appendonly yes`,
- * appendfsync as requested, default everysec), no RDB snapshots (`save ""`), `maxmemory-policy
- * noeviction`, bound to 127.0.0.1, all files inside its dir (AOF under `<dir>/appendonlydir/`).
+ * A private redis-server running the device's shipped device/redis/redis.conf, so tests exercise the
+ * persistence the device really has (AOF only, no RDB snapshots, noeviction, …). The command line
+ * overrides only what must differ on a shared machine (port, bind 127.0.0.1, dir) and the two settings
+ * the image's entrypoint takes from the environment (appendfsync, maxmemory). Needs Redis 7 (the image's
+ * version: the conf uses `appenddirname`); the AOF lives under `<dir>/appendonlydir/`.
  */
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import { findBinary } from './binaries.js';
 import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-server.js';
+import { REPO_ROOT } from './repo-root.js';
+
+/** The device Redis config as it ships in the image. */
+export const DEVICE_REDIS_CONF = path.join(REPO_ROOT, 'device/redis/redis.conf');
 
 export interface RedisServerOptions extends ServerOptions {
-  appendfsync?: 'always' | 'everysec' | 'no';
-  /** e.g. '64mb'; default: no limit. */
+  /** As REDIS_APPENDFSYNC on the device; default everysec. */
+  appendfsync?: 'always' | 'everysec';
+  /** As REDIS_MAXMEMORY on the device, e.g. '64mb'; default 0 (no limit). */
   maxmemory?: string;
-}
-
-let cachedMajor: number | undefined;
-
-/** Major version of the installed redis-server (appenddirname exists from 7 on). */
-function redisMajorVersion(bin: string): number {
-  if (cachedMajor === undefined) {
-    try {
-      const out = execFileSync(bin, ['--version'], { encoding: 'utf8' });
-      cachedMajor = Number(/v=(\d+)\./.exec(out)?.[1] ?? 7);
-    } catch {
-      cachedMajor = 7;
-    }
-  }
-  return cachedMajor;
 }
 
 function encodeCommand(args: string[]): string {
@@ -71,13 +63,13 @@ export function redisCommand(port: number, args: string[], timeoutMs = 3000): Pr
 
 export class RedisServer extends ManagedServer {
   protected readonly kind = 'redis';
-  readonly appendfsync: 'always' | 'everysec' | 'no';
-  readonly maxmemory: string | undefined;
+  readonly appendfsync: 'always' | 'everysec';
+  readonly maxmemory: string;
 
   private constructor(dir: string, port: number, ownsDir: boolean, opts: RedisServerOptions) {
     super(dir, port, ownsDir, opts.log);
     this.appendfsync = opts.appendfsync ?? 'everysec';
-    this.maxmemory = opts.maxmemory;
+    this.maxmemory = opts.maxmemory ?? '0';
     this.startTimeoutMs = 60_000; // loading a big AOF takes a while
   }
 
@@ -96,32 +88,20 @@ export class RedisServer extends ManagedServer {
   }
 
   protected spawnSpec(): SpawnSpec {
-    const bin = findBinary('redis-server', 'REDIS_SERVER_BIN');
     const args = [
+      DEVICE_REDIS_CONF,
       '--port',
       String(this.port),
       '--bind',
       '127.0.0.1',
       '--dir',
       this.dir,
-      '--daemonize',
-      'no',
-      '--logfile',
-      '',
-      '--appendonly',
-      'yes',
       '--appendfsync',
       this.appendfsync,
-      '--appendfilename',
-      'appendonly.aof',
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
+      '--maxmemory',
+      this.maxmemory,
     ];
-    if (redisMajorVersion(bin) >= 7) args.push('--appenddirname', 'appendonlydir');
-    if (this.maxmemory !== undefined) args.push('--maxmemory', this.maxmemory);
-    return { command: bin, args };
+    return { command: findBinary('redis-server', 'REDIS_SERVER_BIN'), args };
   }
 
   protected async probe(pid: number): Promise<boolean> {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ManagedServer, type SpawnSpec } from '../harness/index.js';
-import { httpGet } from '../stack/node-service.js';
+import { httpGet } from '../harness/node-service.js';
 import type { AssembledImage } from './assemble.js';
 
 export interface ImageServiceOptions {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { assembleImage } from './assemble.js';
-import { REPO_ROOT } from '../stack/node-service.js';
+import { REPO_ROOT } from '../harness/repo-root.js';
 
 const [dockerfile, outDir] = process.argv.slice(2);
 if (!dockerfile) {

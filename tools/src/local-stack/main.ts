@@ -1,8 +1,13 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { MariaDbServer, RedisServer, type ManagedServer } from '../harness/index.js';
-import { SecuredBroker } from '../provisioning/secured-broker.js';
-import { NodeService, REPO_ROOT } from '../stack/node-service.js';
+import {
+  MariaDbServer,
+  NodeService,
+  RedisServer,
+  REPO_ROOT,
+  SecuredBroker,
+  type ManagedServer,
+} from '../harness/index.js';
 
 /**
  * `npm start`: the whole system on this machine, no Docker. Private Redis, Mosquitto and MariaDB keep

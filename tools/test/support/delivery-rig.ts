@@ -1,8 +1,13 @@
 import { Redis } from 'ioredis';
 import { createPool } from '@sensorfleet/mariadb';
 import { OutboxStore } from '@sensorfleet/shared';
-import { MariaDbServer, MosquittoServer, RedisServer } from '../../src/harness/index.js';
-import { NodeService } from '../../src/stack/node-service.js';
+import {
+  MariaDbServer,
+  MosquittoServer,
+  NodeService,
+  RedisServer,
+  waitFor,
+} from '@sensorfleet/tools/harness';
 
 /**
  * One device link (Redis + mqtthandler) and one backend (Mosquitto + receiver + MariaDB), every part a
@@ -94,18 +99,11 @@ export class DeliveryRig {
 
   /** Waits until `rows` rows are stored and the outbox is empty. */
   async settle(rows: number, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = { stored: -1, backlog: -1 };
-    while (Date.now() < deadline) {
+    await waitFor(`${rows} rows stored and an empty outbox`, timeoutMs, async () => {
       const stored = await this.storedRows().catch(() => -1);
       const backlog = await this.redis.xlen(this.outbox.keys.outbox).catch(() => -1);
-      last = { stored, backlog };
-      if (stored === rows && backlog === 0) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(
-      `not settled after ${timeoutMs} ms: ${JSON.stringify(last)} (want ${rows} rows, empty outbox)`,
-    );
+      return stored === rows && backlog === 0 ? true : JSON.stringify({ stored, backlog });
+    });
   }
 
   /**

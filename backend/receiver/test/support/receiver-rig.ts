@@ -3,10 +3,14 @@ import { createPool } from '@sensorfleet/mariadb';
 import type { Ack } from '@sensorfleet/shared';
 import type { Pool } from 'mariadb';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MariaDbServer, MosquittoServer } from '../../../../tools/src/harness/index.js';
-import { httpGet, NodeService } from '../../../../tools/src/stack/node-service.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import {
+  httpGet,
+  MariaDbServer,
+  MosquittoServer,
+  NodeService,
+  sleep,
+  waitFor,
+} from '@sensorfleet/tools/harness';
 
 /**
  * A backend for receiver tests: private Mosquitto and MariaDB, N receivers (the built
@@ -131,15 +135,6 @@ export class ReceiverRig {
     await this.pool.end().catch(() => undefined);
     await Promise.allSettled(this.receivers.map((r) => r.stop()));
     await Promise.allSettled([this.broker.stop(), this.db.stop()]);
-  }
-}
-
-export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
   }
 }
 

@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ManagedServer, type ServerOptions, type SpawnSpec } from '../harness/index.js';
-
-/** Repository root (tools/dist/stack → ../../..). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-server.js';
+import { REPO_ROOT } from './repo-root.js';
 
 export type ServiceName =
   'device/sensor' | 'device/mqtthandler' | 'device/startstopbutton' | 'backend/receiver' | 'backend/webadmin';

@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { findBinary } from '../harness/binaries.js';
-import { freePort, harnessRoot, MosquittoServer } from '../harness/index.js';
+import { generatePassword } from '@sensorfleet/mqttserver/provisioning/credentials';
+import { PasswordFile } from '@sensorfleet/mqttserver/provisioning/password-file';
+import { findBinary } from './binaries.js';
 import { BROKER_ACL_FILE, MAKE_DEV_CERTS, renderShippedBrokerConfig } from './broker-config.js';
-import { generatePassword } from './credentials.js';
-import { PasswordFile } from './password-file.js';
+import { MosquittoServer } from './mosquitto.js';
+import { freePort } from './ports.js';
+import { harnessRoot } from './run-root.js';
+import { waitFor } from './wait-for.js';
 
 export interface SecuredBrokerOptions {
   /** Also start the TLS listener, with dev certificates from make-dev-certs.sh. Default false. */
@@ -28,8 +31,6 @@ export function makeDevCerts(dir: string, name = ''): Promise<void> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A private Mosquitto running the shipped backend/mqttserver/mosquitto.conf and acl (no anonymous
@@ -120,11 +121,7 @@ export class SecuredBroker {
 
   /** Waits until the broker has reloaded more than `count` times. */
   async waitForReload(count: number, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.reloads() <= count) {
-      if (Date.now() > deadline) throw new Error(`broker did not reload within ${timeoutMs} ms`);
-      await sleep(25);
-    }
+    await waitFor('the broker to reload its config', timeoutMs, () => this.reloads() > count, 25);
     // The reload runs in the broker's main loop right after that line, so any packet sent from now on
     // is handled by the reloaded broker.
   }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceRig, sleep } from './support/device-rig.js';
+import { DeviceRig, sleep, waitFor } from '@sensorfleet/tools/harness';
 
 /**
  * Redis crashes under the running device (DESIGN.md "Delivery guarantee", point 4: the only loss window is
@@ -44,27 +44,19 @@ async function storedSince(r: DeviceRig, sinceMs: number): Promise<number> {
 /** Waits until the outbox is empty and the stored count stops changing. */
 async function drained(r: DeviceRig): Promise<void> {
   let last = -1;
-  await r.waitFor(
-    async () => {
-      const [s, backlog] = await Promise.all([r.storedSummary(), r.redis.xlen(r.keys.outbox)]);
-      const stable = s.rows === last;
-      last = s.rows;
-      return backlog === 0 && stable ? true : `${s.rows} stored, backlog ${backlog}`;
-    },
-    60_000,
-    'the outbox to drain',
-  );
+  await waitFor('the outbox to drain', 60_000, async () => {
+    const [s, backlog] = await Promise.all([r.storedSummary(), r.redis.xlen(r.keys.outbox)]);
+    const stable = s.rows === last;
+    last = s.rows;
+    return backlog === 0 && stable ? true : `${s.rows} stored, backlog ${backlog}`;
+  });
 }
 
 describe('Redis killed -9 under the running device', () => {
   it('appendfsync always: nothing lost, seqs contiguous, every reading stored once', async () => {
     rig = await DeviceRig.start({ appendfsync: 'always', sensor: { SENSOR_INTERVAL_MS: '100' } });
     const r = rig;
-    await r.waitFor(
-      async () => ((await r.storedSummary()).rows >= 30 ? true : 'starting'),
-      30_000,
-      'readings',
-    );
+    await waitFor('readings', 30_000, async () => ((await r.storedSummary()).rows >= 30 ? true : 'starting'));
     await r.redisServer.kill();
     await sleep(1500); // the sensor keeps measuring into its memory queue
     await r.redisServer.start();
@@ -80,11 +72,7 @@ describe('Redis killed -9 under the running device', () => {
   it('appendfsync everysec, power loss: at most ~1 s lost, all of it counted; later readings all stored', async () => {
     rig = await DeviceRig.start({ appendfsync: 'everysec', sensor: { SENSOR_INTERVAL_MS: '100' } });
     const r = rig;
-    await r.waitFor(
-      async () => ((await r.storedSummary()).rows >= 30 ? true : 'starting'),
-      30_000,
-      'readings',
-    );
+    await waitFor('readings', 30_000, async () => ((await r.storedSummary()).rows >= 30 ? true : 'starting'));
     // A kill -9 alone loses nothing (the kernel still has what Redis wrote). A power loss also drops what
     // was not fsynced yet: up to a second with everysec. Simulate it: kill -9, then cut the AOF back to its
     // size of one second before the kill.
@@ -122,15 +110,11 @@ describe('Redis killed -9 under the running device', () => {
     const after = await storedSince(r, restartedAt);
     expect(Math.abs(after - (taken - takenAtRestart))).toBeLessThanOrEqual(1);
     // reported in the device state
-    await r.waitFor(
-      async () => {
-        const s = await r.retainedState();
-        const sensor = s.sensor as Record<string, unknown> | undefined;
-        return sensor?.redisLostAppends === lost && s.backlog === 0 ? true : JSON.stringify(s);
-      },
-      20_000,
-      'the state to report the loss',
-    );
+    await waitFor('the state to report the loss', 20_000, async () => {
+      const s = await r.retainedState();
+      const sensor = s.sensor as Record<string, unknown> | undefined;
+      return sensor?.redisLostAppends === lost && s.backlog === 0 ? true : JSON.stringify(s);
+    });
     const state = await r.retainedState();
     // the readings that had reached the backend under a reused seq were renumbered, counted and reported
     expect(state.seqConflicts).toBeGreaterThanOrEqual(1);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './repo-root.js';
 
 /**
  * backend/mqttserver/mosquitto.conf rendered for a machine other than the container: the tests and a
@@ -8,11 +8,7 @@ import { fileURLToPath } from 'node:url';
  * image's docker-entrypoint.sh (a directive's value is replaced by its first word), plus listeners.
  */
 
-/** backend/mqttserver (from tools/src/provisioning or tools/dist/provisioning alike). */
-export const BROKER_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../backend/mqttserver',
-);
+export const BROKER_DIR = path.join(REPO_ROOT, 'backend/mqttserver');
 export const BROKER_CONFIG_TEMPLATE = path.join(BROKER_DIR, 'mosquitto.conf');
 export const BROKER_ACL_FILE = path.join(BROKER_DIR, 'acl');
 export const MAKE_DEV_CERTS = path.join(BROKER_DIR, 'make-dev-certs.sh');

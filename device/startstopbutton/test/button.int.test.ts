@@ -4,14 +4,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, MeasuringStateStore, OutboxStore } from '@sensorfleet/shared';
-import { ButtonService } from '@sensorfleet/startstopbutton/button-service';
-import { RedisMeasuringControl } from '@sensorfleet/startstopbutton/redis-measuring-control';
-import { FakeClock } from '../../device/startstopbutton/test/support/fake-clock.js';
-import { EmulatedGpioBoard } from '../../device/startstopbutton/test/support/gpio-emulator.js';
-import { RedisServer } from '../src/harness/index.js';
-import { freePort } from '../src/harness/ports.js';
-import { httpGet, NodeService, REPO_ROOT } from '../src/stack/node-service.js';
-import { DeviceRig, sleep } from './support/device-rig.js';
+import {
+  DeviceRig,
+  freePort,
+  httpGet,
+  NodeService,
+  RedisServer,
+  REPO_ROOT,
+  sleep,
+  waitFor,
+} from '@sensorfleet/tools/harness';
+import { ButtonService } from '../src/button-service.js';
+import { RedisMeasuringControl } from '../src/redis-measuring-control.js';
+import { FakeClock } from './support/fake-clock.js';
+import { EmulatedGpioBoard } from './support/gpio-emulator.js';
 
 /**
  * The start/stop button service: as a process (disabled, or refusing to run without GPIO access), and with
@@ -130,11 +136,7 @@ describe('startstopbutton service', () => {
       await sleep(80);
     };
 
-    await rig.waitFor(
-      async () => ((await rig.outbox.lastSeq()) >= 2 ? true : 'measuring'),
-      10_000,
-      'readings',
-    );
+    await waitFor('readings', 10_000, async () => ((await rig.outbox.lastSeq()) >= 2 ? true : 'measuring'));
     await click();
     expect(await rig.measuring.get()).toMatchObject({ running: false, updatedBy: 'button' });
     const stoppedAt = Date.now();
@@ -145,10 +147,8 @@ describe('startstopbutton service', () => {
     const lastBefore = await rig.outbox.lastSeq();
     await click();
     expect((await rig.measuring.get()).running).toBe(true);
-    await rig.waitFor(
-      async () => ((await rig.outbox.lastSeq()) > lastBefore ? true : 'stopped'),
-      500,
-      'a reading within one interval of the press',
+    await waitFor('a reading within one interval of the press', 500, async () =>
+      (await rig.outbox.lastSeq()) > lastBefore ? true : 'stopped',
     );
     expect(button.status).toMatchObject({ presses: 2, toggles: 2, toggleErrors: 0 });
     // LED: readings are waiting (no backend acks them), so it blinks

@@ -1,16 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { envTable, topics } from '@sensorfleet/shared';
 import { accountRows, formatAccountTable } from '../src/provisioning/account-table.js';
 import { aclWarnings, parseAcl } from '../src/provisioning/acl-check.js';
-import {
-  BROKER_ACL_FILE,
-  BROKER_CONFIG_TEMPLATE,
-  renderBrokerConfig,
-  renderShippedBrokerConfig,
-} from '../src/provisioning/broker-config.js';
 import { reloadBroker } from '../src/provisioning/broker-reload.js';
 import { runCli } from '../src/provisioning/cli.js';
 import { parseArgs, UsageError } from '../src/provisioning/cli-args.js';
@@ -25,6 +20,10 @@ import { deviceIdProblem, generatePassword } from '../src/provisioning/credentia
 import type { DeviceRegistryPort, RegisteredDevice } from '../src/provisioning/device-registry.js';
 import { withFileLock } from '../src/provisioning/file-lock.js';
 import { AccountExistsError, passwordFileUsers } from '../src/provisioning/password-file.js';
+
+/** This package's folder: the shipped ACL and the README sit next to src/. */
+const BROKER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BROKER_ACL_FILE = path.join(BROKER_DIR, 'acl');
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'provisioning-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -99,8 +98,22 @@ describe('cli', () => {
     expect(r.stderr).toMatch(/DATABASE_URL: must use mariadb: or mysql:/);
   });
 
+  it('runs on what ships with the broker: nothing from the test harness or the dev tools', () => {
+    const src = path.join(BROKER_DIR, 'src');
+    const imports = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) =>
+        [...readFileSync(path.join(src, f), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]),
+      );
+    expect(imports.filter((i) => /tools|harness|vitest/.test(i ?? ''))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(path.join(BROKER_DIR, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(pkg.dependencies)).not.toContain('@sensorfleet/tools');
+  });
+
   it('is documented with its real environment table', () => {
-    const readme = readFileSync(path.join(path.dirname(BROKER_ACL_FILE), 'README.md'), 'utf8');
+    const readme = readFileSync(path.join(BROKER_DIR, 'README.md'), 'utf8');
     expect(readme).toContain(envTable(provisioningEnv));
   });
 });
@@ -183,72 +196,6 @@ describe('the shipped ACL', () => {
     const empty = parseAcl('');
     expect(aclWarnings(empty, {})[0]).toMatch(/pattern write devices\/%u\/telemetry/);
     expect(aclWarnings(empty, { service: 'receiver' })[0]).toMatch(/no `user receiver` section/);
-  });
-});
-
-describe('broker config rendering', () => {
-  const base = {
-    passwordFile: '/srv/mqtt/passwd',
-    aclFile: '/srv/mqtt/acl',
-    dataDir: '/srv/mqtt/data',
-  };
-
-  it('keeps the shipped security settings and replaces paths and listeners', () => {
-    const conf = renderShippedBrokerConfig({
-      ...base,
-      plain: { port: 21883, host: '127.0.0.1' },
-      tls: { port: 28883, certDir: '/srv/mqtt/certs' },
-      pidFile: '/srv/mqtt/mosquitto.pid',
-    });
-    const lines = conf.split('\n');
-    for (const line of [
-      'per_listener_settings false',
-      'allow_anonymous false',
-      'password_file /srv/mqtt/passwd',
-      'acl_file /srv/mqtt/acl',
-      'persistence true',
-      'persistence_location /srv/mqtt/data',
-      'max_packet_size 1048576',
-      'max_queued_messages 10000',
-      'log_dest stdout',
-      'listener 21883 127.0.0.1',
-      'listener 28883',
-      'cafile /srv/mqtt/certs/ca.crt',
-      'certfile /srv/mqtt/certs/server.crt',
-      'keyfile /srv/mqtt/certs/server.key',
-      'tls_version tlsv1.2',
-    ])
-      expect(lines).toContain(line);
-    expect(lines.indexOf('pid_file /srv/mqtt/mosquitto.pid')).toBeLessThan(
-      lines.indexOf('listener 21883 127.0.0.1'),
-    );
-    expect(conf).not.toMatch(/\/mosquitto\//); // no container path left
-  });
-
-  it('leaves out a listener with everything that belongs to it', () => {
-    const conf = renderShippedBrokerConfig({
-      ...base,
-      plain: false,
-      tls: false,
-      omit: ['log_timestamp_format'],
-    });
-    expect(conf).not.toMatch(/^(listener|cafile|certfile|keyfile|tls_version|log_timestamp_format)\b/m);
-    expect(conf).toMatch(/^allow_anonymous false$/m);
-  });
-
-  it('refuses paths Mosquitto would cut at a space, and listeners it does not know', () => {
-    expect(() =>
-      renderShippedBrokerConfig({ ...base, passwordFile: '/a b/passwd', plain: false, tls: false }),
-    ).toThrow(/whitespace/);
-    expect(() => renderBrokerConfig('listener 9999\n', { ...base, plain: false, tls: false })).toThrow(
-      /unexpected listener/,
-    );
-  });
-
-  it('renders the template the image uses', () => {
-    expect(readFileSync(BROKER_CONFIG_TEMPLATE, 'utf8')).toMatch(
-      /^password_file \/mosquitto\/auth\/passwd$/m,
-    );
   });
 });
 

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type CommandResult, type Reading } from '@sensorfleet/shared';
-import { DeviceRig, sleep } from './support/device-rig.js';
+import { DeviceRig, sleep, waitFor } from '@sensorfleet/tools/harness';
 
 /**
  * Remote commands over real MQTT (DESIGN.md "Commands"): the mqtthandler answers every input on
@@ -34,7 +34,7 @@ async function send(command: unknown): Promise<CommandResult> {
   const payload = typeof command === 'string' ? command : JSON.stringify(command);
   const before = results.length;
   await client.publishAsync(topics.commands(rig.deviceId), payload, { qos: 1 });
-  await rig.waitFor(async () => (results.length > before ? true : 'waiting'), 10_000, 'a command result');
+  await waitFor('a command result', 10_000, async () => (results.length > before ? true : 'waiting'));
   seen = results.length;
   return results[before]!;
 }
@@ -50,11 +50,7 @@ const nextId = () => `cmd-${++id}-${Date.now()}`;
 
 describe('commands over MQTT to the real device services', () => {
   it('stop takes effect within one interval: no reading measured after it', async () => {
-    await rig.waitFor(
-      async () => ((await readingsSince(0)).length >= 2 ? true : 'starting'),
-      10_000,
-      'readings',
-    );
+    await waitFor('readings', 10_000, async () => ((await readingsSince(0)).length >= 2 ? true : 'starting'));
     const sentAt = Date.now();
     expect(await send({ id: nextId(), command: 'stop' })).toMatchObject({
       ok: true,
@@ -70,10 +66,8 @@ describe('commands over MQTT to the real device services', () => {
       ok: true,
       result: { running: true },
     });
-    await rig.waitFor(
-      async () => ((await readingsSince(sentAt)).length > 0 ? true : 'no reading yet'),
-      INTERVAL_MS,
-      'the first reading after start',
+    await waitFor('the first reading after start', INTERVAL_MS, async () =>
+      (await readingsSince(sentAt)).length > 0 ? true : 'no reading yet',
     );
   });
 
@@ -96,14 +90,10 @@ describe('commands over MQTT to the real device services', () => {
 
   it('reports the new state, retained, after a command', async () => {
     await send({ id: nextId(), command: 'stop' });
-    await rig.waitFor(
-      async () => {
-        const s = await rig.retainedState();
-        return s.running === false && s.intervalMs === INTERVAL_MS ? true : JSON.stringify(s);
-      },
-      10_000,
-      'the retained state',
-    );
+    await waitFor('the retained state', 10_000, async () => {
+      const s = await rig.retainedState();
+      return s.running === false && s.intervalMs === INTERVAL_MS ? true : JSON.stringify(s);
+    });
     const state = await rig.retainedState();
     expect(state).toMatchObject({ v: 1, backlog: expect.any(Number) as number, dropped: 0, seqConflicts: 0 });
     expect(state.sensor).toMatchObject({ status: 'stopped', driver: 'simulated' });
@@ -190,8 +180,8 @@ describe('commands over MQTT to the real device services', () => {
     };
     expect(await online()).toBe('true');
     await rig.mqtthandler!.kill();
-    await rig.waitFor(async () => ((await online()) === 'false' ? true : 'still online'), 10_000, 'the will');
+    await waitFor('the will', 10_000, async () => ((await online()) === 'false' ? true : 'still online'));
     await rig.mqtthandler!.start();
-    await rig.waitFor(async () => ((await online()) === 'true' ? true : 'offline'), 10_000, 'online again');
+    await waitFor('online again', 10_000, async () => ((await online()) === 'true' ? true : 'offline'));
   });
 });

@@ -2,17 +2,17 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, MeasuringStateStore, OutboxStore } from '@sensorfleet/shared';
-import { MeasurementLoop, type LoopMetrics } from '@sensorfleet/sensor/measurement-loop';
-import { RedisOutboxAppender } from '@sensorfleet/sensor/redis-outbox-appender';
-import { SensorStatusStore } from '@sensorfleet/sensor/sensor-status-store';
-import { Bme280Source } from '@sensorfleet/sensor/sources/bme280-source';
-import type { SensorSource } from '@sensorfleet/sensor/sources/sensor-source';
+// The state the mqtthandler reports is where a sensor failure becomes visible to the backend.
 import { RedisForwarderStore } from '@sensorfleet/mqtthandler/redis-forwarder-store';
 import { collectState } from '@sensorfleet/mqtthandler/state-reporter';
-import { Bme280Emulator } from '../../device/sensor/test/support/bme280-emulator.js';
-import { RedisServer } from '../src/harness/index.js';
-import { DeviceRig, sleep } from './support/device-rig.js';
-import { DATASHEET_CALIBRATION, DATASHEET_RAW } from '../../device/sensor/test/support/datasheet-example.js';
+import { DeviceRig, RedisServer, sleep, waitFor } from '@sensorfleet/tools/harness';
+import { MeasurementLoop, type LoopMetrics } from '../src/measurement-loop.js';
+import { RedisOutboxAppender } from '../src/redis-outbox-appender.js';
+import { SensorStatusStore } from '../src/sensor-status-store.js';
+import { Bme280Source } from '../src/sources/bme280-source.js';
+import type { SensorSource } from '../src/sources/sensor-source.js';
+import { Bme280Emulator } from './support/bme280-emulator.js';
+import { DATASHEET_CALIBRATION, DATASHEET_RAW } from './support/datasheet-example.js';
 
 /**
  * The sensor's way into the outbox with real Redis: the BME280 driver against the register emulator
@@ -122,10 +122,8 @@ describe('the sensor service into the real Redis outbox', () => {
     });
     cleanup.push(() => rig.close());
     // nobody acks (no backend): every reading stays until the bound pushes it out
-    await rig.waitFor(
-      async () => ((await rig.outbox.lastSeq()) >= 500 ? true : 'measuring'),
-      30_000,
-      '500 readings',
+    await waitFor('500 readings', 30_000, async () =>
+      (await rig.outbox.lastSeq()) >= 500 ? true : 'measuring',
     );
     const appended = await rig.stopMeasuring();
     const stats = await rig.outbox.stats();
@@ -133,14 +131,10 @@ describe('the sensor service into the real Redis outbox', () => {
     expect(stats.dropped).toBe(appended - 200);
     expect(stats.oldestSeq).toBe(appended - 199); // oldest first
     expect(await rig.metric(rig.sensor!, 'sensorfleet_outbox_dropped_total')).toBe(appended - 200);
-    await rig.waitFor(
-      async () => {
-        const s = await rig.retainedState();
-        return s.dropped === appended - 200 && s.running === false ? true : JSON.stringify(s);
-      },
-      15_000,
-      'the state to report the drops',
-    );
+    await waitFor('the state to report the drops', 15_000, async () => {
+      const s = await rig.retainedState();
+      return s.dropped === appended - 200 && s.running === false ? true : JSON.stringify(s);
+    });
   });
 
   it('gives readings after a backwards clock jump earlier timestamps but increasing seqs, all stored in seq order', async () => {

@@ -6,9 +6,8 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, migrate } from '@sensorfleet/mariadb';
 import { topicFilters, topics } from '@sensorfleet/shared';
-import { MariaDbServer } from '../src/harness/index.js';
+import { MariaDbServer, SecuredBroker } from '@sensorfleet/tools/harness';
 import { runCli } from '../src/provisioning/cli.js';
-import { SecuredBroker } from '../src/provisioning/secured-broker.js';
 
 /**
  * `npm run device` end to end: a real Mosquitto running the shipped config (reloaded by the CLI through

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseEnv } from '@sensorfleet/shared';
-import { findBinary } from '../harness/binaries.js';
 import { parseAcl, type AclSummary } from './acl-check.js';
 import { reloadBroker } from './broker-reload.js';
 import { parseArgs, USAGE, UsageError, type Command, type Invocation } from './cli-args.js';
@@ -15,6 +14,7 @@ import {
 import { provisioningEnv } from './config.js';
 import { generatePassword } from './credentials.js';
 import { DeviceRegistry } from './device-registry.js';
+import { mosquittoPasswdBinary } from './passwd-binary.js';
 import { PasswordFile } from './password-file.js';
 
 export interface CliIo {
@@ -100,7 +100,7 @@ export async function runCli(argv: string[], environment: NodeJS.ProcessEnv, io:
   const deps: ProvisioningDeps = {
     accounts: new PasswordFile(
       resolve(config.MOSQUITTO_PASSWORD_FILE),
-      config.MOSQUITTO_PASSWD_BIN ?? findBinary('mosquitto_passwd', 'MOSQUITTO_PASSWD_BIN'),
+      config.MOSQUITTO_PASSWD_BIN ?? mosquittoPasswdBinary(),
     ),
     reload: () => reloadBroker({ ...(pid !== undefined ? { pid } : {}), ...(pidFile ? { pidFile } : {}) }),
     registry,

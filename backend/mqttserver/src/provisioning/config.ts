@@ -9,7 +9,7 @@ function optional<T>(v: EnvVar<T>): EnvVar<T | undefined> {
   };
 }
 
-/** Environment of `npm run device` (tools/src/provisioning). Relative paths are taken from where npm was run. */
+/** Environment of `npm run device` (backend/mqttserver/src/provisioning). Relative paths are taken from where npm was run. */
 export const provisioningEnv = {
   MOSQUITTO_PASSWORD_FILE: env.string({
     description: "the broker's `password_file`; edited atomically under `<file>.lock`",

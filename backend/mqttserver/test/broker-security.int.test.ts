@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { topicFilters, topics } from '@sensorfleet/shared';
-import { mqttConnectProbe } from '../src/harness/index.js';
-import { SecuredBroker } from '../src/provisioning/secured-broker.js';
+import { mqttConnectProbe, SecuredBroker } from '@sensorfleet/tools/harness';
 
 /**
  * The shipped backend/mqttserver/mosquitto.conf + acl on a real Mosquitto: who may connect, publish and

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceRig, sleep } from './support/device-rig.js';
+import { DeviceRig, sleep, waitFor } from '@sensorfleet/tools/harness';
 
 /**
  * Store-and-forward on the device (DESIGN.md "Delivery guarantee"), with the real sensor and mqtthandler
@@ -35,10 +35,8 @@ describe('device store-and-forward', () => {
     // A small window stretches the replay over a few seconds on any machine, so live data must compete.
     await r.startMqtthandler({ MQTT_INFLIGHT_MAX: '400' });
     const linkUpAt = Date.now();
-    await r.waitFor(
-      async () => ((await r.storedSummary()).rows >= 20_200 ? true : 'draining'),
-      120_000,
-      'the backlog drained and live readings stored',
+    await waitFor('the backlog drained and live readings stored', 120_000, async () =>
+      (await r.storedSummary()).rows >= 20_200 ? true : 'draining',
     );
     const lastSeq = await r.stopMeasuring();
     await expectEverySeqOnce(r, lastSeq);
@@ -66,10 +64,8 @@ describe('device store-and-forward', () => {
     const r = rig;
     await r.preload(20_000);
     const mqtthandler = await r.startMqtthandler();
-    await r.waitFor(
-      async () => ((await r.storedSummary()).rows >= 4000 ? true : 'replaying'),
-      60_000,
-      'replay',
+    await waitFor('replay', 60_000, async () =>
+      (await r.storedSummary()).rows >= 4000 ? true : 'replaying',
     );
     await mqtthandler.kill();
     const storedAtKill = (await r.storedSummary()).rows;
@@ -86,10 +82,8 @@ describe('device store-and-forward', () => {
     await r.preload(20_000);
     await r.startSensor({ SENSOR_INTERVAL_MS: '100' });
     await r.startMqtthandler();
-    await r.waitFor(
-      async () => ((await r.storedSummary()).rows >= 3000 ? true : 'replaying'),
-      60_000,
-      'replay',
+    await waitFor('replay', 60_000, async () =>
+      (await r.storedSummary()).rows >= 3000 ? true : 'replaying',
     );
     const backlogAtKill = await r.redis.xlen(r.keys.outbox);
     await Promise.all([r.sensor!.kill(), r.mqtthandler!.kill(), r.redisServer.kill()]);
@@ -106,10 +100,8 @@ describe('device store-and-forward', () => {
   it('stores every reading once after the broker was down for 60 s while the sensor measured at 10 Hz', async () => {
     rig = await DeviceRig.start({ sensor: { SENSOR_INTERVAL_MS: '100' } });
     const r = rig;
-    await r.waitFor(
-      async () => ((await r.storedSummary()).rows >= 20 ? true : 'starting'),
-      30_000,
-      'first readings',
+    await waitFor('first readings', 30_000, async () =>
+      (await r.storedSummary()).rows >= 20 ? true : 'starting',
     );
     await r.broker.kill();
     await sleep(60_000);
@@ -121,14 +113,10 @@ describe('device store-and-forward', () => {
     await expectEverySeqOnce(r, lastSeq);
     // every reading the sensor took got a seq: none lost between measuring and the outbox
     expect(await r.metric(r.sensor!, 'sensorfleet_readings_taken_total')).toBe(lastSeq);
-    await r.waitFor(
-      async () => {
-        const s = await r.retainedState();
-        return s.running === false && s.backlog === 0 ? true : JSON.stringify(s);
-      },
-      20_000,
-      'the retained state to show the empty outbox',
-    );
+    await waitFor('the retained state to show the empty outbox', 20_000, async () => {
+      const s = await r.retainedState();
+      return s.running === false && s.backlog === 0 ? true : JSON.stringify(s);
+    });
     expect(await r.retainedState()).toMatchObject({ backlog: 0, oldestUnackedTs: null, lastSeq, dropped: 0 });
   });
 });

@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceKeys, MeasuringStateStore, OutboxStore, topics, type DeviceKeys } from '@sensorfleet/shared';
-import { MariaDbServer, MosquittoServer, RedisServer } from '../../src/harness/index.js';
-import { httpGet, NodeService } from '../../src/stack/node-service.js';
+import { MariaDbServer } from './mariadb.js';
+import { MosquittoServer } from './mosquitto.js';
+import { httpGet, NodeService } from './node-service.js';
+import { RedisServer } from './redis.js';
+import { sleep, waitFor } from './wait-for.js';
 
 /**
  * A whole device as real processes — Redis (AOF), the sensor (simulated driver) and the mqtthandler — with
@@ -19,7 +22,6 @@ export interface DeviceRigOptions {
   mqtthandler?: Record<string, string> | false;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quiet = () => ({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
 
 export class DeviceRig {
@@ -158,27 +160,10 @@ export class DeviceRig {
 
   /** Waits until `n` readings are stored and the outbox is empty. */
   async settle(n: number, timeoutMs = 120_000): Promise<void> {
-    await this.waitFor(
-      async () => {
-        const [s, backlog] = await Promise.all([this.storedSummary(), this.redis.xlen(this.keys.outbox)]);
-        return s.rows >= n && backlog === 0 ? true : `${s.rows}/${n} stored, backlog ${backlog}`;
-      },
-      timeoutMs,
-      'all readings stored and the outbox empty',
-    );
-  }
-
-  /** Polls `check` until it returns true; anything else is the progress shown if it times out. */
-  async waitFor(check: () => Promise<true | string>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < deadline) {
-      const r = await check().catch((err: unknown) => `error: ${String(err)}`);
-      if (r === true) return;
-      last = r;
-      await sleep(200);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+    await waitFor('all readings stored and the outbox empty', timeoutMs, async () => {
+      const [s, backlog] = await Promise.all([this.storedSummary(), this.redis.xlen(this.keys.outbox)]);
+      return s.rows >= n && backlog === 0 ? true : `${s.rows}/${n} stored, backlog ${backlog}`;
+    });
   }
 
   /** An MQTT client of the test, like the backend would be. */

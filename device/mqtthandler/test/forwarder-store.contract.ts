@@ -1,0 +1,136 @@
+import { beforeEach, expect, it } from 'vitest';
+import type { ForwarderStore } from '../src/forwarder.js';
+
+/**
+ * What the Forwarder relies on from its store, as tests that run against every implementation: the
+ * in-memory one the forwarder tests drive (memory-store.test.ts) and the Redis scripts the device runs
+ * (redis-forwarder-store.int.test.ts). A difference between the two fails one of them, so the forwarder
+ * tests cannot pass on behaviour the device does not have.
+ */
+export interface ForwarderStoreFixture {
+  store: ForwarderStore;
+  /** Appends a reading the way the sensor does (the next seq) and returns its seq. */
+  append(ts: string, value: number): Promise<number>;
+  /** What a Redis that lost its last writes comes back with: readings above `seq` gone, counter at `seq`. */
+  rollBackTo(seq: number): Promise<void>;
+  /** Readings counted as rejected so far. */
+  rejected(): Promise<number>;
+}
+
+const ts = (i: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, 0, i)).toISOString();
+
+/** Defines the contract's tests (inside the caller's describe); `fixture` gives an empty store each time. */
+export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixture>): void {
+  let f: ForwarderStoreFixture;
+  beforeEach(async () => {
+    f = await fixture();
+  });
+
+  async function appendN(n: number, at = ts): Promise<void> {
+    for (let i = 1; i <= n; i++) await f.append(at(i), i);
+  }
+  const seqsOf = async () => (await f.store.readRange(0, '+', 10_000)).map((r) => r.seq);
+
+  it('reads readings after a seq, up to a seq or to the end, oldest first, at most `count`', async () => {
+    await appendN(6);
+    expect((await f.store.readRange(2, 5, 10)).map((r) => r.seq)).toEqual([3, 4, 5]);
+    expect((await f.store.readRange(2, '+', 2)).map((r) => r.seq)).toEqual([3, 4]);
+    expect(await f.store.readRange(6, '+', 10)).toEqual([]);
+    const [third] = await f.store.readRange(2, 3, 1);
+    expect(third).toMatchObject({ seq: 3, ts: ts(3) });
+  });
+
+  it('reports the last assigned seq, which removing readings does not lower', async () => {
+    expect(await f.store.lastSeq()).toBe(0);
+    await appendN(3);
+    expect(await f.store.lastSeq()).toBe(3);
+    const all = await f.store.readRange(0, '+', 10);
+    expect(await f.store.removeSent(all.map((r) => ({ seq: r.seq, ts: r.ts })))).toEqual({
+      removed: 3,
+      changed: 0,
+    });
+    expect(await f.store.lastSeq()).toBe(3);
+    expect(await f.append(ts(4), 4)).toBe(4);
+  });
+
+  it('removes a sent reading only while seq and ts match, and counts seqs that hold another reading now', async () => {
+    await appendN(5);
+    await f.rollBackTo(2); // seqs 3..5 lost …
+    const later = (i: number) => ts(1000 + i);
+    await f.append(later(3), 30); // … and 3, 4 reused by new readings
+    await f.append(later(4), 40);
+    const result = await f.store.removeSent([
+      { seq: 1, ts: ts(1) },
+      { seq: 3, ts: ts(3) }, // a late ack for the lost reading: must not delete the new one
+      { seq: 4, ts: ts(4) },
+      { seq: 5, ts: ts(5) }, // gone: neither removed nor changed
+      { seq: 99, ts: ts(99) },
+    ]);
+    expect(result).toEqual({ removed: 1, changed: 2 });
+    const left = await f.store.readRange(0, '+', 10);
+    expect(left.map((r) => [r.seq, r.ts])).toEqual([
+      [2, ts(2)],
+      [3, later(3)],
+      [4, later(4)],
+    ]);
+  });
+
+  it('removes thousands of sent readings in one call', async () => {
+    await appendN(1200);
+    const all = await f.store.readRange(0, '+', 2000);
+    expect(await f.store.removeSent(all.map((r) => ({ seq: r.seq, ts: r.ts })))).toEqual({
+      removed: 1200,
+      changed: 0,
+    });
+    expect(await seqsOf()).toEqual([]);
+  });
+
+  it('adds up rejected readings', async () => {
+    await f.store.addRejected(2);
+    await f.store.addRejected(0);
+    await f.store.addRejected(3);
+    expect(await f.rejected()).toBe(5);
+  });
+
+  it('renumbers the named readings above the highest seq, unchanged, and later appends continue above', async () => {
+    await appendN(6);
+    const before = await f.store.readRange(0, '+', 10);
+    const moved = await f.store.renumber(
+      [
+        { seq: 4, ts: ts(4) },
+        { seq: 5, ts: ts(5) },
+        { seq: 6, ts: 'not what is stored' },
+      ],
+      40,
+    );
+    expect(moved).toEqual([
+      { from: 4, to: 41 },
+      { from: 5, to: 42 },
+    ]);
+    const after = await f.store.readRange(0, '+', 10);
+    expect(after).toEqual([
+      before[0],
+      before[1],
+      before[2],
+      before[5],
+      { ...before[3], seq: 41 },
+      { ...before[4], seq: 42 },
+    ]);
+    expect(await f.store.lastSeq()).toBe(42);
+    expect(await f.append(ts(7), 7)).toBe(43);
+  });
+
+  it('raises the counter to the highest seq without moving anything, and never lowers it', async () => {
+    await appendN(3);
+    expect(await f.store.renumber([], 500)).toEqual([]);
+    expect(await f.store.lastSeq()).toBe(500);
+    expect(await f.store.renumber([], 100)).toEqual([]);
+    expect(await f.store.lastSeq()).toBe(500);
+    expect(await seqsOf()).toEqual([1, 2, 3]);
+  });
+
+  it('renumbers on an empty outbox (nothing left to move) without failing', async () => {
+    expect(await f.store.renumber([{ seq: 1, ts: ts(1) }], 7)).toEqual([]);
+    expect(await f.store.lastSeq()).toBe(7);
+  });
+}

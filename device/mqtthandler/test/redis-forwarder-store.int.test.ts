@@ -1,0 +1,79 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OutboxStore } from '@sensorfleet/shared';
+import { RedisServer } from '@sensorfleet/tools/harness';
+import { RedisForwarderStore, seqConflictsKey } from '../src/redis-forwarder-store.js';
+import { forwarderStoreContract } from './forwarder-store.contract.js';
+
+/**
+ * The mqtthandler's Lua scripts against a real Redis (started from the shipped device/redis/redis.conf):
+ * the ForwarderStore contract the forwarder tests rely on, and what only Redis has (the conflict counter,
+ * a counter behind the stream).
+ */
+let server: RedisServer;
+let redis: Redis;
+let outbox: OutboxStore;
+let store: RedisForwarderStore;
+const NO_BOUNDS = { maxReadings: 0, maxAgeMs: 0 };
+const ts = (i: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, 0, i)).toISOString();
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+  redis = new Redis(server.url);
+  outbox = new OutboxStore(redis);
+  store = new RedisForwarderStore(redis, outbox);
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.destroy();
+});
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+async function appendN(n: number): Promise<void> {
+  for (let i = 1; i <= n; i++) await outbox.append(ts(i), { temperature: i }, NO_BOUNDS);
+}
+
+/** A Redis that lost its last writes: the entries above `seq` and the counter with them (AOF cut short). */
+async function rollBackTo(seq: number): Promise<void> {
+  const kept = await redis.xrange(outbox.keys.outbox, '-', `${seq}-0`);
+  const tx = redis.multi().del(outbox.keys.outbox);
+  for (const [id, fields] of kept) tx.xadd(outbox.keys.outbox, id, ...fields);
+  await tx.set(outbox.keys.seq, String(seq)).exec();
+}
+
+describe('RedisForwarderStore keeps the ForwarderStore contract', () => {
+  forwarderStoreContract(async () => {
+    await redis.flushall();
+    return {
+      store,
+      append: async (at, value) => (await outbox.append(at, { temperature: value }, NO_BOUNDS)).seq,
+      rollBackTo,
+      rejected: async () => (await outbox.stats()).rejected,
+    };
+  });
+});
+
+describe('RedisForwarderStore', () => {
+  it('counts renumbered readings under seq:conflicts', async () => {
+    await appendN(6);
+    await store.renumber(
+      [
+        { seq: 4, ts: ts(4) },
+        { seq: 5, ts: ts(5) },
+        { seq: 6, ts: 'not what is stored' },
+      ],
+      40,
+    );
+    expect(await store.seqConflicts()).toBe(2);
+    expect(await redis.get(seqConflictsKey())).toBe('2');
+  });
+
+  it('keeps new ids above the stream’s last id even if the counter is behind it', async () => {
+    await appendN(10);
+    await redis.set(outbox.keys.seq, '2'); // counter and stream disagree (must not happen, must not break)
+    const moved = await store.renumber([{ seq: 3, ts: ts(3) }], 0);
+    expect(moved).toEqual([{ from: 3, to: 11 }]);
+  });
+});
