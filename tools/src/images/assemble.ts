@@ -116,13 +116,10 @@ class StageFolder {
   ) {
     this.root = dir;
   }
+  /** Paths outside the WORKDIR (config files under /etc, /usr/local/bin scripts) go to `.image-root/`. */
   local(imageAbs: string): string {
     const rel = path.posix.relative(this.workdir, imageAbs);
-    if (rel.startsWith('..')) {
-      throw new Error(
-        `${imageAbs} is outside the stage's WORKDIR ${this.workdir}: not supported by the assembler`,
-      );
-    }
+    if (rel === '..' || rel.startsWith('../')) return path.join(this.root, '.image-root', imageAbs);
     return path.join(this.root, rel);
   }
 }
