@@ -36,7 +36,8 @@ export function expandGrafanaMacros(expr: string, rateInterval = '15s'): string 
 /** Metric names an expression reads (identifiers followed by `{`, `[`, `)` or the end, minus functions). */
 export function metricNames(expr: string): string[] {
   const names = new Set<string>();
-  for (const m of expr.matchAll(/\b(sensorfleet_[a-z0-9_]+|mysql_[a-z0-9_]+|up)\b/g)) names.add(m[1]!);
+  for (const m of expr.matchAll(/\b(sensorfleet_[a-z0-9_]+|mysql_[a-z0-9_]+|broker_[a-z0-9_]+|up)\b/g))
+    names.add(m[1]!);
   return [...names];
 }
 
