@@ -112,9 +112,10 @@ describe('docker-compose.device.yml in balena’s dialect', () => {
 
   it('keeps the outbox AOF, the Prometheus TSDB and Grafana’s database on named volumes', () => {
     expect(services.redis!.volumes).toContain('redis-data:/data');
-    const redisConf = read('device/redis/redis.conf');
-    expect(redisConf).toMatch(/^dir \/data$/m);
-    expect(redisConf).toMatch(/^appendonly yes$/m);
+    // The entrypoint sets the data dir (REDIS_DATA_DIR, default /data); the compose file keeps the default.
+    expect(read('device/redis/docker-entrypoint.sh')).toContain('data="${REDIS_DATA_DIR:-/data}"');
+    expect(environmentOf(services.redis!).REDIS_DATA_DIR ?? '/data').toBe('/data');
+    expect(read('device/redis/redis.conf')).toMatch(/^appendonly yes$/m);
     expect(services.prometheus!.volumes).toContain('prometheus-data:/prometheus');
     expect(read('device/prometheus/Dockerfile')).toContain('--storage.tsdb.path=/prometheus');
     expect(read('device/prometheus/Dockerfile')).toMatch(/--storage\.tsdb\.retention\.size=\d+MB/);
