@@ -1,4 +1,5 @@
-import { existsSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MariaDbServer, MosquittoServer, RedisServer } from '../src/harness/index.js';
@@ -127,4 +128,23 @@ describe('what each image ships is enough to run its service', () => {
       await service.stop();
     });
   }
+
+  it('backend/mqttserver/Dockerfile: the provisioning CLI runs from the image with production dependencies only', () => {
+    const image = assemble('backend/mqttserver/Dockerfile');
+    for (const pkg of ['typescript', 'vitest', '@sensorfleet/tools', 'i2c-bus']) {
+      expect(existsSync(path.join(image.dir, 'node_modules', pkg)), pkg).toBe(false);
+    }
+    // `device` in the container is this script: the CLI at /app with the container's paths.
+    const wrapper = readFileSync(path.join(image.dir, '.image-root/usr/local/bin/device'), 'utf8');
+    expect(wrapper).toContain('exec node /app/backend/mqttserver/dist/provisioning/main.js');
+    expect(image.command).toEqual(['/usr/local/bin/mqttserver-entrypoint.sh']);
+    const passwd = path.join(image.dir, 'passwd');
+    writeFileSync(passwd, '');
+    const out = execFileSync(process.execPath, ['backend/mqttserver/dist/provisioning/main.js', 'list'], {
+      cwd: image.dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, MOSQUITTO_PASSWORD_FILE: passwd, NODE_OPTIONS: '' },
+    });
+    expect(out).toMatch(/^ID\s+PASSWORD FILE/);
+  });
 });

@@ -155,7 +155,10 @@ function installNode(): string {
     encoding: 'utf8',
   });
   const versions = JSON.parse(version) as string | string[];
-  const latest = Array.isArray(versions) ? versions.at(-1)! : versions;
+  // The registry lists versions in publish order, not by semver: take the highest.
+  const latest = Array.isArray(versions)
+    ? versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1)!
+    : versions;
   const marker = path.join(rootfs, 'usr/local/.node-version');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === latest) return latest;
   const tmp = path.join(base, 'node-pack');
@@ -305,7 +308,7 @@ async function main(): Promise<void> {
     const logDir = path.join(base, 'logs');
     mkdirSync(logDir, { recursive: true });
     const common = { REDIS_URL: redis.url, LOG_LEVEL: 'info', NODE_ENV: 'production' };
-    await step('sensor and mqtthandler healthy under emulation', async () => {
+    await step('sensor, mqtthandler and startstopbutton healthy under emulation', async () => {
       children.push(
         startInRoot(
           'device/sensor/dist/main.js',
