@@ -19,6 +19,10 @@ const NEEDED = [
   ['mariadbd', 'mariadb-server'],
   ['mariadb-install-db', 'mariadb-server'],
   ['openssl', 'openssl'],
+  // The dashboard tests evaluate every Grafana query against a real Prometheus; the backend compose
+  // check runs `docker-compose config` (no Docker engine needed for that).
+  ['prometheus', 'prometheus'],
+  ['docker-compose', 'docker-compose'],
 ];
 
 function onPath(bin) {

@@ -37,7 +37,7 @@ fi
 
 # Service accounts from the environment, for compose set-ups that hand the same secret to the broker and
 # to the service. Set on every start, so the environment wins over a password set by the CLI.
-for account in receiver webadmin; do
+for account in receiver webadmin monitor; do
   var=MQTT_$(printf '%s' "$account" | tr '[:lower:]' '[:upper:]')_PASSWORD
   eval "secret=\${$var:-}"
   if [ -n "$secret" ]; then

@@ -56,7 +56,7 @@ describe('command line', () => {
     [['add', 'x'.repeat(65)], /invalid device id/],
     [['add', 'a', 'b'], /unexpected argument b/],
     [['remove', 'sensor-01', '--rotate'], /--rotate only goes with add/],
-    [['service', 'root'], /service needs one of receiver, webadmin/],
+    [['service', 'root'], /service needs one of receiver, webadmin, monitor/],
     [['list', '--pid', 'abc'], /--pid must be a process id/],
     [['list', '--mqtt-url', 'http://x'], /--mqtt-url must use mqtt:/],
     [['list', '--mqtt-url'], /--mqtt-url needs a value/],
@@ -122,7 +122,19 @@ describe('credentials', () => {
   it('accepts device ids of the topic contract and nothing that could be a service account', () => {
     for (const id of ['sensor-01', 'a', 'A.b_c-9', '0123456789abcdef0123456789abcdef'])
       expect(deviceIdProblem(id)).toBeUndefined();
-    for (const id of ['receiver', 'webadmin', 'WEBADMIN', '', '-a', 'a b', 'a+', 'a#', 'a/b', 'a:b'])
+    for (const id of [
+      'receiver',
+      'webadmin',
+      'WEBADMIN',
+      'monitor',
+      '',
+      '-a',
+      'a b',
+      'a+',
+      'a#',
+      'a/b',
+      'a:b',
+    ])
       expect(deviceIdProblem(id)).toBeDefined();
   });
 
@@ -187,7 +199,7 @@ describe('the shipped ACL', () => {
     const lines = readFileSync(BROKER_ACL_FILE, 'utf8').split('\n');
     const firstUser = lines.findIndex((l) => l.startsWith('user '));
     expect(lines.slice(0, firstUser).filter((l) => l.startsWith('topic '))).toEqual([]);
-    expect([...acl.users.keys()].sort()).toEqual(['receiver', 'webadmin']);
+    expect([...acl.users.keys()].sort()).toEqual(['monitor', 'receiver', 'webadmin']);
   });
 
   it('passes the CLI check for devices and both services; an empty ACL does not', () => {

@@ -12,6 +12,7 @@ import {
 import { foldAll, pendingBatches } from './fold/fold-writer.js';
 import { BatchWriter } from './ingest/batch-writer.js';
 import { receiverEnv } from './config.js';
+import { registerFleetGauges } from './stats/fleet-gauges.js';
 import { IngestLoop } from './ingest/ingest-loop.js';
 import { IngestStats, StatsReporter } from './stats/ingest-stats.js';
 import { MessageIntake } from './intake/message-intake.js';
@@ -34,6 +35,7 @@ const pool = createPool(config.DATABASE_URL, {
   connectionLimit: config.INGEST_CONCURRENCY + 3, // + fold, maintenance, one spare
   initSql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 });
+registerFleetGauges(registry, pool, log.child({ module: 'fleet-gauges' }));
 const writer = new BatchWriter(pool, {
   messageLog: config.MESSAGE_LOG,
   log: log.child({ module: 'writer' }),

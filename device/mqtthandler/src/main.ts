@@ -68,11 +68,13 @@ const collect = () =>
     startedAt,
   });
 const reporter = new StateReporter({
-  collect,
-  publish: (state) => {
-    metrics.backlog(state.backlog);
-    return link.publish(topics.state(deviceId), JSON.stringify(state), true);
+  // The gauges follow every collection, not only publishes: the backlog matters most while offline.
+  collect: async () => {
+    const state = await collect();
+    metrics.outbox(state);
+    return state;
   },
+  publish: (state) => link.publish(topics.state(deviceId), JSON.stringify(state), true),
   connected: () => link.connected,
   intervalMs: config.STATE_PUBLISH_INTERVAL_MS,
   log: log.child({ module: 'state' }),

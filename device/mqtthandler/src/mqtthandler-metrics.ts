@@ -4,7 +4,8 @@ import type { ForwarderMetrics } from './forwarder.js';
 export interface MqtthandlerMetrics {
   forwarder: ForwarderMetrics;
   commandHandled(ok: boolean): void;
-  backlog(readings: number): void;
+  /** The outbox as the state reporter last saw it (every few seconds, also while the broker is away). */
+  outbox(state: { backlog: number; oldestUnackedTs: string | null; dropped: number }): void;
   connected(up: boolean): void;
 }
 
@@ -62,6 +63,16 @@ export function createMqtthandlerMetrics(registry: Registry): MqtthandlerMetrics
     help: 'readings in the outbox (not yet acked)',
     registers,
   });
+  const oldestAge = new Gauge({
+    name: 'sensorfleet_outbox_oldest_unacked_age_seconds',
+    help: 'age of the oldest reading not yet acknowledged by the backend (0 when the outbox is empty)',
+    registers,
+  });
+  const droppedTotal = new Gauge({
+    name: 'sensorfleet_outbox_dropped',
+    help: 'readings dropped by the bounded outbox over the life of the device (kept in Redis)',
+    registers,
+  });
   const connected = new Gauge({
     name: 'sensorfleet_mqtt_connected',
     help: '1 when connected to the broker',
@@ -83,7 +94,12 @@ export function createMqtthandlerMetrics(registry: Registry): MqtthandlerMetrics
       seqRollbacks: () => seqRollbacks.inc(),
     },
     commandHandled: (ok) => commands.inc({ ok: String(ok) }),
-    backlog: (readings) => backlog.set(readings),
+    outbox: (state) => {
+      backlog.set(state.backlog);
+      const oldest = state.oldestUnackedTs ? Date.parse(state.oldestUnackedTs) : NaN;
+      oldestAge.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
+      droppedTotal.set(state.dropped);
+    },
     connected: (up) => connected.set(up ? 1 : 0),
   };
 }

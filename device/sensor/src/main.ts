@@ -13,6 +13,7 @@ import {
 import { sensorEnv } from './config.js';
 import { MeasurementLoop } from './measurement-loop.js';
 import { seedMeasuringState } from './measuring-seed.js';
+import { observeSensor } from './reading-metrics.js';
 import { RedisOutboxAppender } from './redis-outbox-appender.js';
 import { createSensorMetrics } from './sensor-metrics.js';
 import { SensorStatusStore } from './sensor-status-store.js';
@@ -41,10 +42,11 @@ const state = new MeasuringStateStore(
   { running: config.SENSOR_START_RUNNING, intervalMs: config.SENSOR_INTERVAL_MS },
   config.REDIS_KEY_PREFIX,
 );
+const observed = observeSensor(registry, createSource(config, log.child({ module: 'source' })), state);
 const loop = new MeasurementLoop({
-  source: createSource(config, log.child({ module: 'source' })),
+  source: observed.source,
   outbox: new RedisOutboxAppender(redis, outbox),
-  state,
+  state: observed.state,
   statusStore: new SensorStatusStore(redis, config.REDIS_KEY_PREFIX),
   bounds: { maxReadings: config.OUTBOX_MAX_READINGS, maxAgeMs: config.OUTBOX_MAX_AGE },
   clock: { now: () => Date.now(), monotonic: () => performance.now() },

@@ -32,3 +32,4 @@ export { freePort } from './ports.js';
 export { REPO_ROOT } from './repo-root.js';
 export { harnessRoot, harnessBase, sweepStaleRuns } from './run-root.js';
 export { sleep, waitFor } from './wait-for.js';
+export { PrometheusServer, type PrometheusServerOptions, type PromSample } from './prometheus.js';

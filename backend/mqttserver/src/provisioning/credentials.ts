@@ -7,7 +7,7 @@ import { DEVICE_ID_PATTERN, DEVICE_ID_REGEX } from '@sensorfleet/shared';
  * device id must never be a service account's name: the service's own rules would then be joined by the
  * device's, and whoever held the device password would act as the service.
  */
-export const SERVICE_ACCOUNTS = ['receiver', 'webadmin'] as const;
+export const SERVICE_ACCOUNTS = ['receiver', 'webadmin', 'monitor'] as const;
 export type ServiceAccount = (typeof SERVICE_ACCOUNTS)[number];
 
 export function isServiceAccount(name: string): name is ServiceAccount {
