@@ -23,6 +23,9 @@ const NEEDED = [
   // check runs `docker-compose config` (no Docker engine needed for that).
   ['prometheus', 'prometheus'],
   ['docker-compose', 'docker-compose'],
+  // The web admin's browser tests drive Debian's Chromium (never a downloaded browser build); only
+  // `npm test` (--test) needs it, so `npm start` does not pull a browser in.
+  ['chromium', 'chromium', 'test'],
 ];
 
 function onPath(bin) {
@@ -38,7 +41,12 @@ function run(cmd, args, opts = {}) {
   }
 }
 
-const missing = [...new Set(NEEDED.filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg))];
+const forTests = process.argv.includes('--test');
+const missing = [
+  ...new Set(
+    NEEDED.filter(([bin, , only]) => (only !== 'test' || forTests) && !onPath(bin)).map(([, pkg]) => pkg),
+  ),
+];
 if (missing.length) {
   const isRoot = process.getuid?.() === 0;
   const sudo = isRoot ? [] : onPath('sudo') ? ['sudo'] : undefined;
