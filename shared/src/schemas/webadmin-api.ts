@@ -5,7 +5,7 @@ import { SENSOR_NAME_PATTERN } from './reading.js';
 import { ReportedState } from './state.js';
 
 /*
- * The web admin's REST API (DESIGN.md "Web admin"): one source for the route's validator, its TypeScript
+ * The web admin's REST API (docs/design.md#web-admin-being-built): one source for the route's validator, its TypeScript
  * type and the OpenAPI document at /docs/json. Times are ISO-8601 UTC strings; `from` is inclusive, `to`
  * exclusive.
  */

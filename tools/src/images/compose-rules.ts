@@ -63,7 +63,7 @@ export const BALENA_SERVICE_KEYS = new Set([
 /** Top-level and service keys balena does not support at all (named in the issue and the DESIGN notes). */
 export const BALENA_FORBIDDEN_KEYS = ['deploy', 'logging', 'secrets', 'configs', 'env_file'];
 
-/** Variables balena sets in every container (DESIGN.md "Deployment facts"). */
+/** Variables balena sets in every container (docs/design.md#deployment-constraints). */
 export const BALENA_PROVIDED_ENV = {
   BALENA: '1',
   BALENA_DEVICE_UUID: '0123456789abcdef0123456789abcdef',

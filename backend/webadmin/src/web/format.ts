@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../pages/html.js';
 
-/** Units are fixed per sensor name (DESIGN.md); unknown sensors are shown without one. */
+/** Units are fixed per sensor name (docs/design.md#readings-and-seqs); unknown sensors are shown without one. */
 export const SENSORS: Record<string, { label: string; unit: string; digits: number }> = {
   temperature: { label: 'Temperature', unit: '°C', digits: 1 },
   humidity: { label: 'Humidity', unit: '%RH', digits: 1 },
