@@ -4,6 +4,9 @@ import { Gauge, type Logger, type Registry } from '@sensorfleet/shared';
 /** Devices not heard from for this long count as quiet on the fleet dashboard. */
 export const QUIET_AFTER_S = 300;
 
+/** How long a scrape waits for the fleet query before it serves the previous values. */
+const SCRAPE_WAIT_MS = 250;
+
 /**
  * Fleet-wide figures from the `devices` table, read when Prometheus scrapes (each replica answers the
  * same: the dashboards take max() over replicas). Per-device series would explode with the fleet size,
@@ -39,6 +42,14 @@ export function registerFleetGauges(registry: Registry, pool: Pool, log: Logger)
       })
       .catch((err: unknown) => log.debug({ err }, 'fleet gauges not refreshed'))
       .finally(() => (reading = undefined)));
+  // A scrape must not wait for a database that is down or slow (the pool would hold it for its acquire
+  // timeout, and Prometheus and /health probes time out): it waits briefly, then serves the last values
+  // while the query goes on.
+  const refreshed = (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, SCRAPE_WAIT_MS)));
+    return Promise.race([refresh(), wait]).finally(() => clearTimeout(timer));
+  };
 
   new Gauge({
     name: 'sensorfleet_fleet_devices',
@@ -46,7 +57,7 @@ export function registerFleetGauges(registry: Registry, pool: Pool, log: Logger)
     labelNames: ['state'],
     registers: r,
     async collect() {
-      await refresh();
+      await refreshed();
       if (!latest) return;
       this.set({ state: 'online' }, latest.online);
       this.set({ state: 'offline' }, latest.offline);
@@ -57,7 +68,7 @@ export function registerFleetGauges(registry: Registry, pool: Pool, log: Logger)
     help: `devices not heard from for ${QUIET_AFTER_S} s or never`,
     registers: r,
     async collect() {
-      await refresh(); // one query per scrape: concurrent collects share it
+      await refreshed(); // one query per scrape: concurrent collects share it
       if (latest) this.set(latest.quiet);
     },
   });
@@ -66,7 +77,7 @@ export function registerFleetGauges(registry: Registry, pool: Pool, log: Logger)
     help: 'readings not yet stored, summed over the backlog each device last reported in its state',
     registers: r,
     async collect() {
-      await refresh(); // one query per scrape: concurrent collects share it
+      await refreshed(); // one query per scrape: concurrent collects share it
       if (latest) this.set(latest.backlog);
     },
   });
@@ -75,7 +86,7 @@ export function registerFleetGauges(registry: Registry, pool: Pool, log: Logger)
     help: 'age of the oldest unacknowledged reading any device reported',
     registers: r,
     async collect() {
-      await refresh(); // one query per scrape: concurrent collects share it
+      await refreshed(); // one query per scrape: concurrent collects share it
       if (latest) this.set(latest.oldestUnacked);
     },
   });
