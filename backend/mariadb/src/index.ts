@@ -1,4 +1,4 @@
-export { migrate, type MigrationResult } from './migrate.js';
+export { migrate, migrateWhenReady, type MigrationResult } from './migrate.js';
 export { migrations, type Migration } from './migrations.js';
 export { createPool, parseDatabaseUrl } from './pool.js';
 export { queryIngestStats, type IngestStatsOptions, type Queryable } from './ingest-stats-query.js';

@@ -1,5 +1,6 @@
 import type { Connection, Pool, PoolConnection } from 'mariadb';
 import { migrations as allMigrations, type Migration } from './migrations.js';
+import type { Logger } from '@sensorfleet/shared';
 
 export interface MigrationResult {
   applied: number[];
@@ -44,5 +45,23 @@ export async function migrate(
     }
   } finally {
     if ('release' in conn && conn !== db) await conn.release();
+  }
+}
+
+/**
+ * Migrates once MariaDB answers: a service may start before its database (or while it is down for a
+ * while), so it waits with capped exponential backoff instead of crash-looping.
+ */
+export async function migrateWhenReady(pool: Pool, log: Logger): Promise<MigrationResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await migrate(pool);
+      log.info(result, 'database schema up to date');
+      return result;
+    } catch (err) {
+      const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 6));
+      log.warn({ err, attempt, retryInMs: delay }, 'database not ready; waiting');
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }

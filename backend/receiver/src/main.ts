@@ -1,4 +1,4 @@
-import { createPool, migrate } from '@sensorfleet/mariadb';
+import { createPool, migrateWhenReady } from '@sensorfleet/mariadb';
 import {
   createLogger,
   createMetricsRegistry,
@@ -159,18 +159,8 @@ await runService({
       name: 'database',
       // MariaDB may come up after us (or be down for a while): wait for it instead of crash-looping.
       start: async () => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const result = await migrate(pool);
-            log.info(result, 'database schema up to date');
-            schemaReady = true;
-            return;
-          } catch (err) {
-            const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 6));
-            log.warn({ err, attempt, retryInMs: delay }, 'database not ready; waiting');
-            await new Promise((r) => setTimeout(r, delay));
-          }
-        }
+        await migrateWhenReady(pool, log);
+        schemaReady = true;
       },
       stop: () => pool.end(),
     },

@@ -63,31 +63,30 @@ export function registerFleetGauges(registry: Registry, pool: Pool, log: Logger)
       this.set({ state: 'offline' }, latest.offline);
     },
   });
-  new Gauge({
-    name: 'sensorfleet_fleet_quiet_devices',
-    help: `devices not heard from for ${QUIET_AFTER_S} s or never`,
-    registers: r,
-    async collect() {
-      await refreshed(); // one query per scrape: concurrent collects share it
-      if (latest) this.set(latest.quiet);
-    },
-  });
-  new Gauge({
-    name: 'sensorfleet_fleet_backlog_readings',
-    help: 'readings not yet stored, summed over the backlog each device last reported in its state',
-    registers: r,
-    async collect() {
-      await refreshed(); // one query per scrape: concurrent collects share it
-      if (latest) this.set(latest.backlog);
-    },
-  });
-  new Gauge({
-    name: 'sensorfleet_fleet_oldest_unacked_age_seconds',
-    help: 'age of the oldest unacknowledged reading any device reported',
-    registers: r,
-    async collect() {
-      await refreshed(); // one query per scrape: concurrent collects share it
-      if (latest) this.set(latest.oldestUnacked);
-    },
-  });
+  // One query per scrape: the concurrent collects of these gauges share it.
+  const single = (name: string, help: string, value: (figures: NonNullable<typeof latest>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: r,
+      async collect() {
+        await refreshed();
+        if (latest) this.set(value(latest));
+      },
+    });
+  single(
+    'sensorfleet_fleet_quiet_devices',
+    `devices not heard from for ${QUIET_AFTER_S} s or never`,
+    (f) => f.quiet,
+  );
+  single(
+    'sensorfleet_fleet_backlog_readings',
+    'readings not yet stored, summed over the backlog each device last reported in its state',
+    (f) => f.backlog,
+  );
+  single(
+    'sensorfleet_fleet_oldest_unacked_age_seconds',
+    'age of the oldest unacknowledged reading any device reported',
+    (f) => f.oldestUnacked,
+  );
 }
