@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DEVICE_ID_PATTERN } from '../topics.js';
 import { COMMAND_NAMES, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from './command.js';
 import { SENSOR_NAME_PATTERN } from './reading.js';
+import type { AlertLiveMessage } from './alerts.js';
 import { ReportedState } from './state.js';
 
 /*
@@ -353,6 +354,7 @@ export type LiveMessage =
   | { type: 'reading'; deviceId: string; seq: number; ts: string; values: Record<string, number> }
   | { type: 'device'; deviceId: string; online?: boolean; state?: Record<string, unknown> }
   | { type: 'command'; command: CommandView }
+  | AlertLiveMessage
   | { type: 'dropped'; count: number; message: string }
   | { type: 'subscribed'; devices: string[] | '*' }
   | { type: 'error'; message: string };
