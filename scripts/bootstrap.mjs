@@ -26,6 +26,8 @@ const NEEDED = [
   // The web admin's browser tests drive Debian's Chromium (never a downloaded browser build); only
   // `npm test` (--test) needs it, so `npm start` does not pull a browser in.
   ['chromium', 'chromium', 'test'],
+  // The backend dashboards' MariaDB panels are evaluated against the real exporter's metrics.
+  ['prometheus-mysqld-exporter', 'prometheus-mysqld-exporter', 'test'],
 ];
 
 function onPath(bin) {

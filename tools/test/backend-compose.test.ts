@@ -46,10 +46,10 @@ describe('docker-compose.backend.yml', () => {
   it('is valid for docker-compose and has the whole backend', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
+        'broker-metrics',
         'grafana',
         'mailpit',
         'mariadb',
-        'mosquitto-exporter',
         'mqttserver',
         'mysqld-exporter',
         'prometheus',

@@ -14,23 +14,32 @@ export const ENV_SECTION_READMES: Readonly<Record<string, string>> = {
   startstopbutton: 'device/startstopbutton/README.md',
   receiver: 'backend/receiver/README.md',
   webadmin: 'backend/webadmin/README.md',
+  'broker-metrics': 'backend/mqttserver/README.md',
 };
 
 export async function loadEnvSections(): Promise<EnvSections> {
-  const [{ sensorEnv }, { mqtthandlerEnv }, { startStopButtonEnv }, { receiverEnv }, { webadminEnv }] =
-    await Promise.all([
-      import('@sensorfleet/sensor/config'),
-      import('@sensorfleet/mqtthandler/config'),
-      import('@sensorfleet/startstopbutton/config'),
-      import('@sensorfleet/receiver/config'),
-      import('@sensorfleet/webadmin/config'),
-    ]);
+  const [
+    { sensorEnv },
+    { mqtthandlerEnv },
+    { startStopButtonEnv },
+    { receiverEnv },
+    { webadminEnv },
+    { brokerMetricsEnv },
+  ] = await Promise.all([
+    import('@sensorfleet/sensor/config'),
+    import('@sensorfleet/mqtthandler/config'),
+    import('@sensorfleet/startstopbutton/config'),
+    import('@sensorfleet/receiver/config'),
+    import('@sensorfleet/webadmin/config'),
+    import('@sensorfleet/mqttserver/broker-metrics/config'),
+  ]);
   return {
     sensor: sensorEnv,
     mqtthandler: mqtthandlerEnv,
     startstopbutton: startStopButtonEnv,
     receiver: receiverEnv,
     webadmin: webadminEnv,
+    'broker-metrics': brokerMetricsEnv,
   };
 }
 

@@ -33,3 +33,4 @@ export { REPO_ROOT } from './repo-root.js';
 export { harnessRoot, harnessBase, sweepStaleRuns } from './run-root.js';
 export { sleep, waitFor } from './wait-for.js';
 export { PrometheusServer, type PrometheusServerOptions, type PromSample } from './prometheus.js';
+export { MysqldExporter, type MysqldExporterOptions } from './mysqld-exporter.js';

@@ -5,13 +5,20 @@ import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-ser
 import { REPO_ROOT } from './repo-root.js';
 
 export type ServiceName =
-  'device/sensor' | 'device/mqtthandler' | 'device/startstopbutton' | 'backend/receiver' | 'backend/webadmin';
+  | 'device/sensor'
+  | 'device/mqtthandler'
+  | 'device/startstopbutton'
+  | 'backend/receiver'
+  | 'backend/webadmin'
+  | 'backend/mqttserver';
 
 export interface NodeServiceOptions extends ServerOptions {
   /** Environment of the service (on top of PATH/HOME); METRICS_PORT is set to the service's port. */
   env: Record<string, string>;
   /** Name used in logs and the output file; default the workspace's last path segment. */
   label?: string;
+  /** The script, relative to the workspace; default `dist/main.js` (a workspace may hold more than one). */
+  entry?: string;
 }
 
 /**
@@ -55,7 +62,10 @@ export class NodeService extends ManagedServer {
   protected spawnSpec(): SpawnSpec {
     return {
       command: process.execPath,
-      args: [...nodeFlagsOf(this.service), path.join(REPO_ROOT, this.service, 'dist/main.js')],
+      args: [
+        ...nodeFlagsOf(this.service),
+        path.join(REPO_ROOT, this.service, this.opts.entry ?? 'dist/main.js'),
+      ],
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
