@@ -38,6 +38,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   dataDir: string;
   webadminUrl: string;
+  /** The web admin's /health (on its metrics port, like every service). */
+  webadminHealthUrl: string;
   /** Only on the first run (no web admin user yet): the generated password of `admin`. */
   adminPassword: string | undefined;
   databaseUrl: string;
@@ -52,6 +54,8 @@ export interface LocalStack {
   fleetIds: string[];
   /** Every /health URL of our own processes. */
   healthUrls: string[];
+  /** Every process the stack started, in start order. */
+  servers: readonly ManagedServer[];
   stop(): Promise<void>;
 }
 
@@ -323,6 +327,7 @@ Ctrl-C stops everything; data stays in ${path.relative(process.cwd(), dataDir) |
     return {
       dataDir,
       webadminUrl,
+      webadminHealthUrl: webadmin.healthUrl,
       adminPassword,
       databaseUrl,
       db,
@@ -332,6 +337,7 @@ Ctrl-C stops everything; data stays in ${path.relative(process.cwd(), dataDir) |
       deviceId: DEVICE_ID,
       fleetIds: fleetSize > 0 ? fleetIds : [],
       healthUrls,
+      servers: started,
       stop,
     };
   } catch (err) {
