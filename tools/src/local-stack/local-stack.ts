@@ -263,7 +263,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(fleet ? [{ job: 'fleet', server: fleet }] : []),
     ];
     let prometheus: PrometheusServer | undefined;
-    let prometheusNote = '';
+    let prometheusNote = 'Prometheus: not started (turned off).';
     if (options.prometheus !== false) {
       if (path.isAbsolute(findBinary('prometheus', 'PROMETHEUS_BIN'))) {
         const config = localPrometheusConfig(services.map((s) => ({ job: s.job, port: s.server.port })));
