@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MariaDbServer, MosquittoServer, RedisServer } from '../src/harness/index.js';
+import { freePort, MariaDbServer, MosquittoServer, RedisServer } from '../src/harness/index.js';
 import { assembleImage, type AssembledImage } from '../src/images/assemble.js';
 import { ImageService } from '../src/images/image-service.js';
 import { httpGet, nodeFlagsOf } from '../src/harness/node-service.js';
@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../src/harness/repo-root.js';
  * Each Node image's runtime stage, rebuilt without Docker from its Dockerfile (same COPY sources, its own
  * `npm ci --omit=dev --workspace=…`), started with the image's command from that folder: /health must
  * answer 200. A runtime import of a dev dependency, of another workspace, or of a file no COPY line takes
- * fails here, not on a device. The web admin joins once its source is on this branch.
+ * fails here, not on a device.
  */
 const servers: { destroy(): Promise<void> }[] = [];
 const dirs: string[] = [];
@@ -57,7 +57,7 @@ const cases: {
   dockerfile: string;
   label: string;
   workspace: string;
-  env: () => Record<string, string>;
+  env: () => Record<string, string> | Promise<Record<string, string>>;
   /** Production dependencies of other services that must not be in this image. */
   absent: string[];
 }[] = [
@@ -94,6 +94,19 @@ const cases: {
     }),
     absent: ['i2c-bus', 'onoff', 'epoll'],
   },
+  {
+    dockerfile: 'backend/webadmin/Dockerfile',
+    label: 'webadmin-image',
+    workspace: 'backend/webadmin',
+    // Healthy = its schema migrated on the private MariaDB; the broker is where live data comes from.
+    env: async () => ({
+      DATABASE_URL: mariadb.databaseUrl('sf_image_webadmin'),
+      MQTT_URL: mosquitto.url,
+      HTTP_PORT: String(await freePort()),
+      HTTP_HOST: '127.0.0.1',
+    }),
+    absent: ['i2c-bus', 'onoff', 'epoll', 'esbuild', 'playwright-core'],
+  },
 ];
 
 describe('what each image ships is enough to run its service', () => {
@@ -101,6 +114,8 @@ describe('what each image ships is enough to run its service', () => {
     it(`${c.dockerfile}: production dependencies only, and /health answers 200`, async () => {
       if (c.workspace === 'backend/receiver')
         await mariadb.query('CREATE DATABASE IF NOT EXISTS sf_image_test');
+      if (c.workspace === 'backend/webadmin')
+        await mariadb.query('CREATE DATABASE IF NOT EXISTS sf_image_webadmin');
       const image = assemble(c.dockerfile);
       const modules = path.join(image.dir, 'node_modules');
       // Dev tooling and other services' dependencies stay out of the image.
@@ -116,7 +131,7 @@ describe('what each image ships is enough to run its service', () => {
 
       const service = await ImageService.start(image, {
         label: c.label,
-        env: c.env(),
+        env: await c.env(),
         portVar: 'METRICS_PORT',
         log,
       });
@@ -125,6 +140,10 @@ describe('what each image ships is enough to run its service', () => {
       expect(health).toMatchObject({ ok: true });
       const metrics = await httpGet(service.healthUrl.replace('/health', '/metrics'));
       expect(metrics.body).toContain('sensorfleet_process_resident_memory_bytes');
+      if (c.workspace === 'backend/webadmin') {
+        // The browser bundle is in the image (built in its build stage) and served from it.
+        expect(existsSync(path.join(image.dir, 'backend/webadmin/dist/public/app.css'))).toBe(true);
+      }
       await service.stop();
     });
   }

@@ -5,10 +5,12 @@
  * Starting the image's command from this folder then proves the image holds everything the service loads
  * at run time (a runtime import of a dev dependency, or a file no COPY line takes, fails there).
  *
- * Emulated RUN lines: `npm ci …` (run as written, in the stage's folder) and `npx tsc -b <workspace>`
- * (the repository's own `npm run build` output of that workspace and its project references is taken;
- * tsc's output does not depend on where it runs). Package-manager lines (`apt-get`) install system
- * packages of the base image and are skipped. Any other RUN in a stage the runtime copies from is an error.
+ * Emulated RUN lines: `npm ci …` (run as written, in the stage's folder), `npx tsc -b <project>…` (the
+ * repository's own `npm run build` output of each project and its references is taken: tsc's output
+ * does not depend on where it runs) and `npm run build --workspace=<ws>` (the workspace's build script
+ * writes into its dist/, which the repository's `npm run build` has run too, so that dist is taken).
+ * Several of these may be chained with `&&`. Package-manager lines (`apt-get`) install system packages of
+ * the base image and are skipped. Any other RUN in a stage the runtime copies from is an error.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -245,6 +247,21 @@ export class ImageAssembler {
     line: number,
     o: { installDeps: boolean; runtime: boolean },
   ): void {
+    const steps = cmd.split(/\s+&&\s+/);
+    if (steps.length > 1) {
+      // A skipped step (apt-get …) skips its whole line, as before; the others run one by one.
+      if (steps.some((s) => SKIPPED_RUN.test(s))) {
+        if (!this.skipped.includes(cmd)) this.skipped.push(cmd);
+        return;
+      }
+      for (const step of steps) this.run(step, into, line, o);
+      return;
+    }
+    const npmBuild = /^npm run build --workspace=(\S+)$/.exec(cmd);
+    if (npmBuild) {
+      this.takeBuildOutput(npmBuild[1]!, into, line);
+      return;
+    }
     const npmCi = /^npm ci\b(.*)$/.exec(cmd);
     if (npmCi) {
       if (!o.installDeps) return;
@@ -268,24 +285,39 @@ export class ImageAssembler {
     throw new Error(`${this.df.file}:${line}: RUN ${cmd}: the assembler cannot emulate this line`);
   }
 
-  /** A workspace's dist/ and those of its project references, from the repository's build. */
+  /**
+   * A project's output (its tsconfig's outDir, default dist/) and those of its project references, from
+   * the repository's build.
+   */
   private takeBuildOutput(ws: string, into: StageFolder, line: number, seen = new Set<string>()): void {
     const rel = path.posix.normalize(ws).replace(/\/+$/, '');
     if (seen.has(rel)) return;
     seen.add(rel);
-    const dist = path.join(this.opts.context, rel, 'dist');
-    if (!existsSync(path.join(dist, '.tsbuildinfo')) && !existsSync(dist)) {
-      throw new Error(`${this.df.file}:${line}: ${rel}/dist is missing: run \`npm run build\` first`);
+    const tsconfig = readTsconfig(path.join(this.opts.context, rel, 'tsconfig.json'));
+    const outRel = path.posix.normalize(path.posix.join(rel, tsconfig.compilerOptions?.outDir ?? 'dist'));
+    const dist = path.join(this.opts.context, outRel);
+    if (!existsSync(dist)) {
+      throw new Error(`${this.df.file}:${line}: ${outRel} is missing: run \`npm run build\` first`);
     }
-    const target = into.local(path.posix.join(into.workdir, rel, 'dist'));
+    const target = into.local(path.posix.join(into.workdir, outRel));
     mkdirSync(path.dirname(target), { recursive: true });
     cpSync(dist, target, { recursive: true, preserveTimestamps: true });
-    const tsconfig = JSON.parse(readFileSync(path.join(this.opts.context, rel, 'tsconfig.json'), 'utf8')) as {
-      references?: { path: string }[];
-    };
     for (const ref of tsconfig.references ?? []) {
       this.takeBuildOutput(path.posix.join(rel, ref.path), into, line, seen);
     }
+  }
+}
+
+/** A tsconfig.json, which may hold `//` comments (tsc reads JSONC). */
+function readTsconfig(file: string): {
+  compilerOptions?: { outDir?: string };
+  references?: { path: string }[];
+} {
+  const text = readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '');
+  try {
+    return JSON.parse(text) as { compilerOptions?: { outDir?: string }; references?: { path: string }[] };
+  } catch (err) {
+    throw new Error(`${file}: cannot read (${(err as Error).message})`);
   }
 }
 

@@ -1,55 +1,50 @@
-import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import {
-  freePort,
-  httpGet,
-  MariaDbServer,
-  NodeService,
-  RedisServer,
-  REPO_ROOT,
-  SecuredBroker,
-  type ManagedServer,
-} from '../harness/index.js';
+import { REPO_ROOT } from '../harness/index.js';
+import { startLocalStack, type LocalStack } from './local-stack.js';
 
 /**
- * `npm start`: the whole system on this machine, no Docker. Private Redis, Mosquitto and MariaDB keep
- * their data under .data/ (delete it to start from scratch); the receiver and SIM_DEVICES simulated
- * devices (sensor + mqtthandler each, sharing the one Redis under different key prefixes) run as real
- * processes with the same env a container would get. Ctrl-C stops everything in reverse order.
+ * `npm start`: the whole system on this machine (local-stack.ts), data under .data/ (SENSORFLEET_DATA_DIR).
+ * FLEET_SIZE simulated devices (default 10; SIM_DEVICES is the old name), SENSOR_INTERVAL_MS, LOG_LEVEL.
+ * Ctrl-C stops everything in reverse order.
  */
-const dataDir = path.resolve(process.env.SENSORFLEET_DATA_DIR ?? path.join(REPO_ROOT, '.data'));
-const devices = Math.max(1, Math.min(50, Number(process.env.SIM_DEVICES ?? 1) || 1));
-const intervalMs = Math.max(100, Number(process.env.SENSOR_INTERVAL_MS ?? 1000) || 1000);
-const logLevel = process.env.LOG_LEVEL ?? 'info';
-
-const started: ManagedServer[] = [];
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
-/** The preferred port if free (stable commands to copy), else any free port. */
-async function portOr(preferred: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(undefined));
-    s.listen(preferred, '127.0.0.1', () => s.close(() => resolve(preferred)));
-  });
+function fleetSize(): number {
+  const raw = process.env.FLEET_SIZE ?? process.env.SIM_DEVICES;
+  if (process.env.FLEET_SIZE === undefined && process.env.SIM_DEVICES !== undefined) {
+    say('SIM_DEVICES is deprecated: use FLEET_SIZE (simulated devices of the fleet process).');
+  }
+  if (raw === undefined) return 10;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000) {
+    process.stderr.write(`FLEET_SIZE must be an integer from 0 to 10000 (got ${raw})\n`);
+    process.exit(2);
+  }
+  return n;
 }
 
-async function startServer<T extends ManagedServer>(what: string, make: () => Promise<T>): Promise<T> {
-  const server = await make();
-  started.push(server);
-  say(
-    `  ${what.padEnd(12)} 127.0.0.1:${server.port}   data: ${path.relative(process.cwd(), server.dir) || '.'}`,
-  );
-  return server;
+function intervalMs(): number {
+  const raw = process.env.SENSOR_INTERVAL_MS;
+  if (raw === undefined) return 1000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 3_600_000) {
+    process.stderr.write(`SENSOR_INTERVAL_MS must be an integer from 100 to 3600000 (got ${raw})\n`);
+    process.exit(2);
+  }
+  return n;
 }
 
+const dataDir = path.resolve(process.env.SENSORFLEET_DATA_DIR ?? path.join(REPO_ROOT, '.data'));
+let stack: LocalStack | undefined;
+let starting = true;
 let stopping = false;
-async function stopAll(code: number): Promise<never> {
+async function stopAll(code: number): Promise<void> {
   if (stopping) process.exit(code);
   stopping = true;
+  // During startup the stack is not ours to stop yet: it is stopped as soon as startLocalStack returns.
+  if (starting) return;
   say('\nstopping…');
-  for (const s of [...started].reverse()) await s.stop().catch(() => {});
+  await stack?.stop().catch(() => {});
   say('stopped. Data is kept in ' + dataDir);
   process.exit(code);
 }
@@ -57,147 +52,23 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
-  say(`sensorfleet local stack (data in ${dataDir})`);
-  const redis = await startServer('redis', async () =>
-    RedisServer.start({ dir: path.join(dataDir, 'redis'), port: await portOr(16379) }),
-  );
-  // The broker runs the shipped secured config (no anonymous access, per-device ACL); every service and
-  // simulated device gets its own account, as in production. Passwords are new at every start.
-  let secured: SecuredBroker | undefined;
-  const broker = await startServer('mosquitto', async () => {
-    secured = await SecuredBroker.start({
-      dir: path.join(dataDir, 'mosquitto'),
-      port: await portOr(11883),
-      devicePort: await portOr(11884),
-    });
-    return secured.server;
+  stack = await startLocalStack({
+    dataDir,
+    fleetSize: fleetSize(),
+    intervalMs: intervalMs(),
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    out: say,
   });
-  const account = async (user: string) => ({
-    MQTT_USERNAME: user,
-    MQTT_PASSWORD: await secured!.setAccount(user),
-  });
-  const watcher = await account('webadmin');
-  const db = await startServer('mariadb', async () =>
-    MariaDbServer.start({ dir: path.join(dataDir, 'mariadb'), port: await portOr(13306) }),
-  );
-  await db.query(
-    'CREATE DATABASE IF NOT EXISTS sensorfleet CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci',
-  );
-  const databaseUrl = db.databaseUrl('sensorfleet');
-  const common = { LOG_LEVEL: logLevel, MQTT_URL: broker.url };
-  const receiverAccount = await account('receiver');
-  const svcDir = (name: string) => path.join(dataDir, 'services', name);
-
-  await startServer('receiver', async () =>
-    NodeService.start('backend/receiver', {
-      dir: svcDir('receiver'),
-      env: { ...common, ...receiverAccount, DATABASE_URL: databaseUrl },
-    }),
-  );
-  // The web admin, and on first run an `admin` account with a random password (shown once, below).
-  const httpPort = (await portOr(8080)) ?? (await freePort());
-  const webadminUrl = `http://127.0.0.1:${httpPort}`;
-  const webadmin = await startServer('webadmin', async () =>
-    NodeService.start('backend/webadmin', {
-      dir: svcDir('webadmin'),
-      env: {
-        ...common,
-        ...watcher,
-        DATABASE_URL: databaseUrl,
-        HTTP_PORT: String(httpPort),
-        HTTP_HOST: '127.0.0.1',
-      },
-    }),
-  );
-  // Healthy = schema migrated: the accounts table exists.
-  const healthy = () =>
-    httpGet(webadmin.healthUrl).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-  for (let i = 0; i < 120 && !(await healthy()); i++) await new Promise((r) => setTimeout(r, 500));
-  const userCli = path.join(REPO_ROOT, 'backend/webadmin/dist/cli/user.js');
-  const [users] = (await db.query('SELECT COUNT(*) AS n FROM sensorfleet.webadmin_users')) as { n: number }[];
-  const adminPassword =
-    Number(users?.n ?? 0) === 0
-      ? execFileSync(process.execPath, [userCli, 'add', 'admin', '--role', 'admin', '--generate'], {
-          env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-        }).trim()
-      : undefined;
-  const ids: string[] = [];
-  for (let i = 1; i <= devices; i++) {
-    const id = `sim-${String(i).padStart(3, '0')}`;
-    ids.push(id);
-    const deviceEnv = {
-      ...common,
-      // Devices use the device listener: there the broker makes their user name their client id.
-      MQTT_URL: secured!.deviceUrl,
-      ...(await account(id)),
-      DEVICE_ID: id,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: `${id}:`,
-    };
-    await startServer(`${id} sensor`, async () =>
-      NodeService.start('device/sensor', {
-        dir: svcDir(`${id}-sensor`),
-        label: `${id}-sensor`,
-        env: {
-          ...deviceEnv,
-          SENSOR_DRIVER: 'simulated',
-          SENSOR_INTERVAL_MS: String(intervalMs),
-          SENSOR_SEED: String(i),
-        },
-      }),
-    );
-    await startServer(`${id} link`, async () =>
-      NodeService.start('device/mqtthandler', {
-        dir: svcDir(`${id}-mqtthandler`),
-        label: `${id}-mqtthandler`,
-        env: deviceEnv,
-      }),
-    );
+  starting = false;
+  if (stopping) {
+    stopping = false;
+    await stopAll(0);
   }
-
-  say(`
-Running: ${devices} simulated device(s) measuring every ${intervalMs} ms → MQTT → receiver → MariaDB.
-
-Look at the data:
-  mariadb -h 127.0.0.1 -P ${db.port} -u root sensorfleet -e "SELECT device_id, sensor, COUNT(*), MAX(measured_at) FROM readings GROUP BY 1, 2"
-  mosquitto_sub -h 127.0.0.1 -p ${broker.port} -u webadmin -P '${watcher.MQTT_PASSWORD}' -t 'devices/#' -v
-  redis-cli -p ${redis.port} XLEN ${ids[0]}:outbox        (the device outbox: readings not yet acknowledged)
-Steer a device (same as the button):
-  mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u webadmin -P '${watcher.MQTT_PASSWORD}' -t devices/${ids[0]}/commands -m '{"id":"c1","command":"stop"}'
-The broker refuses anonymous clients. Devices connect to ${secured!.deviceUrl} (client id = user name),
-services and the commands above to port ${broker.port} (the backend listener). Provision a real device against this stack with
-  MOSQUITTO_PASSWORD_FILE=${secured!.passwordFile} MOSQUITTO_PID_FILE=${secured!.pidFile} \\
-  DATABASE_URL=${databaseUrl} PUBLIC_MQTT_URL=${secured!.deviceUrl} npm run device -- add <id>   (servers listen on 127.0.0.1 only)
-Health and Prometheus metrics: every service's /health and /metrics (ports in .data/services/*/ logs and below).
-Logs: .data/services/<name>/*.out.log
-Web admin: ${webadminUrl}   (API docs: ${webadminUrl}/docs)
-  ${adminPassword ? `first run: log in as admin / ${adminPassword}   (shown once; new one: npm run user -- reset admin)` : 'log in with your account (the admin account was made on the first run)'}
-  more users: DATABASE_URL=${databaseUrl} npm run user -- add <name> --role viewer|operator|admin
-  (reset/remove/list/token <name>: see backend/webadmin/README.md "CLI"; the same DATABASE_URL)
-Ctrl-C stops everything; data stays in .data/ (delete it to start over).
-`);
-  for (const s of started) if (s instanceof NodeService) say(`  ${s.healthUrl}`);
-
-  // A status line every 10 s, so the newcomer sees data arriving.
-  const timer = setInterval(() => {
-    db.query('SELECT COUNT(*) AS n, MAX(measured_at) AS last FROM sensorfleet.readings')
-      .then((rows) => {
-        const r = (rows as { n: number; last: Date | null }[])[0];
-        say(
-          `[${new Date().toISOString()}] readings stored: ${Number(r?.n ?? 0)}, latest measured at ${r?.last?.toISOString?.() ?? '—'}`,
-        );
-      })
-      .catch(() => {});
-  }, 10_000);
-  timer.unref();
   // Keep running until a signal arrives.
   setInterval(() => {}, 1 << 30);
 } catch (err) {
+  starting = false;
+  stopping = false;
   process.stderr.write(`local stack failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   await stopAll(1);
 }
