@@ -230,6 +230,9 @@ export const migrations: Migration[] = [
       // `targets` holds the webhook secrets (HMAC keys the API never returns); `version` counts edits so the
       // evaluator re-judges open alerts of an edited rule. A deleted rule keeps its row (`deleted_at`) so its
       // alerts' history still has a rule to point at.
+      // The evaluator reads readings by arrival (a replayed backlog arrives late with old measured times);
+      // received_at only grows, so this index is appended at its right edge.
+      `ALTER TABLE readings ADD INDEX IF NOT EXISTS readings_by_received (received_at)`,
       `CREATE TABLE IF NOT EXISTS alert_rules (
         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
         name VARCHAR(120) NOT NULL,
@@ -269,6 +272,7 @@ export const migrations: Migration[] = [
         resolved_while_offline TINYINT(1) NOT NULL DEFAULT 0,
         firing_notified TINYINT(1) NOT NULL DEFAULT 0 COMMENT '0 while a firing judged from replayed data waits for live data',
         last_notified_at DATETIME(3) NULL COMMENT 'firing or repeat notification (repeatS counts from it)',
+        cancelled TINYINT(1) NOT NULL DEFAULT 0 COMMENT 'pending that ended before firing: not history; purged later',
         updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
         open_key VARCHAR(90) AS (IF(state <> 'resolved', CONCAT(rule_id, ':', device_id), NULL)) PERSISTENT,
         sort_rank TINYINT AS (CASE WHEN state = 'firing' THEN
