@@ -100,7 +100,7 @@ function inAllowedCidr(allow: WebhookAllowList, address: string): boolean {
   return allow.cidrs.check(address, familyOf(address) === 4 ? 'ipv4' : 'ipv6');
 }
 
-/** The checks that need no DNS: a URL, http(s), no credentials, http only for a host listed by name or address. */
+/** The checks that need no DNS: a URL, http(s), no credentials, http only for hosts that may be listed. */
 export function checkWebhookUrl(raw: string, allow: WebhookAllowList): URL {
   let url: URL;
   try {
@@ -112,7 +112,8 @@ export function checkWebhookUrl(raw: string, allow: WebhookAllowList): URL {
   if (url.username || url.password) throw new WebhookRefused('must not carry credentials');
   const host = bare(url.hostname);
   if (url.protocol === 'http:') {
-    const listed = allow.hosts.has(host) || (isIP(host) !== 0 && inAllowedCidr(allow, host));
+    // A name may still resolve into an allowed CIDR: checkWebhookTarget decides that one.
+    const listed = allow.hosts.has(host) || (isIP(host) !== 0 ? inAllowedCidr(allow, host) : !allow.empty);
     if (!listed) throw new WebhookRefused('must be https (http only for hosts in ALERT_WEBHOOK_ALLOW)');
   }
   return url;
