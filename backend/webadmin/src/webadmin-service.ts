@@ -25,6 +25,9 @@ import { CommandWatch } from './live/command-watch.js';
 import { LiveHub } from './live/live-hub.js';
 import { createWebadminMetrics } from './metrics.js';
 
+/** Tests: shorter outbox retries, leases and storm windows. */
+export type AlertDispatchOptions = Partial<ConstructorParameters<typeof NotificationDispatcher>[0]>;
+
 export interface Webadmin {
   app: FastifyInstance;
   pool: Pool;
@@ -49,8 +52,7 @@ export async function createWebadmin(
   opts: {
     extraPlugins?: FastifyPluginAsync[];
     registry?: Registry;
-    /** Tests: shorter outbox retries and leases. */
-    alertDispatch?: Partial<ConstructorParameters<typeof NotificationDispatcher>[0]>;
+    alertDispatch?: AlertDispatchOptions;
   } = {},
 ): Promise<Webadmin> {
   const registry = opts.registry ?? createMetricsRegistry('webadmin');

@@ -44,6 +44,7 @@ export class NotificationDispatcher {
       allow: WebhookAllowList;
       intervalMs?: number;
       leaseMs?: number;
+      stormWindowMs?: number;
       retry?: typeof RETRY;
       webhookTimeoutMs?: number;
       onSent?: (channel: Channel, n: number) => void;
@@ -140,6 +141,8 @@ export class NotificationDispatcher {
         now,
         win[0]!.window_started_at?.getTime() ?? null,
         due.map((r) => ({ id: r.id, createdAt: r.created_at.getTime(), messageId: r.message_id })),
+        undefined,
+        this.deps.stormWindowMs,
       );
       if (plan.kind !== 'send') {
         await conn.commit();

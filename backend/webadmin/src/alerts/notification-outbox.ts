@@ -100,6 +100,7 @@ export function planStorm(
   windowStartedAt: number | null,
   due: readonly DueNotification[],
   newId: () => string = randomUUID,
+  windowMs = STORM_WINDOW_MS,
 ): StormPlan {
   const formed = due.find((n) => n.messageId !== null);
   if (formed) {
@@ -113,7 +114,7 @@ export function planStorm(
   }
   if (!due.length) return { kind: 'idle' };
   const sorted = [...due].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
-  const windowEnd = windowStartedAt === null ? null : windowStartedAt + STORM_WINDOW_MS;
+  const windowEnd = windowStartedAt === null ? null : windowStartedAt + windowMs;
   if (windowEnd !== null && now < windowEnd) return { kind: 'wait', until: windowEnd };
   const held = windowEnd === null ? [] : sorted.filter((n) => n.createdAt < windowEnd);
   const chosen = held.length ? held : [sorted[0]!];
