@@ -227,7 +227,9 @@ export async function createWebadmin(
             database: { ok: db },
             mqtt: { ok: broker.connected },
             // Information only: a backlog of notifications is no reason to take the web admin out of service.
-            ...(outboxPending !== undefined ? { alertOutbox: { ok: true, detail: { pending: outboxPending } } } : {}),
+            ...(outboxPending !== undefined
+              ? { alertOutbox: { ok: true, detail: { pending: outboxPending } } }
+              : {}),
           },
         };
       },
@@ -245,9 +247,7 @@ export async function createWebadmin(
           sessions.purgeExpired(),
           limiter.purge(),
           alertStore.purgeCancelled(new Date(Date.now() - 3_600_000)),
-        ]).catch((err: unknown) =>
-          log.warn({ err }, 'housekeeping failed'),
-        );
+        ]).catch((err: unknown) => log.warn({ err }, 'housekeeping failed'));
       }, 60_000);
       housekeeping.timer.unref();
     },

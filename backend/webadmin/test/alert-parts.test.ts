@@ -91,10 +91,16 @@ describe('webhook address policy', () => {
   it('checks every resolved address and allows listed hosts and CIDRs', async () => {
     const dns = (map: Record<string, string[]>) => async (h: string) =>
       (map[h] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-    const resolve = dns({ 'a.example': ['8.8.8.8', '10.0.0.1'], 'b.example': ['10.1.2.3'], 'c.example': ['8.8.4.4'] });
+    const resolve = dns({
+      'a.example': ['8.8.8.8', '10.0.0.1'],
+      'b.example': ['10.1.2.3'],
+      'c.example': ['8.8.4.4'],
+    });
     await expect(checkWebhookTarget('https://127.0.0.3/x', allow, resolve)).rejects.toThrow(/not a public/);
     await expect(checkWebhookTarget('https://[::1]/x', none, resolve)).rejects.toThrow(/not a public/);
-    await expect(checkWebhookTarget('https://[::ffff:127.0.0.1]/x', none, resolve)).rejects.toThrow(/not a public/);
+    await expect(checkWebhookTarget('https://[::ffff:127.0.0.1]/x', none, resolve)).rejects.toThrow(
+      /not a public/,
+    );
     await expect(checkWebhookTarget('https://a.example/x', none, resolve)).rejects.toThrow(/10\.0\.0\.1/);
     await expect(checkWebhookTarget('https://nothing.example/x', none, resolve)).rejects.toThrow(/resolve/);
     expect((await checkWebhookTarget('https://c.example/x', none, resolve)).address).toBe('8.8.4.4');

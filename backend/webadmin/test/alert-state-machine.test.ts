@@ -182,7 +182,14 @@ describe('alert state machine: acknowledging, rule changes, replays', () => {
       firingNotified: false,
     });
     // The same episode judged live earlier has no late reading: nothing to record again.
-    expect(judgeReplay(above, context.map((c) => ({ ...c, late: false })), s(1000), s(2000))).toEqual([]);
+    expect(
+      judgeReplay(
+        above,
+        context.map((c) => ({ ...c, late: false })),
+        s(1000),
+        s(2000),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -195,9 +202,16 @@ describe('alert state machine: properties', () => {
     repeatS: fc.constantFrom(null, 60),
   });
   const rounds = fc.array(
-    fc.array(fc.record({ dt: fc.integer({ min: 1, max: 40 }), value: fc.integer({ min: 20, max: 40 }), late: fc.boolean() }), {
-      maxLength: 6,
-    }),
+    fc.array(
+      fc.record({
+        dt: fc.integer({ min: 1, max: 40 }),
+        value: fc.integer({ min: 20, max: 40 }),
+        late: fc.boolean(),
+      }),
+      {
+        maxLength: 6,
+      },
+    ),
     { maxLength: 40 },
   );
 

@@ -29,7 +29,11 @@ beforeAll(async () => {
   // The API alone: alerts are inserted by hand below, and no evaluator may judge them.
   for (const r of rig.replicas) await r.evaluator.stop();
   for (const role of ['admin', 'operator', 'viewer'] as const) await rig.addUser(role, role);
-  [admin, operator, viewer] = await Promise.all([rig.login('admin'), rig.login('operator'), rig.login('viewer')]);
+  [admin, operator, viewer] = await Promise.all([
+    rig.login('admin'),
+    rig.login('operator'),
+    rig.login('viewer'),
+  ]);
 });
 afterAll(async () => {
   await rig?.close();
@@ -42,7 +46,10 @@ describe('alert rules API', () => {
       [hot({ threshold: undefined }), 'body.threshold'],
       [hot({ clear: 31 }), 'body.clear'],
       [hot({ kind: 'below', clear: 29 }), 'body.clear'],
-      [hot({ kind: 'offline', sensor: undefined, threshold: undefined, clear: undefined, forS: 0 }), 'body.forS'],
+      [
+        hot({ kind: 'offline', sensor: undefined, threshold: undefined, clear: undefined, forS: 0 }),
+        'body.forS',
+      ],
       [hot({ kind: 'backlog', sensor: undefined, clear: undefined, threshold: undefined }), 'body.threshold'],
       [hot({ severity: 'loud' }), 'body.severity'],
       [hot({ targets: [{ type: 'email', to: 'ops@example.org' }] }), 'body.targets.0.to'],
@@ -59,7 +66,10 @@ describe('alert rules API', () => {
       [hot({ targets: [{ type: 'webhook', url: 'https://[::1]/hook', secret }] }), 'body.targets.0.url'],
       [hot({ targets: [{ type: 'webhook', url: 'http://127.0.0.3/hook', secret }] }), 'body.targets.0.url'],
       // The schema's union reports its first branch: the target is named, not its `secret`.
-      [hot({ targets: [{ type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: 'short' }] }), 'body.targets.0.to'],
+      [
+        hot({ targets: [{ type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: 'short' }] }),
+        'body.targets.0.to',
+      ],
     ];
     for (const [body, field] of cases) {
       const r = await post(admin, '/api/alert-rules', body);
@@ -136,7 +146,10 @@ describe('alert rules API', () => {
       headers: WebadminRig.browser(admin),
     });
     expect(del.statusCode).toBe(204);
-    expect((await rig.app.inject({ url: `/api/alert-rules/${rule.id}`, headers: WebadminRig.browser(viewer) })).statusCode).toBe(404);
+    expect(
+      (await rig.app.inject({ url: `/api/alert-rules/${rule.id}`, headers: WebadminRig.browser(viewer) }))
+        .statusCode,
+    ).toBe(404);
 
     const audit = await rig.query<{ action: string; target: string }>(
       "SELECT action, target FROM audit_log WHERE action LIKE 'alert_rule_%' ORDER BY id",
@@ -180,12 +193,18 @@ describe('alerts API', () => {
     const p1 = page1.json() as { alerts: { deviceId: string; id: number }[]; next: string };
     expect(p1.alerts.map((a) => a.deviceId)).toEqual(['d4', 'd6', 'd2']);
     const p2 = (
-      await rig.app.inject({ url: `/api/alerts?limit=3&cursor=${p1.next}`, headers: WebadminRig.browser(viewer) })
+      await rig.app.inject({
+        url: `/api/alerts?limit=3&cursor=${p1.next}`,
+        headers: WebadminRig.browser(viewer),
+      })
     ).json() as { alerts: { deviceId: string }[]; next: string | null };
     expect(p2.alerts.map((a) => a.deviceId)).toEqual(['d3', 'd5', 'd1']);
     expect(p2.next).toBeNull();
     const open = (
-      await rig.app.inject({ url: '/api/alerts?state=open&deviceId=d3', headers: WebadminRig.browser(viewer) })
+      await rig.app.inject({
+        url: '/api/alerts?state=open&deviceId=d3',
+        headers: WebadminRig.browser(viewer),
+      })
     ).json() as { alerts: unknown[] };
     expect(open.alerts).toHaveLength(1);
     expect(
@@ -200,7 +219,7 @@ describe('alerts API', () => {
     const again = await post(admin, `/api/alerts/${id}/ack`, {});
     expect(again.json()).toMatchObject({ ackedBy: 'operator' });
     expect((await post(operator, '/api/alerts/999999/ack', {})).statusCode).toBe(404);
-    expect(await rig.query("SELECT id FROM alert_notifications")).toHaveLength(0);
+    expect(await rig.query('SELECT id FROM alert_notifications')).toHaveLength(0);
     const audit = await rig.query("SELECT actor FROM audit_log WHERE action = 'alert_ack'");
     expect(audit).toHaveLength(2);
   });

@@ -48,11 +48,21 @@ afterAll(async () => {
 describe('the outbox across kill -9', () => {
   it('sends a notification left pending by a killed process exactly once after the restart, same id', async () => {
     const now = new Date();
-    await pool.query('INSERT INTO devices (id, online, last_seen, first_seen) VALUES (?, 1, ?, ?)', ['crash-1', now, now]);
+    await pool.query('INSERT INTO devices (id, online, last_seen, first_seen) VALUES (?, 1, ?, ?)', [
+      'crash-1',
+      now,
+      now,
+    ]);
     await pool.query(
       'INSERT INTO alert_rules (name, device_id, kind, sensor, threshold, for_s, severity, targets, created_at, updated_at)' +
         " VALUES ('crash', 'crash-1', 'above', 'temperature', 30, 0, 'critical', ?, ?, ?)",
-      [JSON.stringify([{ type: 'webhook', url: `http://127.0.0.1:${sinkPort}/crash`, secret: 'crash-secret-0123456789' }]), now, now],
+      [
+        JSON.stringify([
+          { type: 'webhook', url: `http://127.0.0.1:${sinkPort}/crash`, secret: 'crash-secret-0123456789' },
+        ]),
+        now,
+        now,
+      ],
     );
     await pool.query(
       "INSERT INTO readings (device_id, seq, sensor, value, measured_at, batch_id) VALUES ('crash-1', 1, 'temperature', 35, ?, 1)",

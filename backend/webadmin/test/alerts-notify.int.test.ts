@@ -74,8 +74,10 @@ describe('alert notifications', () => {
       await reading('hot-1', 31 + i / 10);
       await sleep(400);
     }
-    await waitFor('mail and webhook', 15_000, async () =>
-      smtp.to('ops-hot@test.invalid').length >= 1 && sink.at('/hot').length >= 1,
+    await waitFor(
+      'mail and webhook',
+      15_000,
+      async () => smtp.to('ops-hot@test.invalid').length >= 1 && sink.at('/hot').length >= 1,
     );
     const latency = Date.now() - t0 - 2000;
     await sleep(1500);
@@ -85,7 +87,13 @@ describe('alert notifications', () => {
     expect(h.headers['x-sensorfleet-signature']).toBe(
       `sha256=${createHmac('sha256', secret).update(h.raw).digest('hex')}`,
     );
-    expect(h.body).toMatchObject({ ruleId, ruleName: 'Hot <room>', deviceId: 'hot-1', state: 'firing', severity: 'critical' });
+    expect(h.body).toMatchObject({
+      ruleId,
+      ruleName: 'Hot <room>',
+      deviceId: 'hot-1',
+      state: 'firing',
+      severity: 'critical',
+    });
     expect(h.body.url).toBe('http://admin.test/devices/hot-1');
     const mail = smtp.to('ops-hot@test.invalid')[0]!.raw;
     expect(mail).toMatch(/Subject: \[sensorfleet\] FIRING critical: Hot <room> on hot-1/);
@@ -157,7 +165,11 @@ describe('alert notifications', () => {
           [ruleId],
         )
       )[0]!.n;
-    await waitFor('every notification', 20_000, async () => notificationsIn(sink.at('/storm')).length === Number(await changes()));
+    await waitFor(
+      'every notification',
+      20_000,
+      async () => notificationsIn(sink.at('/storm')).length === Number(await changes()),
+    );
     const elapsed = Date.now() - t0;
     await sleep(STORM_MS + 500);
     const items = notificationsIn(sink.at('/storm'));
@@ -179,10 +191,16 @@ describe('alert notifications', () => {
     await addRule({ name: 'gone', deviceId: 'off-1', kind: 'offline', forS: 1, targets: [hook('/offline')] });
     await sleep(800);
     expect(sink.at('/offline')).toHaveLength(0);
-    await rig.query('UPDATE devices SET online = 0, online_changed_at = ? WHERE id = ?', [new Date(), 'off-1']);
+    await rig.query('UPDATE devices SET online = 0, online_changed_at = ? WHERE id = ?', [
+      new Date(),
+      'off-1',
+    ]);
     await waitFor('offline firing', 10_000, async () => sink.at('/offline').length === 1);
     expect(sink.at('/offline')[0]!.body).toMatchObject({ state: 'firing', deviceId: 'off-1' });
-    await rig.query('UPDATE devices SET online = 1, online_changed_at = ? WHERE id = ?', [new Date(), 'off-1']);
+    await rig.query('UPDATE devices SET online = 1, online_changed_at = ? WHERE id = ?', [
+      new Date(),
+      'off-1',
+    ]);
     await waitFor('offline resolved', 10_000, async () => notificationsIn(sink.at('/offline')).length === 2);
     await sleep(STORM_MS + 500);
     expect(notificationsIn(sink.at('/offline')).map((n) => n.state)).toEqual(['firing', 'resolved']);

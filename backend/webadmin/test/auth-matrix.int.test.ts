@@ -74,7 +74,12 @@ describe('the auth matrix of every /api route', () => {
 
   it('lets viewers read alerts and rules, operators acknowledge, admins manage rules', () => {
     const role = (k: string) => needed(routes.find((r) => `${r.method} ${r.url}` === k)!);
-    for (const k of ['GET /api/alert-rules', 'GET /api/alert-rules/:id', 'GET /api/alerts', 'GET /api/alerts/:id'])
+    for (const k of [
+      'GET /api/alert-rules',
+      'GET /api/alert-rules/:id',
+      'GET /api/alerts',
+      'GET /api/alerts/:id',
+    ])
       expect(role(k), k).toBe('viewer');
     expect(role('POST /api/alerts/:id/ack')).toBe('operator');
     for (const k of [

@@ -188,9 +188,7 @@ class Round {
         ' enabled, version, created_by, created_at, updated_at, deleted_at FROM alert_rules',
     )) as RuleRow[];
     for (const r of ruleRows) this.rules.set(r.id, storedRule(r));
-    const openRows = (await this.conn.query(
-      "SELECT * FROM alerts WHERE state <> 'resolved'",
-    )) as AlertRow[];
+    const openRows = (await this.conn.query("SELECT * FROM alerts WHERE state <> 'resolved'")) as AlertRow[];
     for (const a of openRows) {
       this.open.set(keyOf(a.rule_id, a.device_id), snapshotOf(a));
       this.openRule.set(keyOf(a.rule_id, a.device_id), { ruleId: a.rule_id, deviceId: a.device_id });
@@ -234,7 +232,11 @@ class Round {
       const snap = this.open.get(key)!;
       if (gone) {
         const r = rule ?? this.placeholder(a);
-        await this.apply(r, a.device_id, judgeRuleChange(spec(r), snap, { at: this.now, holds: false, latest: null }));
+        await this.apply(
+          r,
+          a.device_id,
+          judgeRuleChange(spec(r), snap, { at: this.now, holds: false, latest: null }),
+        );
         continue;
       }
       const state = this.states.get(key);
@@ -253,11 +255,17 @@ class Round {
         rule.severity,
         a.id,
       ]);
-      await this.apply(rule, a.device_id, judgeRuleChange(spec(rule), snap, { at: this.now, holds: true, latest }));
+      await this.apply(
+        rule,
+        a.device_id,
+        judgeRuleChange(spec(rule), snap, { at: this.now, holds: true, latest }),
+      );
     }
     for (const rule of this.rules.values()) {
       if (rule.deleted) continue;
-      const stale = [...this.states.values()].some((s) => s.rule_id === rule.id && s.rule_version !== rule.version);
+      const stale = [...this.states.values()].some(
+        (s) => s.rule_id === rule.id && s.rule_version !== rule.version,
+      );
       if (!stale && !edited.has(rule.id)) continue;
       await this.conn.query('UPDATE alert_eval_state SET rule_version = ? WHERE rule_id = ?', [
         rule.version,
@@ -324,7 +332,8 @@ class Round {
       const j = judgeSamples(spec(rule), this.open.get(key) ?? null, forward.map(sampleOf), this.now);
       await this.apply(rule, deviceId, j);
       const newest = forward.reduce((a, b) =>
-        b.measured_at > a.measured_at || (b.measured_at.getTime() === a.measured_at.getTime() && b.seq > a.seq)
+        b.measured_at > a.measured_at ||
+        (b.measured_at.getTime() === a.measured_at.getTime() && b.seq > a.seq)
           ? b
           : a,
       );
@@ -347,7 +356,12 @@ class Round {
   }
 
   /** Replayed readings older than the cursor: episodes that began and ended among them become history. */
-  private async replay(rule: StoredRule, deviceId: string, replayed: ReadingRow[], cursor: Date): Promise<void> {
+  private async replay(
+    rule: StoredRule,
+    deviceId: string,
+    replayed: ReadingRow[],
+    cursor: Date,
+  ): Promise<void> {
     const oldest = Math.min(...replayed.map((r) => r.measured_at.getTime()));
     const context = (await this.conn.query(
       'SELECT value, measured_at, received_at FROM readings WHERE device_id = ? AND sensor = ?' +
@@ -393,7 +407,13 @@ class Round {
         await this.apply(rule, d.id, judgeObservation(spec(rule), open, o));
         if (!this.states.has(key)) {
           // The rule version this device was judged with, so an edit is noticed (no reading cursor here).
-          const s = { rule_id: rule.id, device_id: d.id, rule_version: rule.version, cursor_at: null, cursor_seq: null };
+          const s = {
+            rule_id: rule.id,
+            device_id: d.id,
+            rule_version: rule.version,
+            cursor_at: null,
+            cursor_seq: null,
+          };
           this.states.set(key, s);
           await this.conn.query(
             'INSERT IGNORE INTO alert_eval_state (rule_id, device_id, rule_version) VALUES (?,?,?)',
@@ -404,7 +424,11 @@ class Round {
     }
   }
 
-  private observe(rule: StoredRule, d: DeviceRow, newestReading: number | undefined): Observation | undefined {
+  private observe(
+    rule: StoredRule,
+    d: DeviceRow,
+    newestReading: number | undefined,
+  ): Observation | undefined {
     const now = this.now;
     const secondsSince = (t: number) => Math.max(0, Math.round((now - t) / 1000));
     if (rule.kind === 'offline') {
@@ -440,7 +464,12 @@ class Round {
     deviceId: string,
     alert: AlertSnapshot,
     cancelled: boolean,
-    notices: { state: 'firing' | 'resolved'; at: number; value: number | null; resolvedWhileOffline?: boolean }[],
+    notices: {
+      state: 'firing' | 'resolved';
+      at: number;
+      value: number | null;
+      resolvedWhileOffline?: boolean;
+    }[],
   ): Promise<void> {
     alert.id = await AlertStore.save(
       this.conn,

@@ -231,11 +231,7 @@ export function judgeSamples(
 }
 
 /** A device-level condition (offline, no_data, backlog) observed now. */
-export function judgeObservation(
-  rule: MachineRule,
-  open: AlertSnapshot | null,
-  o: Observation,
-): Judgement {
+export function judgeObservation(rule: MachineRule, open: AlertSnapshot | null, o: Observation): Judgement {
   const run = new Run(open && { ...open });
   const a = run.open;
   if (!o.holds) {

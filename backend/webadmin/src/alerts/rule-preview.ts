@@ -9,7 +9,11 @@ import type { RuleDefinition } from './rule-validation.js';
  * minute's start. Breaches shorter than a minute may hide or merge; device-level kinds cannot be replayed
  * from rollups at all (`supported: false`).
  */
-export async function previewRule(pool: Pool, rule: RuleDefinition, hours: number): Promise<AlertRulePreview> {
+export async function previewRule(
+  pool: Pool,
+  rule: RuleDefinition,
+  hours: number,
+): Promise<AlertRulePreview> {
   const base = { hours, resolution: '1m' };
   if (!isSensorKind(rule.kind) || !rule.sensor) return { ...base, fired: 0, devices: [], supported: false };
   const params: unknown[] = [rule.sensor, new Date(Date.now() - hours * 3_600_000)];

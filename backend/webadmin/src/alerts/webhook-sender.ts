@@ -83,7 +83,10 @@ export async function sendWebhook(
         }
       },
     );
-    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
     req.on('error', (err) => finish({ ok: false, error: err.message }));
     req.end(rawBody);
   });

@@ -254,7 +254,8 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, op
       config: { auth: 'operator' },
       schema: {
         tags: ['alerts'],
-        summary: 'acknowledge an alert (operator): records who and when, notifies nobody; the first one stays',
+        summary:
+          'acknowledge an alert (operator): records who and when, notifies nobody; the first one stays',
         params: AlertIdParams,
         response: { 200: AlertView, ...errors },
       },

@@ -92,7 +92,12 @@ export class WebhookSink {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        this.hooks.push({ path: req.url ?? '', headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown> });
+        this.hooks.push({
+          path: req.url ?? '',
+          headers: req.headers,
+          raw,
+          body: JSON.parse(raw) as Record<string, unknown>,
+        });
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       });
     });
