@@ -57,8 +57,19 @@ export const env = {
       return raw;
     });
   },
-  optionalString(o: Omit<Common<string>, 'default'>): EnvVar<string | undefined> {
-    return make<string | undefined>(o, (raw) => raw, true);
+  /** `check` returns why a set value is not acceptable, or undefined. */
+  optionalString(
+    o: Omit<Common<string>, 'default'> & { check?: (raw: string) => string | undefined },
+  ): EnvVar<string | undefined> {
+    return make<string | undefined>(
+      o,
+      (raw) => {
+        const problem = o.check?.(raw);
+        if (problem) throw new InvalidValue(problem);
+        return raw;
+      },
+      true,
+    );
   },
   int(o: Common<number> & { min?: number; max?: number }): EnvVar<number> {
     return make(o, (raw) => {

@@ -223,4 +223,114 @@ export const migrations: Migration[] = [
         ADD INDEX IF NOT EXISTS commands_by_change (updated_at)`,
     ],
   },
+  {
+    version: 4,
+    name: 'alerts: rules, alerts, evaluation cursors, notification outbox, storm windows',
+    statements: [
+      // `targets` holds the webhook secrets (HMAC keys the API never returns); `version` counts edits so the
+      // evaluator re-judges open alerts of an edited rule. A deleted rule keeps its row (`deleted_at`) so its
+      // alerts' history still has a rule to point at.
+      // The evaluator reads readings by arrival (a replayed backlog arrives late with old measured times);
+      // received_at only grows, so this index is appended at its right edge.
+      `ALTER TABLE readings ADD INDEX IF NOT EXISTS readings_by_received (received_at)`,
+      `CREATE TABLE IF NOT EXISTS alert_rules (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        name VARCHAR(120) NOT NULL,
+        device_id VARCHAR(64) NULL COMMENT 'NULL = every device',
+        kind VARCHAR(16) NOT NULL COMMENT 'above, below, offline, no_data, backlog',
+        sensor VARCHAR(50) NULL,
+        threshold DOUBLE NULL,
+        clear_level DOUBLE NULL,
+        for_s INT UNSIGNED NOT NULL DEFAULT 0,
+        severity VARCHAR(16) NOT NULL,
+        targets TEXT NOT NULL COMMENT 'JSON [{type: email, to} | {type: webhook, url, secret}]',
+        repeat_s INT UNSIGNED NULL,
+        enabled TINYINT(1) NOT NULL DEFAULT 1,
+        version INT UNSIGNED NOT NULL DEFAULT 1,
+        created_by VARCHAR(64) NULL,
+        created_at DATETIME(3) NOT NULL,
+        updated_at DATETIME(3) NOT NULL,
+        deleted_at DATETIME(3) NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // One row per episode of a (rule, device): pending → firing → resolved. `open_key` is set only while
+      // the alert is open, so the unique key allows one open alert per (rule, device) and any history.
+      // `sort_rank` is the list order (firing by severity, pending, history) as an indexed column.
+      `CREATE TABLE IF NOT EXISTS alerts (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        rule_id BIGINT UNSIGNED NOT NULL,
+        rule_name VARCHAR(120) NOT NULL,
+        kind VARCHAR(16) NOT NULL,
+        device_id VARCHAR(64) NOT NULL,
+        state VARCHAR(16) NOT NULL COMMENT 'pending, firing, resolved',
+        severity VARCHAR(16) NOT NULL,
+        value DOUBLE NULL,
+        started_at DATETIME(3) NOT NULL COMMENT 'measured time the condition began to hold',
+        fired_at DATETIME(3) NULL,
+        resolved_at DATETIME(3) NULL,
+        acked_by VARCHAR(64) NULL,
+        acked_at DATETIME(3) NULL,
+        resolved_while_offline TINYINT(1) NOT NULL DEFAULT 0,
+        firing_notified TINYINT(1) NOT NULL DEFAULT 0 COMMENT '0 while a firing judged from replayed data waits for live data',
+        last_notified_at DATETIME(3) NULL COMMENT 'firing or repeat notification (repeatS counts from it)',
+        cancelled TINYINT(1) NOT NULL DEFAULT 0 COMMENT 'pending that ended before firing: not history; purged later',
+        updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+        open_key VARCHAR(90) AS (IF(state <> 'resolved', CONCAT(rule_id, ':', device_id), NULL)) PERSISTENT,
+        sort_rank TINYINT AS (CASE WHEN state = 'firing' THEN
+            (CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END)
+          WHEN state = 'pending' THEN 3 ELSE 4 END) PERSISTENT,
+        UNIQUE KEY alerts_open (open_key),
+        KEY alerts_by_rank (sort_rank, id),
+        KEY alerts_by_device (device_id, id),
+        KEY alerts_by_rule (rule_id, id),
+        KEY alerts_by_change (updated_at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Per (rule, device): the newest reading judged (measured time, seq) and the rule version judged with.
+      `CREATE TABLE IF NOT EXISTS alert_eval_state (
+        rule_id BIGINT UNSIGNED NOT NULL,
+        device_id VARCHAR(64) NOT NULL,
+        rule_version INT UNSIGNED NOT NULL,
+        cursor_at DATETIME(3) NULL,
+        cursor_seq BIGINT UNSIGNED NULL,
+        PRIMARY KEY (rule_id, device_id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // One row: locked FOR UPDATE by the replica evaluating (so one at a time), holding how far into
+      // readings.received_at evaluation has read.
+      `CREATE TABLE IF NOT EXISTS alert_evaluator (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        received_watermark DATETIME(3) NULL,
+        last_round_at DATETIME(3) NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `INSERT IGNORE INTO alert_evaluator (id) VALUES (1)`,
+      // The outbox: written in the transaction that changes the alert, sent afterwards. `id` is the
+      // notification's stable id (webhook receivers deduplicate on it); `message_id` is the message that
+      // carries it (its own id, or a group's) and is fixed before the first attempt, so a retry after a
+      // crash sends the same message again.
+      `CREATE TABLE IF NOT EXISTS alert_notifications (
+        id CHAR(36) NOT NULL PRIMARY KEY,
+        alert_id BIGINT UNSIGNED NOT NULL,
+        rule_id BIGINT UNSIGNED NOT NULL,
+        device_id VARCHAR(64) NOT NULL,
+        channel VARCHAR(8) NOT NULL COMMENT 'email or webhook',
+        target_key CHAR(64) NOT NULL COMMENT 'SHA-256 of channel and address: storm windows are per target',
+        target TEXT NOT NULL COMMENT 'JSON snapshot of the target (with the webhook secret)',
+        state VARCHAR(16) NOT NULL COMMENT 'firing or resolved',
+        body TEXT NOT NULL COMMENT 'JSON AlertWebhookBody',
+        status VARCHAR(8) NOT NULL DEFAULT 'pending' COMMENT 'pending, sent, failed',
+        attempts INT UNSIGNED NOT NULL DEFAULT 0,
+        next_attempt_at DATETIME(3) NOT NULL,
+        created_at DATETIME(3) NOT NULL,
+        sent_at DATETIME(3) NULL,
+        last_error VARCHAR(500) NULL,
+        message_id CHAR(36) NULL,
+        KEY alert_notifications_due (status, target_key, next_attempt_at),
+        KEY alert_notifications_by_alert (alert_id),
+        KEY alert_notifications_by_message (message_id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Storm control per target: the window opened by the last message sent alone or as a group.
+      `CREATE TABLE IF NOT EXISTS alert_targets (
+        target_key CHAR(64) NOT NULL PRIMARY KEY,
+        window_started_at DATETIME(3) NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
 ];

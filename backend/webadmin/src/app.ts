@@ -18,6 +18,8 @@ import { trustProxyOption } from './config.js';
 import { installErrorHandling } from './errors.js';
 import type { LiveHub } from './live/live-hub.js';
 import type { WebadminMetrics } from './metrics.js';
+import type { WebhookAllowList } from './alerts/webhook-address-policy.js';
+import { alertRoutes } from './routes/alerts.js';
 import { commandRoutes } from './routes/commands.js';
 import { completenessRoutes } from './routes/completeness.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -37,6 +39,7 @@ export interface AppDeps {
   live: LiveHub;
   health: HealthProbe;
   metrics: WebadminMetrics;
+  alerts: { mailConfigured: boolean; webhookAllow: WebhookAllowList };
   config: {
     PUBLIC_URL: string | undefined;
     TRUST_PROXY: string;
@@ -137,6 +140,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   await app.register(ingestRoutes, { pool: deps.pool });
   await app.register(completenessRoutes, { pool: deps.pool });
   await app.register(userRoutes, { pool: deps.pool, audit: deps.audit });
+  await app.register(alertRoutes, { pool: deps.pool, audit: deps.audit, ...deps.alerts });
   await app.register(liveRoute, { hub: deps.live });
   for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   return app;

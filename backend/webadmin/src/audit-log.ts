@@ -12,7 +12,11 @@ export type AuditAction =
   | 'user_remove'
   | 'user_role'
   | 'token_add'
-  | 'token_revoke';
+  | 'token_revoke'
+  | 'alert_rule_add'
+  | 'alert_rule_change'
+  | 'alert_rule_remove'
+  | 'alert_ack';
 
 export interface AuditEntry {
   actor: string | null;

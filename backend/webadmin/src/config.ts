@@ -1,4 +1,5 @@
 import { commonEnv, env, mqttEnv, type ConfigOf } from '@sensorfleet/shared';
+import { parseWebhookAllowList } from './alerts/webhook-address-policy.js';
 
 export const webadminEnv = {
   DATABASE_URL: env.url({
@@ -76,6 +77,46 @@ export const webadminEnv = {
     default: 1000,
     min: 50,
     description: 'how often each replica reads command status changes (made by any replica) for its sockets',
+  }),
+  ALERT_EVAL_INTERVAL_MS: env.int({
+    default: 5000,
+    min: 100,
+    max: 10_000,
+    description:
+      'how often alert rules are judged (by one replica at a time); a firing alert is seen within this plus ' +
+      'the time readings take to be committed',
+  }),
+  SMTP_URL: env.optionalString({
+    description:
+      'mail server for e-mail alerts (`smtp://host:587`, STARTTLS when offered; `smtps://host:465` for TLS; ' +
+      'user and password in the URL); unset = e-mail targets are refused when a rule is saved',
+    secret: true,
+    check: (raw) => {
+      try {
+        return ['smtp:', 'smtps:'].includes(new URL(raw).protocol) ? undefined : 'must use smtp: or smtps:';
+      } catch {
+        return 'must be a URL like smtp://host:587';
+      }
+    },
+  }),
+  ALERT_MAIL_FROM: env.string({
+    default: 'sensorfleet <alerts@localhost>',
+    pattern: /^[^\r\n]{3,200}$/,
+    patternText: 'one line of 3–200 characters',
+    description: 'sender (`From`) of alert e-mails',
+  }),
+  ALERT_WEBHOOK_ALLOW: env.optionalString({
+    description:
+      'comma-separated host names and CIDRs webhooks may reach although they are not public (private, ' +
+      'loopback, …); a listed host may also use http. Unset = https to public addresses only',
+    check: (raw) => {
+      try {
+        parseWebhookAllowList(raw);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
   }),
   ...commonEnv(9202),
 };

@@ -61,6 +61,41 @@ export function createWebadminMetrics(registry: Registry) {
       registers: [registry],
     }),
     csvRows: new Counter({ name: `${p}csv_rows_total`, help: 'CSV rows exported', registers: [registry] }),
+    alertsOpen: new Gauge({
+      name: `${p}alerts_open`,
+      help: 'pending or firing alerts, by severity (read from the database by every replica)',
+      labelNames: ['severity'] as const,
+      registers: [registry],
+    }),
+    alertNotificationsSent: new Counter({
+      name: `${p}alert_notifications_sent_total`,
+      help: 'alert messages this replica delivered (a group counts once), by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    alertNotificationsFailed: new Counter({
+      name: `${p}alert_notifications_failed_total`,
+      help: 'alert messages given up after the last attempt or the maximum age, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    alertNotificationsRetried: new Counter({
+      name: `${p}alert_notifications_retried_total`,
+      help: 'attempts at alert messages that had failed before, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    alertEvaluationDuration: new Histogram({
+      name: `${p}alert_evaluation_duration_seconds`,
+      help: 'duration of the evaluation rounds this replica ran (it held the evaluator lock)',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    alertOutboxPending: new Gauge({
+      name: `${p}alert_outbox_pending`,
+      help: 'alert notifications not sent yet (pending in alert_notifications)',
+      registers: [registry],
+    }),
     /** Request durations by route pattern (not URL: ids would explode the label set). */
     instrument(app: FastifyInstance): void {
       app.addHook('onResponse', async (request, reply) => {

@@ -2,6 +2,12 @@ import { createPool, migrateWhenReady } from '@sensorfleet/mariadb';
 import { createMetricsRegistry, type Component, type Logger, type Registry } from '@sensorfleet/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Pool } from 'mariadb';
+import { AlertEvaluator } from './alerts/alert-evaluator.js';
+import { AlertStore } from './alerts/alert-store.js';
+import { AlertWatch } from './alerts/alert-watch.js';
+import { MailSender } from './alerts/mail-sender.js';
+import { NotificationDispatcher } from './alerts/notification-dispatcher.js';
+import { parseWebhookAllowList } from './alerts/webhook-address-policy.js';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit-log.js';
 import { ApiTokenStore } from './auth/api-token-store.js';
@@ -19,6 +25,9 @@ import { CommandWatch } from './live/command-watch.js';
 import { LiveHub } from './live/live-hub.js';
 import { createWebadminMetrics } from './metrics.js';
 
+/** Tests: shorter outbox retries, leases and storm windows. */
+export type AlertDispatchOptions = Partial<ConstructorParameters<typeof NotificationDispatcher>[0]>;
+
 export interface Webadmin {
   app: FastifyInstance;
   pool: Pool;
@@ -26,6 +35,8 @@ export interface Webadmin {
   broker: BrokerLink;
   publisher: DesiredStatePublisher;
   hub: LiveHub;
+  evaluator: AlertEvaluator;
+  dispatcher: NotificationDispatcher;
   /** In start order; stop in reverse. The HTTP listener is not among them (main.ts listens). */
   components: Component[];
   schemaReady(): boolean;
@@ -38,7 +49,11 @@ export interface Webadmin {
 export async function createWebadmin(
   config: WebadminConfig,
   log: Logger,
-  opts: { extraPlugins?: FastifyPluginAsync[]; registry?: Registry } = {},
+  opts: {
+    extraPlugins?: FastifyPluginAsync[];
+    registry?: Registry;
+    alertDispatch?: AlertDispatchOptions;
+  } = {},
 ): Promise<Webadmin> {
   const registry = opts.registry ?? createMetricsRegistry('webadmin');
   const metrics = createWebadminMetrics(registry);
@@ -115,6 +130,56 @@ export async function createWebadmin(
     onChange: (v) => hub.command(v),
   });
 
+  const webhookAllow = parseWebhookAllowList(config.ALERT_WEBHOOK_ALLOW);
+  const alertStore = new AlertStore(pool);
+  const dispatcher = new NotificationDispatcher({
+    pool,
+    log: log.child({ module: 'alert-dispatch' }),
+    mail: config.SMTP_URL ? new MailSender(config.SMTP_URL, config.ALERT_MAIL_FROM) : undefined,
+    allow: webhookAllow,
+    onSent: (channel, n) => metrics.alertNotificationsSent.inc({ channel }, n),
+    onFailed: (channel, n) => metrics.alertNotificationsFailed.inc({ channel }, n),
+    onRetried: (channel, n) => metrics.alertNotificationsRetried.inc({ channel }, n),
+    ...opts.alertDispatch,
+  });
+  const evaluator = new AlertEvaluator({
+    pool,
+    log: log.child({ module: 'alert-evaluator' }),
+    intervalMs: config.ALERT_EVAL_INTERVAL_MS,
+    publicUrl: config.PUBLIC_URL,
+    onRound: (s) => metrics.alertEvaluationDuration.observe(s),
+    onNotifications: () => dispatcher.kick(),
+  });
+  const alertWatch = new AlertWatch({
+    store: alertStore,
+    intervalMs: config.LIVE_CHANGE_POLL,
+    log: log.child({ module: 'alert-watch' }),
+    onChange: (v) => hub.alert(v),
+  });
+  const alertGauges: Component & { timer?: NodeJS.Timeout } = {
+    name: 'alert-gauges',
+    start: async () => {
+      const refresh = async () => {
+        const open = (await pool.query(
+          "SELECT severity, COUNT(*) AS n FROM alerts WHERE state <> 'resolved' GROUP BY severity",
+        )) as { severity: string; n: number }[];
+        for (const s of ['info', 'warning', 'critical'])
+          metrics.alertsOpen.set({ severity: s }, Number(open.find((o) => o.severity === s)?.n ?? 0));
+        const [p] = (await pool.query(
+          "SELECT COUNT(*) AS n FROM alert_notifications WHERE status = 'pending'",
+        )) as { n: number }[];
+        metrics.alertOutboxPending.set(Number(p?.n ?? 0));
+        outboxPending = Number(p?.n ?? 0);
+      };
+      alertGauges.timer = setInterval(() => {
+        void refresh().catch((err: unknown) => log.debug({ err }, 'alert gauges not refreshed'));
+      }, 5000);
+      alertGauges.timer.unref();
+    },
+    stop: async () => clearInterval(alertGauges.timer),
+  };
+  let outboxPending: number | undefined;
+
   broker.on('telemetry', (deviceId, payload) => hub.telemetry(deviceId, payload));
   broker.on('online', (deviceId, payload) => {
     const online = payload.toString('utf8').trim() === 'true';
@@ -147,6 +212,7 @@ export async function createWebadmin(
       commands,
       live: hub,
       metrics,
+      alerts: { mailConfigured: config.SMTP_URL !== undefined, webhookAllow },
       health: async () => {
         let db = false;
         try {
@@ -157,7 +223,14 @@ export async function createWebadmin(
         }
         return {
           ok: db && broker.connected,
-          checks: { database: { ok: db }, mqtt: { ok: broker.connected } },
+          checks: {
+            database: { ok: db },
+            mqtt: { ok: broker.connected },
+            // Information only: a backlog of notifications is no reason to take the web admin out of service.
+            ...(outboxPending !== undefined
+              ? { alertOutbox: { ok: true, detail: { pending: outboxPending } } }
+              : {}),
+          },
         };
       },
       config,
@@ -170,9 +243,11 @@ export async function createWebadmin(
     start: async () => {
       // Ended sessions and old login attempts go; idempotent, so every replica may do it.
       housekeeping.timer = setInterval(() => {
-        void Promise.all([sessions.purgeExpired(), limiter.purge()]).catch((err: unknown) =>
-          log.warn({ err }, 'housekeeping failed'),
-        );
+        void Promise.all([
+          sessions.purgeExpired(),
+          limiter.purge(),
+          alertStore.purgeCancelled(new Date(Date.now() - 3_600_000)),
+        ]).catch((err: unknown) => log.warn({ err }, 'housekeeping failed'));
       }, 60_000);
       housekeeping.timer.unref();
     },
@@ -196,7 +271,20 @@ export async function createWebadmin(
     broker,
     publisher,
     hub,
+    evaluator,
+    dispatcher,
     schemaReady: () => schemaReady,
-    components: [database, broker, hub, watch, publisher, housekeeping],
+    components: [
+      database,
+      broker,
+      hub,
+      watch,
+      publisher,
+      housekeeping,
+      alertWatch,
+      evaluator,
+      dispatcher,
+      alertGauges,
+    ],
   };
 }

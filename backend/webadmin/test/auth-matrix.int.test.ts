@@ -16,10 +16,9 @@ const logins = new Map<Role, Login>();
 let viewerToken: string;
 let routes: RouteEntry[];
 
-const urlOf = (r: RouteEntry) =>
-  r.url
-    .replace(':id', r.url.startsWith('/api/tokens') ? 'tok_00' : 'matrix-dev')
-    .replace(':username', 'matrix-nobody');
+const idFor = (url: string) =>
+  url.startsWith('/api/tokens') ? 'tok_00' : url.startsWith('/api/alert') ? '999' : 'matrix-dev';
+const urlOf = (r: RouteEntry) => r.url.replace(':id', idFor(r.url)).replace(':username', 'matrix-nobody');
 const needed = (r: RouteEntry): Role =>
   typeof r.auth === 'string' && r.auth !== 'optional' ? r.auth : 'viewer';
 
@@ -60,8 +59,36 @@ describe('the auth matrix of every /api route', () => {
       'POST /api/users/:username/tokens',
       'DELETE /api/tokens/:id',
       'GET /api/audit-log',
+      'GET /api/alert-rules',
+      'POST /api/alert-rules',
+      'POST /api/alert-rules/preview',
+      'GET /api/alert-rules/:id',
+      'PATCH /api/alert-rules/:id',
+      'DELETE /api/alert-rules/:id',
+      'GET /api/alerts',
+      'GET /api/alerts/:id',
+      'POST /api/alerts/:id/ack',
     ])
       expect(keys).toContain(k);
+  });
+
+  it('lets viewers read alerts and rules, operators acknowledge, admins manage rules', () => {
+    const role = (k: string) => needed(routes.find((r) => `${r.method} ${r.url}` === k)!);
+    for (const k of [
+      'GET /api/alert-rules',
+      'GET /api/alert-rules/:id',
+      'GET /api/alerts',
+      'GET /api/alerts/:id',
+    ])
+      expect(role(k), k).toBe('viewer');
+    expect(role('POST /api/alerts/:id/ack')).toBe('operator');
+    for (const k of [
+      'POST /api/alert-rules',
+      'POST /api/alert-rules/preview',
+      'PATCH /api/alert-rules/:id',
+      'DELETE /api/alert-rules/:id',
+    ])
+      expect(role(k), k).toBe('admin');
   });
 
   it('answers 401 without a session or token, before looking at the input', async () => {

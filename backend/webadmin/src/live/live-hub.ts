@@ -1,4 +1,5 @@
 import type { Logger } from '@sensorfleet/shared';
+import type { AlertView } from '@sensorfleet/shared/schemas/alerts';
 import type { CommandView, LiveMessage } from '@sensorfleet/shared/schemas/webadmin-api';
 /** What the hub needs of a socket (ws's WebSocket has it). */
 export interface LiveSocket {
@@ -65,6 +66,7 @@ export class LiveHub {
   private readonly lastSent = new Map<string, { seq: number; ts: string }>();
   private readonly deviceChanges = new Map<string, { online?: boolean; state?: Record<string, unknown> }>();
   private commandChanges: CommandView[] = [];
+  private alertChanges = new Map<number, AlertView>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -142,9 +144,19 @@ export class LiveHub {
     this.commandChanges.push(view);
   }
 
+  /** An alert changed (any replica): its latest view goes to the pages that show its device. */
+  alert(view: AlertView): void {
+    this.alertChanges.set(view.id, view);
+  }
+
   /** One tick: every queued change once to every client that shows its device. */
   flush(): void {
-    if (!this.readings.size && !this.deviceChanges.size && !this.commandChanges.length) {
+    if (
+      !this.readings.size &&
+      !this.deviceChanges.size &&
+      !this.commandChanges.length &&
+      !this.alertChanges.size
+    ) {
       for (const c of this.clients) this.tellDropped(c);
       return;
     }
@@ -165,6 +177,13 @@ export class LiveHub {
         text: JSON.stringify({ type: 'command', command } satisfies LiveMessage),
       });
     }
+    for (const alert of this.alertChanges.values()) {
+      out.push({
+        deviceId: alert.deviceId,
+        text: JSON.stringify({ type: 'alert', alert } satisfies LiveMessage),
+      });
+    }
+    this.alertChanges.clear();
     this.readings.clear();
     this.deviceChanges.clear();
     this.commandChanges = [];

@@ -7,7 +7,7 @@ import { hashPassword } from '../../src/auth/passwords.js';
 import type { Role } from '../../src/auth/roles.js';
 import { UserStore } from '../../src/auth/user-store.js';
 import { webadminEnv } from '../../src/config.js';
-import { createWebadmin, type Webadmin } from '../../src/webadmin-service.js';
+import { createWebadmin, type AlertDispatchOptions, type Webadmin } from '../../src/webadmin-service.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,7 +32,13 @@ export class WebadminRig {
     readonly mqttClient: MqttClient,
   ) {}
 
-  static async start(opts: { replicas?: number; env?: Record<string, string> } = {}): Promise<WebadminRig> {
+  static async start(
+    opts: {
+      replicas?: number;
+      env?: Record<string, string>;
+      alertDispatch?: AlertDispatchOptions;
+    } = {},
+  ): Promise<WebadminRig> {
     const [db, broker] = await Promise.all([MariaDbServer.start(), MosquittoServer.start()]);
     const databaseUrl = await db.createDatabase();
     const config = parseEnv(webadminEnv, {
@@ -49,6 +55,7 @@ export class WebadminRig {
       const w = await createWebadmin(
         config,
         createLogger(`webadmin-${i + 1}`, config.LOG_LEVEL, { pretty: false }),
+        { alertDispatch: opts.alertDispatch },
       );
       for (const c of w.components) await c.start();
       await w.app.ready();
