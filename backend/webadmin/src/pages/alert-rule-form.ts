@@ -35,6 +35,8 @@ export function ruleFormHtml(): SafeHtml {
     </div>
     <form class="rule-form" id="rule-form" novalidate>
       <div class="form-error" id="rule-error" role="alert" hidden></div>
+      <div class="rule-cols">
+      <div class="rule-col">
       <label class="field f-wide"
         ><span>Name</span><input name="name" required maxlength="120" autocomplete="off" placeholder="Greenhouse too hot" />${err('name')}</label
       >
@@ -52,7 +54,7 @@ export function ruleFormHtml(): SafeHtml {
         >
       </div>
       <div class="f-row">
-        <label class="field f-grow"
+        <label class="field f-grow f-kind"
           ><span>When</span
           ><select name="kind">
             ${KINDS.map(([v, l]) => html`<option value="${v}">${l}</option>`)}
@@ -89,6 +91,8 @@ export function ruleFormHtml(): SafeHtml {
         >
       </div>
       <p class="hint f-hint" id="kind-hint"></p>
+      </div>
+      <div class="rule-col">
       <fieldset class="targets">
         <legend>Notify</legend>
         <div id="target-rows"></div>
@@ -106,6 +110,8 @@ export function ruleFormHtml(): SafeHtml {
         <label class="check f-grow"><input type="checkbox" name="enabled" checked /> Enabled</label>
       </div>
       <div class="preview" id="rule-preview" aria-live="polite" hidden></div>
+      </div>
+      </div>
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" id="rule-submit">Create rule</button>
         <button type="button" class="btn" id="rule-preview-btn">Preview last 24 h</button>

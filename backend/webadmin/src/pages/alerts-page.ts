@@ -87,7 +87,6 @@ export function alertsBody(q: AlertsQuery, canEdit: boolean): SafeHtml {
             <th>Severity</th>
             <th>Device</th>
             <th>Started</th>
-            <th>Fired</th>
             <th>Resolved</th>
             <th class="num">Lasted</th>
             <th class="num">Value</th>
@@ -96,7 +95,7 @@ export function alertsBody(q: AlertsQuery, canEdit: boolean): SafeHtml {
         </thead>
         <tbody id="history-rows">
           <tr class="row-placeholder">
-            <td colspan="10"><span class="spinner"></span> Loading…</td>
+            <td colspan="9"><span class="spinner"></span> Loading…</td>
           </tr>
         </tbody>
       </table>
@@ -106,7 +105,7 @@ export function alertsBody(q: AlertsQuery, canEdit: boolean): SafeHtml {
       </nav>
     </section>
 
-    <div class="${canEdit ? 'two-col two-col-wide' : ''}" id="rules">
+    <div class="rules-area" id="rules">
       <section class="card table-card" aria-labelledby="rules-h">
         <div class="section-head">
           <h2 id="rules-h">Rules</h2>

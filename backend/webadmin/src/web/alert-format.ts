@@ -53,7 +53,8 @@ export function alertValue(a: AlertView, rule: AlertRuleView | undefined): strin
   switch (a.kind) {
     case 'offline':
     case 'no_data':
-      return formatDuration(a.value * 1000);
+      // 0 is "back just now", not "0 ms".
+      return a.value < 1 ? '0 s' : formatDuration(a.value * 1000);
     case 'backlog':
       return `${formatNumber(a.value)} readings`;
     default: {

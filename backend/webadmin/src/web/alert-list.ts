@@ -17,8 +17,13 @@ import { agoHtml, timeHtml } from './time.js';
 export type RuleLookup = (ruleId: number) => AlertRuleView | undefined;
 
 function alertCell(a: AlertView): SafeHtml {
+  const kind = KIND_LABEL[a.kind] ?? a.kind;
   return html`<td data-label="Alert" class="c-title">
-    <span class="alert-name">${a.ruleName}</span><span class="alert-kind">${KIND_LABEL[a.kind] ?? a.kind}</span>
+    <span class="alert-name">${a.ruleName}</span>${
+      kind.toLowerCase() === a.ruleName.trim().toLowerCase()
+        ? ''
+        : html`<span class="alert-kind">${kind}</span>`
+    }
   </td>`;
 }
 
@@ -52,6 +57,9 @@ export function historyRowHtml(a: AlertView, rule: AlertRuleView | undefined): S
   const end = a.resolvedAt ? Date.parse(a.resolvedAt) : Date.now();
   const lasted = end - Date.parse(a.startedAt);
   const notes = [
+    a.firedAt
+      ? ''
+      : html`<span class="muted" title="The condition did not hold long enough to fire">never fired</span>`,
     a.resolvedWhileOffline
       ? html`<span class="badge badge-idle" title="Judged from readings replayed after the device came back: it had already cleared, so only the resolve was notified">resolved while offline</span>`
       : '',
@@ -62,7 +70,6 @@ export function historyRowHtml(a: AlertView, rule: AlertRuleView | undefined): S
     <td data-label="Severity">${severityBadge(a.severity)}</td>
     ${deviceCell(a)}
     <td data-label="Started">${timeHtml(a.startedAt)}</td>
-    <td data-label="Fired">${a.firedAt ? timeHtml(a.firedAt) : html`<span class="muted">never</span>`}</td>
     <td data-label="Resolved">${timeHtml(a.resolvedAt)}</td>
     <td data-label="Lasted" class="num nowrap">${Number.isFinite(lasted) ? formatDuration(Math.max(0, lasted)) : '—'}</td>
     <td data-label="Value" class="num nowrap">${alertValue(a, rule)}</td>

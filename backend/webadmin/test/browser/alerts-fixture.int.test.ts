@@ -1,7 +1,9 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { AlertView } from '@sensorfleet/shared/schemas/alerts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, launchBrowser, PageProblems, PHONE, screenshot } from './support/browser.js';
+import { DESKTOP, launchBrowser, PageProblems, PHONE, screenshot, SHOTS_DIR } from './support/browser.js';
 import { XSS_RULE_NAME } from './support/fixture-alerts.js';
 import { startFixture, type Fixture } from './support/fixture-server.js';
 
@@ -274,6 +276,26 @@ describe('alerts pages (stand-in API)', () => {
     await page.locator('#rule-rows tr[data-rule]').first().waitFor();
     await page.waitForTimeout(300);
     await screenshot(page, 'fixture-alerts-phone');
+    // The editor is below a long history: its own picture, with a target row and a preview in it.
+    await page.click('[data-add-target="webhook"]');
+    await page.locator('#rule-form input[name=name]').fill('Too humid');
+    await page.locator('#rule-form select[name=kind]').selectOption('above');
+    await page.locator('#rule-form input[name=sensor]').fill('humidity');
+    await page.locator('#rule-form input[name=threshold]').fill('60');
+    await page.click('#rule-preview-btn');
+    await page.locator('#rule-preview strong').waitFor();
+    mkdirSync(SHOTS_DIR, { recursive: true });
+    // A clip of the full page, not an element shot: the sticky header would cover the editor's top.
+    const box = await page.locator('#rule-editor').evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return { y: r.top + window.scrollY, height: r.height };
+    });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({
+      path: path.join(SHOTS_DIR, 'fixture-alerts-editor-phone.png'),
+      fullPage: true,
+      clip: { x: 0, y: box.y - 12, width: 390, height: box.height + 24 },
+    });
     await page.goto(`${fx.url}/devices/greenhouse-01`);
     await page.locator('#device-alert-rows tr[data-id]').first().waitFor();
     await page.waitForTimeout(500);
