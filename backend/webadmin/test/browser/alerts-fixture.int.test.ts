@@ -286,15 +286,12 @@ describe('alerts pages (stand-in API)', () => {
     await page.locator('#rule-preview strong').waitFor();
     mkdirSync(SHOTS_DIR, { recursive: true });
     // A clip of the full page, not an element shot: the sticky header would cover the editor's top.
-    const box = await page.locator('#rule-editor').evaluate((el) => {
-      const r = el.getBoundingClientRect();
-      return { y: r.top + window.scrollY, height: r.height };
-    });
     await page.evaluate('window.scrollTo(0, 0)');
+    const box = (await page.locator('#rule-editor').boundingBox())!;
     await page.screenshot({
       path: path.join(SHOTS_DIR, 'fixture-alerts-editor-phone.png'),
       fullPage: true,
-      clip: { x: 0, y: box.y - 12, width: 390, height: box.height + 24 },
+      clip: { x: 0, y: box.y - 12, width: PHONE.width, height: box.height + 24 },
     });
     await page.goto(`${fx.url}/devices/greenhouse-01`);
     await page.locator('#device-alert-rows tr[data-id]').first().waitFor();
