@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const web = path.join(root, 'src/web');
 const out = path.join(root, 'dist/public');
-const pages = ['shell', 'login', 'fleet', 'device', 'stats', 'messages', 'users'];
+const pages = ['shell', 'login', 'fleet', 'device', 'alerts', 'stats', 'messages', 'users'];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });

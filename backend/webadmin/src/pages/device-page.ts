@@ -35,6 +35,31 @@ export function deviceBody(deviceId: string, canCommand: boolean): SafeHtml {
     </div>
     <section class="state-grid" id="state-cards" aria-label="Reported state"></section>
 
+    <section class="card table-card device-alerts" id="device-alerts" aria-labelledby="device-alerts-h">
+      <div class="section-head">
+        <h2 id="device-alerts-h">Open alerts</h2>
+        <a class="btn btn-sm" href="${path`/alerts?deviceId=${deviceId}&state=any`}">All alerts of this device</a>
+      </div>
+      <div class="form-error" id="device-alert-error" role="alert" hidden></div>
+      <table class="table table-cards" id="device-alert-table">
+        <thead>
+          <tr>
+            <th>Alert</th>
+            <th>State</th>
+            <th>Severity</th>
+            <th>Since</th>
+            <th class="num">Value</th>
+            <th>Acknowledged</th>
+          </tr>
+        </thead>
+        <tbody id="device-alert-rows">
+          <tr class="row-placeholder">
+            <td colspan="6"><span class="spinner"></span> Loading…</td>
+          </tr>
+        </tbody>
+      </table>
+    </section>
+
     <section class="card" id="history" aria-labelledby="history-h">
       <div class="section-head">
         <h2 id="history-h">History</h2>

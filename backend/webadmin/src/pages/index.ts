@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { alertsBody, HISTORY_STATES } from './alerts-page.js';
 import { Assets } from './assets.js';
 import { deviceBody } from './device-page.js';
 import { errorBody } from './error-page.js';
@@ -26,7 +27,7 @@ type Query = Record<string, string | undefined>;
 const str = (v: string | undefined, max = 200) => (typeof v === 'string' ? v.slice(0, max) : '');
 
 /**
- * The web admin's pages: /login, / (fleet), /devices/{id}, /stats, /messages, /users, and the bundle
+ * The web admin's pages: /login, / (fleet), /devices/{id}, /alerts, /stats, /messages, /users, and the bundle
  * under /assets. Every page is a server-rendered frame plus one ES module; data comes from /api and /ws
  * with the user's session, so a page shows nothing the API would not give the same user.
  */
@@ -106,6 +107,26 @@ export async function pagesPlugin(app: FastifyInstance, opts: PagesOptions = {})
       user,
       data: { device: id, commands: canCommand ? 'yes' : 'no' },
       body: deviceBody(id, canCommand),
+    });
+  });
+
+  app.get('/alerts', async (req, reply) => {
+    const user = await requireUser(req, reply);
+    if (!user) return reply;
+    const q = req.query as Query;
+    // `any` is how the page's own URL says "every state" (an empty value would read as "not given").
+    const state =
+      q.state === 'any' ? '' : HISTORY_STATES.some(([v]) => v && v === q.state) ? str(q.state) : 'resolved';
+    const ruleId = /^[0-9]{1,12}$/.test(str(q.ruleId)) ? str(q.ruleId) : '';
+    const canAck = hasRole(user, 'operator');
+    const canEdit = hasRole(user, 'admin');
+    return send(reply, {
+      title: 'Alerts',
+      script: 'alerts',
+      nav: 'alerts',
+      user,
+      data: { ack: canAck ? 'yes' : 'no', edit: canEdit ? 'yes' : 'no' },
+      body: alertsBody({ state, deviceId: str(q.deviceId, 64), ruleId }, canEdit),
     });
   });
 

@@ -2,7 +2,7 @@ import type { Assets } from './assets.js';
 import { html, type SafeHtml } from './html.js';
 import { hasRole, type PageUser } from './page-user.js';
 
-export type NavKey = 'fleet' | 'stats' | 'messages' | 'users' | 'none';
+export type NavKey = 'fleet' | 'alerts' | 'stats' | 'messages' | 'users' | 'none';
 
 export interface PageSpec {
   title: string;
@@ -17,6 +17,7 @@ export interface PageSpec {
 
 const NAV: { key: NavKey; href: string; label: string; admin?: boolean }[] = [
   { key: 'fleet', href: '/', label: 'Fleet' },
+  { key: 'alerts', href: '/alerts', label: 'Alerts' },
   { key: 'stats', href: '/stats', label: 'Ingest' },
   { key: 'messages', href: '/messages', label: 'Message log' },
   { key: 'users', href: '/users', label: 'Users', admin: true },
@@ -31,7 +32,9 @@ function header(spec: PageSpec): SafeHtml {
         href="${n.href}"
         class="nav-link${n.key === spec.nav ? ' active' : ''}"
         ${n.key === spec.nav ? html` aria-current="page"` : ''}
-        >${n.label}</a
+        >${n.label}${
+          n.key === 'alerts' ? html`<span class="nav-count" id="nav-alert-count" hidden></span>` : ''
+        }</a
       >`,
   );
   return html`<header class="topbar">

@@ -6,6 +6,8 @@ export class ApiError extends Error {
     message: string,
     /** The API's stable error code (`csrf`, `not_found`, …) when it sent one. */
     readonly code = '',
+    /** The request field a 400 is about (`body.threshold`), so a form can show it next to its input. */
+    readonly field = '',
   ) {
     super(message);
   }
@@ -46,9 +48,10 @@ function toLogin(): void {
 async function errorOf(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => '');
   try {
-    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
+    const body = JSON.parse(text) as { message?: unknown; error?: unknown; field?: unknown };
     const code = typeof body.error === 'string' ? body.error : '';
-    if (typeof body.message === 'string') return new ApiError(res.status, body.message, code);
+    const field = typeof body.field === 'string' ? body.field : '';
+    if (typeof body.message === 'string') return new ApiError(res.status, body.message, code, field);
     if (code) return new ApiError(res.status, code, code);
   } catch {
     // not JSON: the status text says enough

@@ -2,6 +2,7 @@ import { html, path } from '../pages/html.js';
 import { ApiError, api, withQuery } from './api.js';
 import { CommandPanel } from './command-panel.js';
 import { renderCompleteness, type Completeness } from './completeness.js';
+import { DeviceAlerts } from './device-alerts.js';
 import { renderStateCards } from './device-state.js';
 import { applyLive, type Device } from './devices.js';
 import { byId, pageData, setHtml } from './dom.js';
@@ -232,7 +233,7 @@ async function loadDevice(): Promise<boolean> {
     if (err instanceof ApiError && err.status === 404) {
       byId('dev-missing').hidden = false;
       byId('dev-status').textContent = 'unknown';
-      for (const id of ['history', 'commands', 'completeness']) byId(id).hidden = true;
+      for (const id of ['device-alerts', 'history', 'commands', 'completeness']) byId(id).hidden = true;
     }
     return false;
   }
@@ -254,6 +255,7 @@ async function loadCompleteness(): Promise<void> {
 }
 
 const commands = new CommandPanel(deviceId);
+const alerts = new DeviceAlerts(deviceId, pageData('commands') === 'yes');
 
 // Live: readings go into the charts (while the range follows now), state into the cards, commands into
 // the history. Repaint of the header at most once per frame.
@@ -261,6 +263,7 @@ let headerQueued = false;
 const live = new LiveConnection({
   subscribe: [deviceId],
   onMessage(msg) {
+    if (msg.type === 'alert') return alerts.onLive(msg);
     if (msg.type === 'command') {
       const c = msg.command as { deviceId?: string } | undefined;
       if (c?.deviceId === deviceId) commands.onLive(msg);
@@ -290,6 +293,7 @@ const live = new LiveConnection({
 function resync(): void {
   void loadDevice().then(() => loadReadings());
   void commands.load();
+  void alerts.load();
 }
 
 // The live window slides with the clock even when no reading arrives.
@@ -308,6 +312,7 @@ void loadDevice().then((ok) => {
   if (!ok) return;
   void loadReadings();
   void loadCompleteness();
+  void alerts.load();
   commands.start();
   live.start();
 });

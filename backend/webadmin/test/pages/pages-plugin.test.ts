@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const PAGES = ['/', '/devices/sim-001', '/stats', '/messages', '/users'];
+const PAGES = ['/', '/devices/sim-001', '/alerts', '/stats', '/messages', '/users'];
 
 describe('pages plugin', () => {
   it('redirects a stranger to /login with the page to come back to', async () => {
@@ -57,6 +57,22 @@ describe('pages plugin', () => {
     user = { username: 'otto', role: 'operator' };
     expect((await app.inject({ url: '/devices/d1' })).body).toContain('data-command="stop"');
     expect((await app.inject({ url: '/' })).body).not.toContain('href="/users"');
+  });
+
+  it('offers acknowledging to operators and the rule editor to admins only', async () => {
+    user = { username: 'vic', role: 'viewer' };
+    let body = (await app.inject({ url: '/alerts' })).body;
+    expect(body).toContain('data-ack="no"');
+    expect(body).not.toContain('id="rule-form"');
+    user = { username: 'otto', role: 'operator' };
+    body = (await app.inject({ url: '/alerts' })).body;
+    expect(body).toContain('data-ack="yes"');
+    expect(body).not.toContain('id="rule-form"');
+    user = { username: 'ann', role: 'admin' };
+    body = (await app.inject({ url: '/alerts?state=any&deviceId=%22%3E%3Cb%3E' })).body;
+    expect(body).toContain('id="rule-form"');
+    expect(body).toContain('value="&quot;&gt;&lt;b&gt;"');
+    expect(body).toMatch(/<option value=""\s+selected>Any state<\/option>/);
   });
 
   it('serves versioned assets for good and sends a signed-in user away from /login', async () => {

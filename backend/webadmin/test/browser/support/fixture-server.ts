@@ -2,6 +2,8 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 // The built plugin (dist), which finds the bundle next to it, as the service does.
 import { pagesPlugin, type PageUser } from '@sensorfleet/webadmin/pages/index';
+import { installErrorHandling } from '@sensorfleet/webadmin/errors';
+import { registerAlertRoutes, type AlertFixture } from './fixture-alerts.js';
 
 /**
  * A stand-in for the web admin's API with rich, made-up data (offline devices, sensor errors, backlog,
@@ -11,6 +13,8 @@ import { pagesPlugin, type PageUser } from '@sensorfleet/webadmin/pages/index';
 export interface Fixture {
   app: FastifyInstance;
   url: string;
+  /** The alerts API's data, and a way to send an alert frame as the engine would. */
+  alerts: AlertFixture;
   close(): Promise<void>;
 }
 
@@ -157,6 +161,8 @@ export async function startFixture(
   };
 
   const app = Fastify();
+  // The service's error answers (`{error, message, field}`), so forms see a 400 as they would for real.
+  installErrorHandling(app);
   await app.register(fastifyWebsocket);
   const signedIn = (cookie: string | undefined) => /fx_user=1/.test(cookie ?? '');
   const user: PageUser = { username: 'admin', role: opts.role ?? 'admin' };
@@ -468,6 +474,8 @@ export async function startFixture(
     return reply.code(204).send();
   });
 
+  const alerts = registerAlertRoutes(app, { now, devices, user, value, broadcast });
+
   app.get('/ws', { websocket: true }, (socket) => {
     const client = { send: (s: string) => socket.send(s), subs: new Set<string>() as '*' | Set<string> };
     sockets.add(client);
@@ -491,6 +499,7 @@ export async function startFixture(
   return {
     app,
     url,
+    alerts,
     close: async () => {
       clearInterval(timer);
       await app.close();
