@@ -58,8 +58,39 @@ it('runs the device and the fleet into MariaDB, answers /health, and stops every
   expect((await httpGet(`${stack.webadminUrl}/`)).status).toBeLessThan(500);
   for (const url of stack.healthUrls) expect((await httpGet(url)).status, url).toBe(200);
 
+  // An alert rule made through the API fires on the device's readings and its e-mail reaches the
+  // stack's mail catcher, which a newcomer watches on its page.
+  const base = stack.webadminUrl;
+  const login = await fetch(`${base}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: base },
+    body: JSON.stringify({ username: 'admin', password: stack.adminPassword }),
+  });
+  expect(login.status).toBe(200);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const { csrfToken } = (await login.json()) as { csrfToken: string };
+  const rule = await fetch(`${base}/api/alert-rules`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: base, cookie, 'x-csrf-token': csrfToken },
+    body: JSON.stringify({
+      name: 'local stack mail check',
+      deviceId: stack.deviceId,
+      kind: 'above',
+      sensor: 'temperature',
+      threshold: -50,
+      forS: 0,
+      severity: 'warning',
+      targets: [{ type: 'email', to: 'ops@example.test' }],
+    }),
+  });
+  expect(rule.status, await rule.clone().text()).toBe(201);
+  await waitFor('the alert e-mail on the mail catcher page', 30_000, async () => {
+    const page = await httpGet(stack!.mailUrl);
+    return page.body.includes('local stack mail check') ? true : 'no mail yet';
+  });
+
   const pids = stack.servers.map((s) => s.pid).filter((p): p is number => p !== undefined);
   expect(pids.length).toBe(stack.servers.length);
   await stack.stop();
   expect(pids.filter(alive)).toEqual([]);
-}, 90_000);
+}, 120_000);

@@ -15,6 +15,7 @@ import {
   SecuredBroker,
   type ManagedServer,
 } from '../harness/index.js';
+import { startMailCatcher, type MailCatcher } from './mail-catcher.js';
 import { localPrometheusConfig } from './prometheus-config.js';
 
 export interface LocalStackOptions {
@@ -49,6 +50,9 @@ export interface LocalStack {
   /** Device listener (client id = user name). */
   deviceBrokerUrl: string;
   prometheusUrl: string | undefined;
+  /** The local mail catcher: its page, and the SMTP URL the web admin sends alert e-mails to. */
+  mailUrl: string;
+  smtpUrl: string;
   /** The device run as real processes (sensor, startstopbutton, mqtthandler, its own Redis). */
   deviceId: string;
   fleetIds: string[];
@@ -92,12 +96,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.preferredPorts === false ? Promise.resolve(undefined) : portOr(preferred);
   const started: ManagedServer[] = [];
   let statusTimer: NodeJS.Timeout | undefined;
+  let mail: MailCatcher | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     if (statusTimer) clearInterval(statusTimer);
     for (const s of [...started].reverse()) await s.stop().catch(() => {});
+    await mail?.stop().catch(() => {});
   };
 
   async function startServer<T extends ManagedServer>(what: string, make: () => Promise<T>): Promise<T> {
@@ -146,7 +152,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // ── Extra local services start here ──────────────────────────────────────────────────────────────
     // Services the web admin talks to (e.g. a local SMTP catcher): start them with startServer() and put
     // the variables the web admin needs into webadminExtraEnv; print their URLs in the block below.
-    const webadminExtraEnv: Record<string, string> = {};
+    // Alert e-mails go to a local catcher (files in <data>/mail, listed on a page); webhooks may target
+    // this machine's own sinks.
+    mail = await startMailCatcher({
+      dir: path.join(dataDir, 'mail'),
+      smtpPort: (await port(2525)) ?? 0,
+      httpPort: (await port(8025)) ?? 0,
+    });
+    say(
+      `  ${'mail catcher'.padEnd(20)} ${mail.smtpUrl.replace(/^smtp:\/\//, '')}   data: ${path.relative(process.cwd(), path.join(dataDir, 'mail')) || '.'}`,
+    );
+    const webadminExtraEnv: Record<string, string> = {
+      SMTP_URL: mail.smtpUrl,
+      ALERT_MAIL_FROM: 'sensorfleet <alerts@sensorfleet.local>',
+      ALERT_WEBHOOK_ALLOW: '127.0.0.1,::1',
+    };
     // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
     // The web admin, and on first run an `admin` account with a random password (shown once, below).
@@ -161,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           DATABASE_URL: databaseUrl,
           HTTP_PORT: String(httpPort),
           HTTP_HOST: '127.0.0.1',
+          PUBLIC_URL: webadminUrl,
           ...webadminExtraEnv,
         },
       }),
@@ -303,6 +324,7 @@ Web admin: ${webadminUrl}   (API docs: ${webadminUrl}/docs)
   ${adminPassword ? `first run: log in as admin / ${adminPassword}   (shown once; new one: npm run user -- reset admin)` : 'log in with your account (the admin account was made on the first run)'}
   more users: DATABASE_URL=${databaseUrl} npm run user -- add <name> --role viewer|operator|admin
   (reset/remove/list/token <name>: see backend/webadmin/README.md "CLI"; the same DATABASE_URL)
+  alerts: ${webadminUrl}/alerts — alert e-mails arrive at ${mail.webUrl}   (files: ${path.relative(process.cwd(), path.join(dataDir, 'mail')) || '.'}/*.eml)
 Ctrl-C stops everything; data stays in ${path.relative(process.cwd(), dataDir) || '.'}/ (delete it to start over).
 `);
     const healthUrls = services.map((s) => s.server.healthUrl);
@@ -334,6 +356,8 @@ Ctrl-C stops everything; data stays in ${path.relative(process.cwd(), dataDir) |
       brokerUrl: broker.url,
       deviceBrokerUrl: secured!.deviceUrl,
       prometheusUrl: prometheus?.url,
+      mailUrl: mail.webUrl,
+      smtpUrl: mail.smtpUrl,
       deviceId: DEVICE_ID,
       fleetIds: fleetSize > 0 ? fleetIds : [],
       healthUrls,
