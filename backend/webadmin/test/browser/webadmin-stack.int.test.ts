@@ -179,6 +179,37 @@ describe('web admin in a browser, against the real stack', () => {
     await expect.poll(() => page.locator('#user-rows tr[data-user="ops-kim"]').count()).toBe(0);
   });
 
+  it('creates an alert rule in the UI, shows the alert firing on /alerts and sends its e-mail', async () => {
+    await page.goto(`${stack.url}/alerts#rule-editor`);
+    const form = page.locator('#rule-form');
+    await form.locator('input[name=name]').fill('Browser test: too warm');
+    await form.locator('select[name=scope]').selectOption('device');
+    await form.locator('input[name=deviceId]').fill(DEVICE);
+    await form.locator('select[name=kind]').selectOption('above');
+    await form.locator('input[name=sensor]').fill('temperature');
+    // The simulated room is far above this: the alert fires on the next evaluation.
+    await form.locator('input[name=threshold]').fill('-40');
+    await form.locator('select[name=severity]').selectOption('critical');
+    await page.click('[data-add-target="email"]');
+    await form.locator('[data-index="0"] input[data-key=to]').fill('ops@example.test');
+    await page.click('#rule-submit');
+    await page.locator('#rule-rows tr', { hasText: 'Browser test: too warm' }).waitFor();
+
+    // Live over the websocket: no reload.
+    const firing = page.locator('#open-rows tr[data-id]', { hasText: 'Browser test: too warm' });
+    await firing.waitFor({ timeout: 20_000 });
+    expect(await firing.getAttribute('class')).toContain('sev-critical');
+    await waitUntil('the alert e-mail', 20_000, async () => stack.smtp.to('ops@example.test').length > 0);
+    const mail = stack.smtp.to('ops@example.test')[0]!.raw;
+    expect(mail).toContain('Browser test: too warm');
+    expect(mail).toContain(DEVICE);
+    // One mail per state change, however many readings keep the condition true.
+    await page.waitForTimeout(2000);
+    expect(stack.smtp.to('ops@example.test')).toHaveLength(1);
+    await page.goto(`${stack.url}/devices/${DEVICE}`);
+    await page.locator('text=Browser test: too warm').first().waitFor();
+  });
+
   it('renders every page on a desktop and a phone screen without console errors or CSP violations', async () => {
     const pages: [string, string][] = [
       ['fleet', '/'],
@@ -186,6 +217,7 @@ describe('web admin in a browser, against the real stack', () => {
       ['stats', '/stats'],
       ['messages', `/messages?device=${DEVICE}`],
       ['users', '/users'],
+      ['alerts', '/alerts'],
     ];
     for (const [label, viewport] of [
       ['desktop', DESKTOP],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { freePort, MariaDbServer, MosquittoServer, RedisServer } from '@sensorfleet/tools/harness';
 import { NodeService, REPO_ROOT } from '@sensorfleet/tools/harness';
 import mqtt, { type MqttClient } from 'mqtt';
+import { SmtpSink } from '../../support/alert-sinks.js';
 
 /**
  * The real system for the browser tests, every part its own process as in production: private Redis,
@@ -21,6 +22,8 @@ export class BrowserStack {
     readonly url: string,
     readonly sensor: NodeService,
     readonly mqtthandler: NodeService,
+    /** The SMTP server the web admin sends alert e-mails to. */
+    readonly smtp: SmtpSink,
   ) {}
 
   static async start(opts: { deviceId: string; username: string; password: string }): Promise<BrowserStack> {
@@ -36,6 +39,7 @@ export class BrowserStack {
     });
     const httpPort = await freePort();
     const url = `http://127.0.0.1:${httpPort}`;
+    const smtp = await SmtpSink.start();
     const webadmin = await NodeService.start('backend/webadmin', {
       env: {
         ...quiet,
@@ -45,6 +49,9 @@ export class BrowserStack {
         HTTP_HOST: '127.0.0.1',
         PUBLIC_URL: url,
         COMMAND_POLL_INTERVAL: '300ms',
+        SMTP_URL: smtp.url,
+        ALERT_MAIL_FROM: 'sensorfleet <alerts@sensorfleet.test>',
+        ALERT_EVAL_INTERVAL_MS: '500',
       },
     });
     await addUser(databaseUrl, opts.username, opts.password);
@@ -73,6 +80,7 @@ export class BrowserStack {
       url,
       sensor,
       mqtthandler,
+      smtp,
     );
   }
 
@@ -86,7 +94,7 @@ export class BrowserStack {
   async close(): Promise<void> {
     await Promise.allSettled([this.sensor.stop(), this.mqtthandler.stop()]);
     await Promise.allSettled([this.webadmin.stop(), this.receiver.stop()]);
-    await Promise.allSettled([this.redis.stop(), this.broker.stop(), this.db.stop()]);
+    await Promise.allSettled([this.redis.stop(), this.broker.stop(), this.db.stop(), this.smtp.close()]);
   }
 }
 
