@@ -16,6 +16,7 @@ import type { AuthService } from './auth/auth-service.js';
 import type { CommandService } from './commands/command-service.js';
 import { trustProxyOption } from './config.js';
 import { installErrorHandling } from './errors.js';
+import { installResponseHeaders } from './response-headers.js';
 import type { LiveHub } from './live/live-hub.js';
 import type { WebadminMetrics } from './metrics.js';
 import { commandRoutes } from './routes/commands.js';
@@ -99,6 +100,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     }
   });
   installErrorHandling(app);
+  installResponseHeaders(app);
   app.setValidatorCompiler(validatorCompiler());
   deps.metrics.instrument(app);
 

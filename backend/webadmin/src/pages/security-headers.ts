@@ -23,3 +23,14 @@ export const PAGE_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
 };
+
+/**
+ * Headers of every other answer (JSON, CSV, plain-text errors): nothing in them is meant to run or to be
+ * framed, so the policy allows nothing at all.
+ */
+export const NON_PAGE_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};

@@ -32,7 +32,9 @@ export class WebadminRig {
     readonly mqttClient: MqttClient,
   ) {}
 
-  static async start(opts: { replicas?: number; env?: Record<string, string> } = {}): Promise<WebadminRig> {
+  static async start(
+    opts: { replicas?: number; env?: Record<string, string>; pages?: boolean } = {},
+  ): Promise<WebadminRig> {
     const [db, broker] = await Promise.all([MariaDbServer.start(), MosquittoServer.start()]);
     const databaseUrl = await db.createDatabase();
     const config = parseEnv(webadminEnv, {
@@ -46,9 +48,14 @@ export class WebadminRig {
     });
     const replicas: Webadmin[] = [];
     for (let i = 0; i < (opts.replicas ?? 1); i++) {
+      // The built pages plugin (dist) finds the bundle next to it, as the service does.
+      const extraPlugins = opts.pages
+        ? [(await import('@sensorfleet/webadmin/pages/index')).pagesPlugin]
+        : [];
       const w = await createWebadmin(
         config,
         createLogger(`webadmin-${i + 1}`, config.LOG_LEVEL, { pretty: false }),
+        { extraPlugins },
       );
       for (const c of w.components) await c.start();
       await w.app.ready();
