@@ -34,3 +34,14 @@ export const NON_PAGE_HEADERS: Record<string, string> = {
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 };
+
+/**
+ * The API docs (Swagger UI, served by @fastify/swagger-ui) under the pages' policy, but for the one
+ * `<style>` element swagger-ui-bundle.js inserts, allowed by its hash rather than with 'unsafe-inline'.
+ * A new Swagger UI version may change it: test/security/service-browser.int.test.ts then reports the
+ * CSP violation in Chromium with the new hash.
+ */
+export const DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+  "style-src 'self'",
+  "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='",
+);
