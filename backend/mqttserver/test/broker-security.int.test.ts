@@ -20,7 +20,7 @@ const clients: MqttClient[] = [];
 
 beforeAll(async () => {
   broker = await SecuredBroker.start({ tls: true });
-  for (const user of [A, B, 'receiver', 'webadmin']) pw[user] = await broker.setAccount(user);
+  for (const user of [A, B, 'receiver', 'webadmin', 'monitor']) pw[user] = await broker.setAccount(user);
 });
 
 afterEach(async () => {
@@ -202,6 +202,88 @@ describe('what a device may do', () => {
     ];
     for (const topic of own) await device.publishAsync(topic, `from-${A}`, { qos: 1 });
     for (const topic of own) await seen.waitFor(topic, `from-${A}`);
+  });
+});
+
+/** Lets messages of other publishers arrive (no order to rely on across publishers). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+describe('what the service accounts may do', () => {
+  /** Everything a device reports, published under `id` by `client`. */
+  async function spoofDeviceTopics(client: MqttClient, id: string, payload: string): Promise<void> {
+    for (const topic of [
+      topics.telemetry(id),
+      topics.state(id),
+      topics.online(id),
+      topics.commandResult(id),
+      topics.compatData(id),
+      topics.compatStatus(id),
+      topics.compatHeartbeat(id),
+    ])
+      await client.publishAsync(topic, payload, { qos: 1 });
+  }
+  const deviceTopicsOf = (inbox: Inbox, id: string, payload: string) =>
+    inbox.messages.filter((m) => m.topic.startsWith(`devices/${id}/`) && m.payload === payload);
+
+  it('the receiver cannot speak for a device or command it: it only acks and announces itself', async () => {
+    const seen = await witness();
+    const receiver = await connect('receiver');
+    await spoofDeviceTopics(receiver, A, 'from-receiver');
+    await receiver.publishAsync(topics.commands(A), 'from-receiver', { qos: 1 });
+    await receiver.publishAsync(topics.ack(A), 'receiver-marker', { qos: 1 });
+    await seen.waitFor(topics.ack(A), 'receiver-marker');
+    expect(deviceTopicsOf(seen, A, 'from-receiver')).toEqual([]);
+  });
+
+  it('the web admin cannot speak for a device, ack its readings or fake a receiver', async () => {
+    const seen = await witness();
+    const presence = await subscribed(await connect(B), [topicFilters.receiversOnline]);
+    const webadmin = await connect('webadmin');
+    await spoofDeviceTopics(webadmin, A, 'from-webadmin');
+    await webadmin.publishAsync(topics.ack(A), 'from-webadmin', { qos: 1 });
+    await webadmin.publishAsync(topics.receiverOnline('fake'), 'true', { qos: 1 });
+    await webadmin.publishAsync(topics.commands(A), 'webadmin-marker', { qos: 1 });
+    await seen.waitFor(topics.commands(A), 'webadmin-marker');
+    await settle();
+    expect(deviceTopicsOf(seen, A, 'from-webadmin')).toEqual([]);
+    expect(presence.messages).toEqual([]);
+  });
+
+  it('a device cannot fake a receiver’s presence (which makes every device resend its window)', async () => {
+    const presence = await subscribed(await connect(B), [topicFilters.receiversOnline]);
+    const deviceA = await connect(A);
+    await deviceA.publishAsync(topics.receiverOnline('fake'), 'true', { qos: 1 });
+    const receiver = await connect('receiver');
+    await receiver.publishAsync(topics.receiverOnline('r-marker'), 'true', { qos: 1 });
+    await presence.waitFor(topics.receiverOnline('r-marker'), 'true');
+    await settle();
+    expect(presence.payloads(topics.receiverOnline('fake'))).toEqual([]);
+    await receiver.publishAsync(topics.receiverOnline('r-marker'), '', { qos: 1, retain: true });
+  });
+
+  it("a device reads none of another device's data, whatever it subscribes to", async () => {
+    const inboxA = await subscribed(await connect(A), [`devices/${B}/#`, 'devices/+/telemetry', '#']);
+    const seen = await witness();
+    const deviceB = await connect(B);
+    await spoofDeviceTopics(deviceB, B, 'private-to-b');
+    for (const topic of [topics.telemetry(B), topics.compatHeartbeat(B)])
+      await seen.waitFor(topic, 'private-to-b');
+    await settle();
+    expect(inboxA.messages.filter((m) => m.topic.startsWith(`devices/${B}/`))).toEqual([]);
+  });
+
+  it('the metrics account reads no device topic and writes nothing', async () => {
+    const monitor = await connect('monitor');
+    const inbox = await subscribed(monitor, ['devices/#', topicFilters.receiversOnline]);
+    const seen = await witness();
+    await spoofDeviceTopics(monitor, A, 'from-monitor');
+    await monitor.publishAsync(topics.commands(A), 'from-monitor', { qos: 1 });
+    const deviceA = await connect(A);
+    await deviceA.publishAsync(topics.telemetry(A), 'monitor-marker', { qos: 1 });
+    await seen.waitFor(topics.telemetry(A), 'monitor-marker');
+    await settle();
+    expect(seen.messages.filter((m) => m.payload === 'from-monitor')).toEqual([]);
+    expect(inbox.messages.filter((m) => m.topic.startsWith('devices/'))).toEqual([]);
   });
 });
 

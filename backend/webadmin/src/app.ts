@@ -16,6 +16,8 @@ import type { AuthService } from './auth/auth-service.js';
 import type { CommandService } from './commands/command-service.js';
 import { trustProxyOption } from './config.js';
 import { installErrorHandling } from './errors.js';
+import { DOCS_CONTENT_SECURITY_POLICY } from './pages/security-headers.js';
+import { installResponseHeaders } from './response-headers.js';
 import type { LiveHub } from './live/live-hub.js';
 import type { WebadminMetrics } from './metrics.js';
 import type { WebhookAllowList } from './alerts/webhook-address-policy.js';
@@ -102,6 +104,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     }
   });
   installErrorHandling(app);
+  installResponseHeaders(app);
   app.setValidatorCompiler(validatorCompiler());
   deps.metrics.instrument(app);
 
@@ -124,7 +127,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
       security: [{ bearer: [] }, { session: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authPluginFp, {
     auth: deps.auth,

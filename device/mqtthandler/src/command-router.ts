@@ -104,8 +104,9 @@ export class CommandRouter {
     }
     const name = cmd.command as CommandName;
     const args = Object.fromEntries(Object.entries(cmd).filter(([k]) => !ENVELOPE_FIELDS.has(k)));
-    // A misspelt argument (e.g. `interval` for `intervalMs`) must not be ignored silently.
-    const unknown = Object.keys(args).filter((k) => !(k in CommandArgs[name].properties));
+    // A misspelt argument (e.g. `interval` for `intervalMs`) must not be ignored silently. Own keys only:
+    // `in` would also find `toString`, `valueOf`, `__proto__` … on the prototype and let them through.
+    const unknown = Object.keys(args).filter((k) => !Object.hasOwn(CommandArgs[name].properties, k));
     if (unknown.length) {
       const known = Object.keys(CommandArgs[name].properties);
       return done({

@@ -99,6 +99,15 @@ describe('CommandRouter', () => {
       ok: false,
       error: 'bad arguments for stop: unknown "now"; it takes none',
     });
+    // Names every object inherits (found by test/fuzz/command-router.fuzz.test.ts): still surplus.
+    for (const key of ['toString', 'valueOf', 'constructor', '__proto__']) {
+      const r = await send(`{"id":"a-${key}","command":"stop","${key}":1}`);
+      expect(r, key).toEqual({
+        id: `a-${key}`,
+        ok: false,
+        error: `bad arguments for stop: unknown "${key}"; it takes none`,
+      });
+    }
     expect(control.calls).toEqual([]);
   });
 

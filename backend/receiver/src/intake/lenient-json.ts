@@ -4,9 +4,13 @@
  * message as malformed would throw away its good readings, so the validators get the non-finite number and
  * reject just the reading that holds it (reason `non_finite_value`).
  */
+import { randomBytes } from 'node:crypto';
+
 export type JsonParse = { ok: true; value: unknown } | { ok: false; error: string };
 
-const MARK = '\u0000nonfinite:';
+// A device may send any string, this prefix included: the mark carries a secret of this process, so only
+// the tokens this parser quoted itself turn back into numbers (a sent "\u0000nonfinite:21" stays a string).
+const MARK = `\u0000nonfinite:${randomBytes(9).toString('base64url')}:`;
 const TOKENS: readonly [string, number][] = [
   ['-Infinity', -Infinity],
   ['Infinity', Infinity],

@@ -16,6 +16,12 @@ describe('parseJsonLenient', () => {
     expect(v['d"NaN']).toBe(1);
   });
 
+  it('leaves a string alone that looks like its own internal mark', () => {
+    const r = parseJsonLenient('{"a":"\\u0000nonfinite:21","b":NaN}');
+    expect(r.ok).toBe(true);
+    expect((r as { value: Record<string, unknown> }).value.a).toBe('\u0000nonfinite:21');
+  });
+
   it('still rejects what is not JSON otherwise', () => {
     expect(parseJsonLenient('{"a":NaNa}').ok).toBe(false);
     expect(parseJsonLenient('{a:1}').ok).toBe(false);

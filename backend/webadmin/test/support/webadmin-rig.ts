@@ -37,6 +37,7 @@ export class WebadminRig {
       replicas?: number;
       env?: Record<string, string>;
       alertDispatch?: AlertDispatchOptions;
+      pages?: boolean;
     } = {},
   ): Promise<WebadminRig> {
     const [db, broker] = await Promise.all([MariaDbServer.start(), MosquittoServer.start()]);
@@ -52,10 +53,14 @@ export class WebadminRig {
     });
     const replicas: Webadmin[] = [];
     for (let i = 0; i < (opts.replicas ?? 1); i++) {
+      // The built pages plugin (dist) finds the bundle next to it, as the service does.
+      const extraPlugins = opts.pages
+        ? [(await import('@sensorfleet/webadmin/pages/index')).pagesPlugin]
+        : [];
       const w = await createWebadmin(
         config,
         createLogger(`webadmin-${i + 1}`, config.LOG_LEVEL, { pretty: false }),
-        { alertDispatch: opts.alertDispatch },
+        { alertDispatch: opts.alertDispatch, extraPlugins },
       );
       for (const c of w.components) await c.start();
       await w.app.ready();
