@@ -1,0 +1,48 @@
+/**
+ * The contract between the drill runner (`npm run drill`), the system it drives (drill-system.ts) and
+ * each fault drill (drills/*.ts, one fault per file). A drill breaks one thing in a running system, lets
+ * it recover, and reports what MariaDB holds against what the devices produced.
+ */
+
+/** One row of the drill table (printed, and written to bench-results/drills.json). */
+export interface DrillResult {
+  /** Number in the issue's list and a short name, e.g. `1` / `broker down 60 s`. */
+  id: string;
+  name: string;
+  /** Readings the devices measured during the drill's window (by seq, all devices). */
+  produced: number;
+  /** Distinct (device, seq) rows in MariaDB for that window. */
+  stored: number;
+  /** produced − stored: seqs missing from MariaDB. */
+  lost: number;
+  /** Rows stored more than once for the same (device, seq, sensor): must be 0. */
+  duplicated: number;
+  /**
+   * Loss the devices themselves counted and reported (outbox bound drops, appends Redis lost in a power
+   * cut); a drill passes only if `lost` equals this (every missing seq accounted for) and it is within
+   * the drill's allowance.
+   */
+  countedLoss: number;
+  /** Fault end → every device's outbox empty (null when the drill has no single fault end). */
+  recoveryMs: number | null;
+  /** Largest measured → committed latency of readings measured after the fault ended, while recovering. */
+  maxLiveLatencyMs: number | null;
+  passed: boolean;
+  /** What the drill checked beyond the counts, and why it failed if it did. */
+  notes: string[];
+}
+
+/** Fault lengths: the full drill uses the issue's, the quick subset in `npm test` short ones. */
+export interface DrillScale {
+  outageMs: number;
+  partitionMs: number;
+  quick: boolean;
+}
+
+export interface Drill<System> {
+  id: string;
+  name: string;
+  /** Part of the quick subset that runs in `npm test`. */
+  quick: boolean;
+  run(system: System, scale: DrillScale, log: (line: string) => void): Promise<DrillResult>;
+}
