@@ -34,6 +34,11 @@ declare module 'fastify' {
     logOut(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /** Whether the request's session or token is still valid (long-lived sockets ask again). */
     stillSignedIn(request: FastifyRequest): Promise<boolean>;
+    /**
+     * Calls `onEnd` when the request's cookie session is logged out on this replica (a socket closes at
+     * once); returns the unsubscribe. Other replicas' logouts reach it through `stillSignedIn`.
+     */
+    onSignOut(request: FastifyRequest, onEnd: () => void): () => void;
     /** `https://host[:port]` people use; state changes must come from it. */
     publicOrigin(request: FastifyRequest): string;
   }
@@ -205,9 +210,24 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     return sid !== undefined && (await opts.auth.bySession(sid)) !== undefined;
   });
 
+  const signOutListeners = new Map<string, Set<() => void>>();
+  app.decorate('onSignOut', (request: FastifyRequest, onEnd: () => void) => {
+    const sid = request.user?.via === 'session' ? request.cookies[cookieName] : undefined;
+    if (sid === undefined) return () => undefined;
+    const listeners = signOutListeners.get(sid) ?? new Set();
+    signOutListeners.set(sid, listeners.add(onEnd));
+    return () => {
+      listeners.delete(onEnd);
+      if (listeners.size === 0) signOutListeners.delete(sid);
+    };
+  });
+
   app.decorate('logOut', async (request: FastifyRequest, reply: FastifyReply) => {
     const sid = request.cookies[cookieName];
-    if (sid) await opts.auth.logout(sid, request.user?.username ?? '', request.ip);
+    if (sid) {
+      await opts.auth.logout(sid, request.user?.username ?? '', request.ip);
+      for (const onEnd of [...(signOutListeners.get(sid) ?? [])]) onEnd();
+    }
     void reply.clearCookie(cookieName, { path: '/', secure, httpOnly: true, sameSite: 'lax' });
     request.session = null;
     request.user = null;

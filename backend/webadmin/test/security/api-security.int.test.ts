@@ -203,10 +203,16 @@ describe('sessions', () => {
   it('refuses the old cookie everywhere after logout: API, state changes, pages and /ws', async () => {
     await rig.addUser('leaver', 'admin');
     const l = await rig.login('leaver');
+    const open = await openSocket({ cookie: l.cookie, origin: ORIGIN });
+    const closed = new Promise<string>((resolve) =>
+      open.once('close', (code, reason) => resolve(`${code} ${reason.toString()}`)),
+    );
     expect(
       (await rig.app.inject({ method: 'DELETE', url: '/api/session', headers: WebadminRig.browser(l) }))
         .statusCode,
     ).toBe(204);
+    // Closed by the logout itself ('signed out'), not by the periodic check ('session ended') later.
+    expect(await closed).toBe('4401 signed out');
     expect((await rig.app.inject({ url: '/api/devices', headers: { cookie: l.cookie } })).statusCode).toBe(
       401,
     );
