@@ -24,6 +24,7 @@ import { TcpByteCounter } from './device-tcp-counter.js';
 import { settleDatabase } from './ingest-case.js';
 import { LatencyCollector, type LatencySummary, type PhaseWindow } from './latency-collector.js';
 import { LiveWebClients } from './live-web-clients.js';
+import { TelemetryTap } from './telemetry-tap.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
 import { rawBatchInsert, rawMultiRowInsert, type RawResult } from './raw-insert.js';
 import {
@@ -102,6 +103,9 @@ const REAL_DEVICE = 'sysbench-device';
  * simulator's own default of one reading interval, which would add up to a second of latency per reading.
  */
 const DEVICE_BATCH_WAIT_MS = 200;
+/** Live devices: the fleet and the real device (a backlog's readings are hours old by design). */
+const isLive = (deviceId: string): boolean =>
+  !deviceId.startsWith(BACKLOG_PREFIX) && deviceId !== WIRE_DEVICE;
 
 const envSize = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -209,6 +213,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
   const proxies: TcpByteCounter[] = [];
   const redisClients: Redis[] = [];
   let clients: LiveWebClients | undefined;
+  let tap: TelemetryTap | undefined;
   const work = mkdtempSync(path.join(harnessRoot(), 'system-bench-'));
   const track = <T extends ManagedServer>(s: T): T => (servers.push(s), s);
   const stopServer = async (s: ManagedServer) => {
@@ -243,6 +248,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       ...fleetIds,
     ]);
     const account = (user: string) => ({ MQTT_USERNAME: user, MQTT_PASSWORD: passwords.get(user)! });
+    const brokerLogin = (user: string) => ({ username: user, password: passwords.get(user)! });
     const db = track(await MariaDbServer.start());
     const databaseUrl = await db.createDatabase('sensorfleet');
     const mariadbVersion = String(
@@ -384,9 +390,11 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       username: 'bench',
       password,
       clients: sizes.clients,
-      timed: (id) => !id.startsWith(BACKLOG_PREFIX) && id !== WIRE_DEVICE,
+      timed: isLive,
     });
     await clients.start();
+    tap = new TelemetryTap({ url: secured.url, ...brokerLogin('webadmin'), timed: isLive });
+    await tap.start();
     log(`  ${sizes.clients} web clients subscribed; ${sizes.warmupS} s warm-up`);
     await sleep(sizes.warmupS * 1000);
 
@@ -425,6 +433,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       'sensorfleet_published_bytes_total',
     );
     const drainSampler = new ProcSampler(basePids, 200);
+    const loadBefore = os.loadavg()[0]!;
     const drainStart = Date.now();
     drainSampler.start();
     const backlogHandlers = await Promise.all(
@@ -484,6 +493,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     afterSampler.start();
     await sleep(sizes.afterS * 1000);
     const afterEnd = Date.now();
+    const loadAfter = os.loadavg()[0]!;
     const afterUsage = afterSampler.stop();
     const deviceReadings = (await deviceOutbox.lastSeq()) - deviceSeqBefore;
     const deviceWireAfter = deviceProxy.snapshot();
@@ -493,6 +503,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const devicePayload =
       (await metricValue(deviceMqtthandler.port, 'sensorfleet_published_bytes_total')) - devicePayloadBefore;
     clients.stop();
+    await tap.stop();
     const windows: Record<'during_drain' | 'after_drain', PhaseWindow> = {
       during_drain: { fromMs: drainStart, toMs: drainEnd },
       after_drain: { fromMs: afterStart, toMs: afterEnd },
@@ -638,6 +649,10 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       p99_ms: round(s.p99Ms),
       max_ms: round(s.maxMs),
     });
+    const atBroker = {
+      during_drain: tap.latencies.summary(windows.during_drain),
+      after_drain: tap.latencies.summary(windows.after_drain),
+    };
     const browser = {
       during_drain: clients.latencies.summary(windows.during_drain),
       after_drain: clients.latencies.summary(windows.after_drain),
@@ -727,6 +742,12 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
           during_drain: latencyJson(committed.during_drain),
           after_drain: latencyJson(committed.after_drain),
         },
+        broker: {
+          during_drain: latencyJson(atBroker.during_drain),
+          after_drain: latencyJson(atBroker.after_drain),
+        },
+        broker_source:
+          'a plain subscriber on devices/+/telemetry (backend listener): arrival − reading ts; what happens before the web admin',
         browser_source: 'WebSocket client arrival − reading ts (measured), same clock; live devices only',
         committed_source:
           'readings.received_at − measured_at (received_at = CURRENT_TIMESTAMP(3) of the receiver INSERT, i.e. just before its commit; the commit itself is commit_p50/p99_ms)',
@@ -761,6 +782,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         mosquitto: mosquittoVersion(),
         mariadb_settings:
           'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog',
+        // Everything shares these cores, with whatever else runs on the machine: the 1-minute load average
+        // before the drain and at the end of the live phase (the bench's own processes included).
+        load_average_1m: { before_drain: round(loadBefore, 2), after_live: round(loadAfter, 2) },
         quick,
       },
       date: new Date().toISOString(),
@@ -772,6 +796,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     return result;
   } finally {
     clients?.stop();
+    await tap?.stop();
     for (const r of redisClients) r.disconnect();
     for (const p of proxies) await p.stop().catch(() => undefined);
     for (const s of [...servers].reverse()) await s.stop().catch(() => undefined);
@@ -789,7 +814,7 @@ export function formatSystemBench(r: SystemResult): string {
     processes: Record<string, Record<string, number | null>>;
     wire: Record<string, string | number | null>[];
     date: string;
-    machine: { cores: number };
+    machine: { cores: number; load_average_1m: { before_drain: number; after_live: number } };
   };
   const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
   const latency = formatTable(
@@ -803,6 +828,8 @@ export function formatSystemBench(r: SystemResult): string {
     [
       { name: 'measured → committed, during drain', s: x.latency['committed']!['during_drain']! },
       { name: 'measured → committed, after drain', s: x.latency['committed']!['after_drain']! },
+      { name: 'measured → broker subscriber, during drain', s: x.latency['broker']!['during_drain']! },
+      { name: 'measured → broker subscriber, after drain', s: x.latency['broker']!['after_drain']! },
       { name: 'measured → browser, during drain', s: x.latency['browser']!['during_drain']! },
       { name: 'measured → browser, after drain', s: x.latency['browser']!['after_drain']! },
     ] as { name: string; s: Record<string, number | null> }[],
@@ -834,7 +861,7 @@ export function formatSystemBench(r: SystemResult): string {
   );
   const d = x.drain;
   return [
-    `\nSystem, ${x.date} — ${x.machine.cores} shared cores`,
+    `\nSystem, ${x.date} — ${x.machine.cores} shared cores, load average ${x.machine.load_average_1m.before_drain} before the drain, ${x.machine.load_average_1m.after_live} after`,
     `drain: ${n(d['readings'])} readings (${n(d['rows'])} rows) in ${n(d['seconds'], 1)} s = ${n(d['rows_per_s'])} rows/s; ` +
       `raw insert of the same rows ${n(d['raw_seconds'], 2)} s (${n(d['raw_rows_per_s'])} rows/s): drain takes ${n(d['drain_time_vs_raw'], 2)}× the raw time; ` +
       `receiver commit p50/p99 ${n(d['commit_p50_ms'], 1)} / ${n(d['commit_p99_ms'], 1)} ms`,
