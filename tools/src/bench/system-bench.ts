@@ -160,11 +160,23 @@ async function metricsText(port: number): Promise<string> {
   return (await httpGet(`http://127.0.0.1:${port}/metrics`, 5000)).body;
 }
 
-async function metricValue(port: number, name: string): Promise<number> {
-  const line = (await metricsText(port))
-    .split('\n')
-    .find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+/** A sample of `name` (no labels, or the first label set) in a Prometheus exposition; 0 when absent. */
+function metricIn(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** A mqtthandler's send counters (its Prometheus metrics). */
+async function handlerCounters(port: number) {
+  const text = await metricsText(port);
+  const value = (name: string) => metricIn(text, name);
+  return {
+    messages: value('sensorfleet_published_messages_total'),
+    bytes: value('sensorfleet_published_bytes_total'),
+    sentReadings: value('sensorfleet_published_readings_total'),
+    ackTimeouts: value('sensorfleet_ack_timeouts_total'),
+    seqConflicts: value('sensorfleet_seq_conflicts_total'),
+  };
 }
 
 async function commitHistogram(receivers: NodeService[]): Promise<Histogram[]> {
@@ -192,6 +204,9 @@ export interface WireFigure {
   batchMax: number;
   readings: number;
   messages: number;
+  /** Readings published, resends included. */
+  sentReadings: number;
+  ackTimeouts: number;
   upBytes: number;
   payloadBytes: number;
   downBytes: number;
@@ -424,14 +439,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const commitBefore = await commitHistogram(receivers);
     const deviceSeqBefore = await deviceOutbox.lastSeq();
     const deviceWireBefore = deviceProxy.snapshot();
-    const deviceMessagesBefore = await metricValue(
-      deviceMqtthandler.port,
-      'sensorfleet_published_messages_total',
-    );
-    const devicePayloadBefore = await metricValue(
-      deviceMqtthandler.port,
-      'sensorfleet_published_bytes_total',
-    );
+    const deviceCountersBefore = await handlerCounters(deviceMqtthandler.port);
     const drainSampler = new ProcSampler(basePids, 200);
     const loadBefore = os.loadavg()[0]!;
     const drainStart = Date.now();
@@ -476,13 +484,18 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const backlogReadings = sizes.backlogDevices * sizes.backlogPerDevice;
     log(`  drained ${fmt(backlogReadings)} readings in ${fmt(drainSeconds, 1)} s`);
     await sleep(300); // the last acks' PUBACKs, before the bytes are read
+    const backlogCounters = await Promise.all(backlogHandlers.map((h) => handlerCounters(h.port)));
+    const sum = (key: keyof (typeof backlogCounters)[number]) =>
+      backlogCounters.reduce((total, c) => total + c[key], 0);
     const batchedWire: WireFigure = {
       case: `backlog replay, batched (MQTT_BATCH_MAX 100), ${backlogIds[0]}`,
       batchMax: 100,
       readings: sizes.backlogPerDevice,
-      messages: await metricValue(backlogHandlers[0]!.port, 'sensorfleet_published_messages_total'),
+      messages: backlogCounters[0]!.messages,
+      sentReadings: backlogCounters[0]!.sentReadings,
+      ackTimeouts: backlogCounters[0]!.ackTimeouts,
       upBytes: backlogProxy.up,
-      payloadBytes: await metricValue(backlogHandlers[0]!.port, 'sensorfleet_published_bytes_total'),
+      payloadBytes: backlogCounters[0]!.bytes,
       downBytes: backlogProxy.down,
     };
     for (const h of backlogHandlers) await stopServer(h);
@@ -497,11 +510,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const afterUsage = afterSampler.stop();
     const deviceReadings = (await deviceOutbox.lastSeq()) - deviceSeqBefore;
     const deviceWireAfter = deviceProxy.snapshot();
-    const deviceMessages =
-      (await metricValue(deviceMqtthandler.port, 'sensorfleet_published_messages_total')) -
-      deviceMessagesBefore;
-    const devicePayload =
-      (await metricValue(deviceMqtthandler.port, 'sensorfleet_published_bytes_total')) - devicePayloadBefore;
+    const deviceCountersAfter = await handlerCounters(deviceMqtthandler.port);
     clients.stop();
     await tap.stop();
     const windows: Record<'during_drain' | 'after_drain', PhaseWindow> = {
@@ -539,22 +548,27 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       async () => (await backlogRedisClient.xlen(wireOutbox.keys.outbox)) === 0,
     );
     await sleep(300);
+    const single = await handlerCounters(wireHandler.port);
     const singleWire: WireFigure = {
       case: 'backlog replay, one reading per message (MQTT_BATCH_MAX=1)',
       batchMax: 1,
       readings: sizes.wireSingle,
-      messages: await metricValue(wireHandler.port, 'sensorfleet_published_messages_total'),
+      messages: single.messages,
+      sentReadings: single.sentReadings,
+      ackTimeouts: single.ackTimeouts,
       upBytes: wireProxy.up,
-      payloadBytes: await metricValue(wireHandler.port, 'sensorfleet_published_bytes_total'),
+      payloadBytes: single.bytes,
       downBytes: wireProxy.down,
     };
     const liveWire: WireFigure = {
       case: `live 1 Hz, ${REAL_DEVICE} (a reading per message: 1 s apart > MQTT_BATCH_MAX_WAIT_MS)`,
       batchMax: 100,
       readings: deviceReadings,
-      messages: deviceMessages,
+      messages: deviceCountersAfter.messages - deviceCountersBefore.messages,
+      sentReadings: deviceCountersAfter.sentReadings - deviceCountersBefore.sentReadings,
+      ackTimeouts: deviceCountersAfter.ackTimeouts - deviceCountersBefore.ackTimeouts,
       upBytes: deviceWireAfter.up - deviceWireBefore.up,
-      payloadBytes: devicePayload,
+      payloadBytes: deviceCountersAfter.bytes - deviceCountersBefore.bytes,
       downBytes: deviceWireAfter.down - deviceWireBefore.down,
     };
     await stopServer(wireHandler);
@@ -698,8 +712,11 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       case: w.case,
       batch_max: w.batchMax,
       readings: w.readings,
-      messages: Number.isFinite(w.messages) ? w.messages : null,
-      readings_per_message: round(w.readings / w.messages),
+      messages: w.messages,
+      sent_readings: w.sentReadings,
+      resent_readings: w.sentReadings - w.readings,
+      ack_timeouts: w.ackTimeouts,
+      readings_per_message: round(w.sentReadings / w.messages),
       up_bytes_per_reading: round(w.upBytes / w.readings),
       payload_bytes_per_reading: round(w.payloadBytes / w.readings),
       down_bytes_per_reading: round(w.downBytes / w.readings),
@@ -731,6 +748,11 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         commit_p50_ms: round(histogramQuantile(commitDrain, 0.5) * 1000),
         commit_p99_ms: round(histogramQuantile(commitDrain, 0.99) * 1000),
         transactions: commitDrain.count,
+        // Resends: everything unacked goes again after MQTT_ACK_TIMEOUT_MS, or when a receiver (re)announces.
+        sent_readings: sum('sentReadings'),
+        resent_readings: sum('sentReadings') - backlogReadings,
+        ack_timeouts: sum('ackTimeouts'),
+        seq_conflicts: sum('seqConflicts'),
         stored_once: storedOnce,
       },
       latency: {
@@ -853,6 +875,7 @@ export function formatSystemBench(r: SystemResult): string {
       },
       { title: 'readings', value: (w) => n(w['readings']) },
       { title: 'readings/msg', value: (w) => n(w['readings_per_message'], 1) },
+      { title: 'resent', value: (w) => n(w['resent_readings']) },
       { title: 'up B/reading', value: (w) => n(w['up_bytes_per_reading'], 1) },
       { title: 'payload B/reading', value: (w) => n(w['payload_bytes_per_reading'], 1) },
       { title: 'down B/reading', value: (w) => n(w['down_bytes_per_reading'], 1) },
@@ -864,7 +887,8 @@ export function formatSystemBench(r: SystemResult): string {
     `\nSystem, ${x.date} — ${x.machine.cores} shared cores, load average ${x.machine.load_average_1m.before_drain} before the drain, ${x.machine.load_average_1m.after_live} after`,
     `drain: ${n(d['readings'])} readings (${n(d['rows'])} rows) in ${n(d['seconds'], 1)} s = ${n(d['rows_per_s'])} rows/s; ` +
       `raw insert of the same rows ${n(d['raw_seconds'], 2)} s (${n(d['raw_rows_per_s'])} rows/s): drain takes ${n(d['drain_time_vs_raw'], 2)}× the raw time; ` +
-      `receiver commit p50/p99 ${n(d['commit_p50_ms'], 1)} / ${n(d['commit_p99_ms'], 1)} ms`,
+      `receiver commit p50/p99 ${n(d['commit_p50_ms'], 1)} / ${n(d['commit_p99_ms'], 1)} ms; ` +
+      `resent ${n(d['resent_readings'])} readings (${n(d['ack_timeouts'])} ack timeouts)`,
     '',
     latency,
     `(target: measured → browser p99 ≤ ${BROWSER_P99_TARGET_MS} ms during the drain)`,
