@@ -26,7 +26,9 @@ describe('npm run fleet arguments', () => {
       rate: 0.5,
       prefix: 'x-',
       redis: undefined,
+      batchWaitMs: undefined,
     });
+    expect(parseFleetArgs(['--url', 'mqtt://h', '--batch-wait', '200'])).toMatchObject({ batchWaitMs: 200 });
   });
 
   it.each([
@@ -37,6 +39,7 @@ describe('npm run fleet arguments', () => {
     [['--url', 'mqtt://h', '--devices', '2.5'], '--devices must be an integer'],
     [['--url', 'mqtt://h', '--rate', 'fast'], '--rate must be a number'],
     [['--url', 'mqtt://h', '--rate', '1000'], '--rate must be a number from 0.01 to 100'],
+    [['--url', 'mqtt://h', '--batch-wait', '0'], '--batch-wait must be an integer from 1 to 60000'],
     [['--url', 'mqtt://h', '--redis', 'localhost'], '--redis must be a URL'],
     [['--url', 'mqtt://h', '--ca', 'ca.crt'], '--ca only applies'],
     [['--url', 'mqtt://h', '--credentials'], '--credentials needs a value'],

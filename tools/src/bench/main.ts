@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runDeviceBench } from './device-bench.js';
 import { runWebadminBench } from './webadmin-bench.js';
+import { runSystemBench } from './system-bench.js';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -299,6 +300,14 @@ if (!stopping && process.env.BENCH_WEBADMIN !== '0') {
     await runWebadminBench({ quick });
   } catch (err) {
     say(`webadmin bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    code = 1;
+  }
+}
+if (!stopping && process.env.BENCH_SYSTEM !== '0') {
+  try {
+    await runSystemBench({ quick });
+  } catch (err) {
+    say(`system bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     code = 1;
   }
 }

@@ -14,6 +14,19 @@ export function readRssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * Anonymous resident memory in bytes (RssAnon: heap, stacks; not the file-backed pages of the node binary,
+ * which processes running the same binary share), undefined when it is gone.
+ */
+export function readRssAnonBytes(pid: number): number | undefined {
+  try {
+    const m = /^RssAnon:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** User + system CPU seconds a process has used so far (children not included). */
 export function readCpuSeconds(pid: number): number | undefined {
   try {
@@ -29,6 +42,8 @@ export function readCpuSeconds(pid: number): number | undefined {
 export interface ProcUsage {
   /** Highest VmRSS seen, MB (1 MB = 2^20 bytes). */
   peakRssMb: number;
+  /** Highest RssAnon seen, MB: the process's own memory, without the shared file-backed pages. */
+  peakRssAnonMb: number;
   /** CPU seconds used while sampling. */
   cpuSeconds: number;
 }
@@ -40,6 +55,7 @@ export interface ProcUsage {
 export class ProcSampler {
   private timer: NodeJS.Timeout | undefined;
   private readonly peak = new Map<string, number>();
+  private readonly peakAnon = new Map<string, number>();
   private readonly cpuAtStart = new Map<string, number>();
   private readonly cpuLast = new Map<string, number>();
   private selfCpuStart: NodeJS.CpuUsage | undefined;
@@ -66,11 +82,16 @@ export class ProcSampler {
       if (pid === undefined) continue;
       const rss = readRssBytes(pid);
       if (rss !== undefined) this.peak.set(name, Math.max(this.peak.get(name) ?? 0, rss));
+      const anon = readRssAnonBytes(pid);
+      if (anon !== undefined) this.peakAnon.set(name, Math.max(this.peakAnon.get(name) ?? 0, anon));
       const cpu = readCpuSeconds(pid);
       if (cpu !== undefined) this.cpuLast.set(name, cpu);
     }
     const selfRss = process.memoryUsage.rss();
     this.peak.set('bench', Math.max(this.peak.get('bench') ?? 0, selfRss));
+    const selfAnon = readRssAnonBytes(process.pid);
+    if (selfAnon !== undefined)
+      this.peakAnon.set('bench', Math.max(this.peakAnon.get('bench') ?? 0, selfAnon));
   }
 
   stop(): Record<string, ProcUsage> {
@@ -83,12 +104,14 @@ export class ProcSampler {
       const last = this.cpuLast.get(name);
       out[name] = {
         peakRssMb: (this.peak.get(name) ?? NaN) / 2 ** 20,
+        peakRssAnonMb: (this.peakAnon.get(name) ?? NaN) / 2 ** 20,
         cpuSeconds: start !== undefined && last !== undefined ? last - start : NaN,
       };
     }
     const self = process.cpuUsage(this.selfCpuStart);
     out['bench'] = {
       peakRssMb: (this.peak.get('bench') ?? NaN) / 2 ** 20,
+      peakRssAnonMb: (this.peakAnon.get('bench') ?? NaN) / 2 ** 20,
       cpuSeconds: (self.user + self.system) / 1e6,
     };
     return out;

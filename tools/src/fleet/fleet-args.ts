@@ -9,6 +9,8 @@ export interface FleetArgs {
   redis: string | undefined;
   prefix: string;
   metricsPort: number | undefined;
+  /** Longest a live reading waits to be batched (mqtthandler's MQTT_BATCH_MAX_WAIT_MS); default per rate. */
+  batchWaitMs: number | undefined;
   help: boolean;
 }
 
@@ -33,6 +35,8 @@ forwarding and ack logic, its own broker account and its own MQTT connection.
   --redis <url>          Redis for the outboxes (default: a private one under the system temp dir)
   --prefix <text>        device id prefix without --credentials (default sim-: sim-0001, …)
   --metrics-port <port>  serve /health and /metrics (fleet totals) on 127.0.0.1:<port>
+  --batch-wait <ms>      longest a live reading waits to be batched with others (the mqtthandler's
+                         MQTT_BATCH_MAX_WAIT_MS; default: the reading interval, 200 … 1000)
   -h, --help             this text
 `;
 
@@ -61,6 +65,7 @@ export function parseFleetArgs(argv: string[]): FleetArgs {
     '--redis',
     '--prefix',
     '--metrics-port',
+    '--batch-wait',
   ];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -89,6 +94,7 @@ export function parseFleetArgs(argv: string[]): FleetArgs {
       redis: undefined,
       prefix: 'sim-',
       metricsPort: undefined,
+      batchWaitMs: undefined,
       help,
     };
   }
@@ -113,6 +119,7 @@ export function parseFleetArgs(argv: string[]): FleetArgs {
   const devices = values.get('--devices');
   const rate = values.get('--rate');
   const metricsPort = values.get('--metrics-port');
+  const batchWait = values.get('--batch-wait');
   const ca = values.get('--ca');
   if (ca !== undefined && !/^(mqtts|wss):$/.test(parsed.protocol)) {
     throw new FleetUsageError(`--ca only applies to mqtts:// or wss:// (got ${parsed.protocol})`);
@@ -127,6 +134,7 @@ export function parseFleetArgs(argv: string[]): FleetArgs {
     prefix,
     metricsPort:
       metricsPort === undefined ? undefined : number('--metrics-port', metricsPort, 1, 65535, true),
+    batchWaitMs: batchWait === undefined ? undefined : number('--batch-wait', batchWait, 1, 60_000, true),
     help,
   };
 }

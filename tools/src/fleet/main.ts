@@ -110,6 +110,7 @@ const fleet = new SimulatedFleet({
   caFile: args.ca,
   redisUrl: args.redis ?? redisServer!.url,
   intervalMs: Math.round(1000 / args.rate),
+  batchMaxWaitMs: args.batchWaitMs,
   log,
 });
 const endpoint = args.metricsPort ? metricsEndpoint(args.metricsPort, fleet, log) : undefined;

@@ -21,6 +21,8 @@ export interface SimulatedFleetOptions {
   redisUrl: string;
   /** Readings per device: one every intervalMs. */
   intervalMs: number;
+  /** Longest a live reading waits to be batched; default the interval, 200 … 1000 ms. */
+  batchMaxWaitMs?: number | undefined;
   log: Logger;
   /** Redis key prefix of a device's outbox and state; default `fleet:<id>:`. */
   keyPrefix?: (id: string) => string;
@@ -85,7 +87,7 @@ export class SimulatedFleet {
       }
     });
     const metrics = this.metrics();
-    const batchMaxWaitMs = Math.min(1000, Math.max(200, opts.intervalMs));
+    const batchMaxWaitMs = opts.batchMaxWaitMs ?? Math.min(1000, Math.max(200, opts.intervalMs));
     opts.devices.forEach((d, i) => {
       const keyPrefix = (opts.keyPrefix ?? ((id: string) => `fleet:${id}:`))(d.id);
       const log = opts.log.child({ device: d.id });

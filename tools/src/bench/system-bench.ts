@@ -1,0 +1,900 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createPool } from '@sensorfleet/mariadb';
+import { OutboxStore } from '@sensorfleet/shared';
+import { FleetProcess } from '../fleet/fleet-process.js';
+import {
+  freePort,
+  harnessRoot,
+  httpGet,
+  MariaDbServer,
+  NodeService,
+  RedisServer,
+  REPO_ROOT,
+  SecuredBroker,
+  sleep,
+  waitFor,
+  type ManagedServer,
+  type ServiceName,
+} from '../harness/index.js';
+import { TcpByteCounter } from './device-tcp-counter.js';
+import { settleDatabase } from './ingest-case.js';
+import { LatencyCollector, type LatencySummary, type PhaseWindow } from './latency-collector.js';
+import { LiveWebClients } from './live-web-clients.js';
+import { TelemetryTap } from './telemetry-tap.js';
+import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
+import { rawBatchInsert, rawMultiRowInsert, type RawResult } from './raw-insert.js';
+import {
+  addHistograms,
+  emptyHistogram,
+  fmt,
+  formatTable,
+  histogramQuantile,
+  parseHistogram,
+  subtractHistogram,
+  type Histogram,
+} from './stats.js';
+import type { ReadingRow } from './telemetry.js';
+
+/**
+ * The end-to-end system benchmark (`runSystemBench`): the whole backend as deployed (secured Mosquitto with
+ * the shipped config and accounts, MariaDB, two receiver replicas, the web admin), 1,000 simulated devices
+ * at 1 Hz (the fleet simulator, its own process), one real device (sensor, mqtthandler, startstopbutton,
+ * own Redis) and `clients` logged-in WebSocket clients on the whole fleet. Then 10 devices whose outboxes
+ * hold 10,000 readings each (preloaded through the real OutboxStore) connect as real mqtthandler processes
+ * and drain. Measured: live latency measured → committed (readings.received_at) and measured → browser,
+ * during the drain and after it; drain time against the raw insert of the same rows into the same MariaDB;
+ * RSS and CPU of every process; wire bytes per reading, batched against one reading per message.
+ */
+export interface SystemSizes {
+  devices: number;
+  backlogDevices: number;
+  backlogPerDevice: number;
+  clients: number;
+  warmupS: number;
+  afterS: number;
+  /** Readings of the one-per-message wire case (replayed with MQTT_BATCH_MAX=1). */
+  wireSingle: number;
+  rawRepeats: number;
+}
+
+export const SYSTEM_SIZES: SystemSizes = {
+  devices: 1000,
+  backlogDevices: 10,
+  backlogPerDevice: 10_000,
+  clients: 20,
+  warmupS: 10,
+  afterS: 20,
+  wireSingle: 2000,
+  rawRepeats: 2,
+};
+
+export const SYSTEM_QUICK_SIZES: SystemSizes = {
+  devices: 20,
+  backlogDevices: 1,
+  backlogPerDevice: 1000,
+  clients: 3,
+  warmupS: 2,
+  afterS: 3,
+  wireSingle: 200,
+  rawRepeats: 1,
+};
+
+export interface SystemBenchOptions {
+  quick?: boolean;
+  /** Overrides of the sizes (else BENCH_SYSTEM_* variables, else the defaults). */
+  sizes?: Partial<SystemSizes>;
+  outFile?: string;
+  log?: (line: string) => void;
+}
+
+/** Device services' RSS budget (the issue's target), MB. */
+export const DEVICE_RSS_LIMIT_MB = 60;
+export const BROWSER_P99_TARGET_MS = 250;
+const DRAIN_TIMEOUT_MS = 900_000;
+const BACKLOG_PREFIX = 'backlog-';
+const WIRE_DEVICE = 'wire-single';
+const REAL_DEVICE = 'sysbench-device';
+/**
+ * The fleet's devices batch like a deployed mqtthandler (its MQTT_BATCH_MAX_WAIT_MS default), not with the
+ * simulator's own default of one reading interval, which would add up to a second of latency per reading.
+ */
+const DEVICE_BATCH_WAIT_MS = 200;
+/** Live devices: the fleet and the real device (a backlog's readings are hours old by design). */
+const isLive = (deviceId: string): boolean =>
+  !deviceId.startsWith(BACKLOG_PREFIX) && deviceId !== WIRE_DEVICE;
+
+const envSize = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
+  return n;
+};
+
+function sizesFrom(quick: boolean, overrides: Partial<SystemSizes> = {}): SystemSizes {
+  const base = quick ? SYSTEM_QUICK_SIZES : SYSTEM_SIZES;
+  return {
+    devices: envSize('BENCH_SYSTEM_DEVICES', base.devices),
+    backlogDevices: envSize('BENCH_SYSTEM_BACKLOG_DEVICES', base.backlogDevices),
+    backlogPerDevice: envSize('BENCH_SYSTEM_BACKLOG', base.backlogPerDevice),
+    clients: envSize('BENCH_SYSTEM_CLIENTS', base.clients),
+    warmupS: base.warmupS,
+    afterS: envSize('BENCH_SYSTEM_AFTER_S', base.afterS),
+    wireSingle: base.wireSingle,
+    rawRepeats: envSize('BENCH_SYSTEM_RAW_REPEATS', base.rawRepeats),
+    ...overrides,
+  };
+}
+
+/** Values like the simulated sensor's (4 channels), varying so the JSON is as long as a real one. */
+function backlogValues(i: number): Record<string, number> {
+  return {
+    temperature: Math.round((21 + 4 * Math.sin(i / 500) + (i % 7) / 10) * 100) / 100,
+    humidity: Math.round((55 - 15 * Math.sin(i / 500) + (i % 5) / 3) * 100) / 100,
+    pressure: Math.round((1013 + 8 * Math.sin(i / 5000) + (i % 3) / 20) * 100) / 100,
+    sine: Math.round(Math.sin(i / 60) * 100) / 100,
+  };
+}
+
+/** `count` readings 1 s apart, ending an hour ago: what a device collects while its uplink is down. */
+async function preload(outbox: OutboxStore, count: number): Promise<void> {
+  const start = Date.now() - 3_600_000 - count * 1000;
+  for (let i = 0; i < count; i += 1000) {
+    const n = Math.min(1000, count - i);
+    await Promise.all(
+      Array.from({ length: n }, (_, k) =>
+        outbox.append(new Date(start + (i + k) * 1000).toISOString(), backlogValues(i + k), {
+          maxReadings: 0,
+          maxAgeMs: 0,
+        }),
+      ),
+    );
+  }
+}
+
+async function metricsText(port: number): Promise<string> {
+  return (await httpGet(`http://127.0.0.1:${port}/metrics`, 5000)).body;
+}
+
+/** A sample of `name` (no labels, or the first label set) in a Prometheus exposition; 0 when absent. */
+function metricIn(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** A mqtthandler's send counters (its Prometheus metrics). */
+async function handlerCounters(port: number) {
+  const text = await metricsText(port);
+  const value = (name: string) => metricIn(text, name);
+  return {
+    messages: value('sensorfleet_published_messages_total'),
+    bytes: value('sensorfleet_published_bytes_total'),
+    sentReadings: value('sensorfleet_published_readings_total'),
+    ackTimeouts: value('sensorfleet_ack_timeouts_total'),
+    seqConflicts: value('sensorfleet_seq_conflicts_total'),
+  };
+}
+
+async function commitHistogram(receivers: NodeService[]): Promise<Histogram[]> {
+  return Promise.all(
+    receivers.map(
+      async (r) =>
+        parseHistogram(await metricsText(r.port), 'sensorfleet_commit_seconds') ?? emptyHistogram(),
+    ),
+  );
+}
+
+function mosquittoVersion(): string {
+  try {
+    const out = execFileSync('mosquitto', ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return /mosquitto version (\S+)/.exec(out)?.[1] ?? 'unknown';
+  } catch (err) {
+    return (
+      /mosquitto version (\S+)/.exec(String((err as { stdout?: unknown }).stdout ?? ''))?.[1] ?? 'unknown'
+    );
+  }
+}
+
+export interface WireFigure {
+  case: string;
+  batchMax: number;
+  readings: number;
+  messages: number;
+  /** Readings published, resends included. */
+  sentReadings: number;
+  ackTimeouts: number;
+  upBytes: number;
+  payloadBytes: number;
+  downBytes: number;
+}
+
+export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Record<string, unknown>> {
+  const quick = opts.quick ?? process.env.BENCH_QUICK === '1';
+  const log = opts.log ?? ((l: string) => void process.stderr.write(`${l}\n`));
+  const sizes = sizesFrom(quick, opts.sizes);
+  const outFile = path.resolve(
+    opts.outFile ??
+      process.env.BENCH_SYSTEM_OUT ??
+      (quick
+        ? path.join(os.tmpdir(), 'sensorfleet-bench-system.quick.json')
+        : path.join(REPO_ROOT, 'bench-results/system.json')),
+  );
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
+  const servers: ManagedServer[] = [];
+  const proxies: TcpByteCounter[] = [];
+  const redisClients: Redis[] = [];
+  let clients: LiveWebClients | undefined;
+  let tap: TelemetryTap | undefined;
+  const work = mkdtempSync(path.join(harnessRoot(), 'system-bench-'));
+  const track = <T extends ManagedServer>(s: T): T => (servers.push(s), s);
+  const stopServer = async (s: ManagedServer) => {
+    await s.stop().catch(() => undefined);
+    const i = servers.indexOf(s);
+    if (i >= 0) servers.splice(i, 1);
+  };
+
+  try {
+    log(
+      `\nsystem benchmark${quick ? ' (BENCH_QUICK: tiny sizes, not a measurement)' : ''}: ${sizes.devices} live devices at 1 Hz, ` +
+        `${sizes.backlogDevices} × ${fmt(sizes.backlogPerDevice)} backlog, ${sizes.clients} web clients`,
+    );
+    const fleetIds = Array.from(
+      { length: sizes.devices },
+      (_, i) => `sim-${String(i + 1).padStart(Math.max(4, String(sizes.devices).length), '0')}`,
+    );
+    const backlogIds = Array.from(
+      { length: sizes.backlogDevices },
+      (_, i) => `${BACKLOG_PREFIX}${String(i + 1).padStart(2, '0')}`,
+    );
+
+    // The backend as deployed: the shipped secured broker config, an account per service and device.
+    const secured = await SecuredBroker.start({ dir: path.join(work, 'mosquitto') });
+    track(secured.server);
+    const passwords = await secured.setAccounts([
+      'receiver',
+      'webadmin',
+      REAL_DEVICE,
+      WIRE_DEVICE,
+      ...backlogIds,
+      ...fleetIds,
+    ]);
+    const account = (user: string) => ({ MQTT_USERNAME: user, MQTT_PASSWORD: passwords.get(user)! });
+    const brokerLogin = (user: string) => ({ username: user, password: passwords.get(user)! });
+    const db = track(await MariaDbServer.start());
+    const databaseUrl = await db.createDatabase('sensorfleet');
+    const mariadbVersion = String(
+      ((await db.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v ?? 'unknown',
+    );
+    // Two replicas on the shared subscription, each with its own stable id, as docker-compose.backend.yml.
+    const receivers: NodeService[] = [];
+    for (const id of ['receiver-1', 'receiver-2']) {
+      receivers.push(
+        track(
+          await NodeService.start('backend/receiver', {
+            label: id,
+            env: {
+              LOG_LEVEL: logLevel,
+              DATABASE_URL: databaseUrl,
+              MQTT_URL: secured.url,
+              RECEIVER_REPLICA_ID: id,
+              ...account('receiver'),
+            },
+          }),
+        ),
+      );
+    }
+    const httpPort = await freePort();
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const webadmin = track(
+      await NodeService.start('backend/webadmin', {
+        label: 'webadmin',
+        env: {
+          LOG_LEVEL: logLevel,
+          DATABASE_URL: databaseUrl,
+          MQTT_URL: secured.url,
+          HTTP_PORT: String(httpPort),
+          HTTP_HOST: '127.0.0.1',
+          PUBLIC_URL: baseUrl,
+          ...account('webadmin'),
+        },
+      }),
+    );
+    await waitFor('the web admin to be healthy', 60_000, async () =>
+      httpGet(webadmin.healthUrl).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
+    const password = execFileSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'backend/webadmin/dist/cli/user.js'),
+        'add',
+        'bench',
+        '--role',
+        'viewer',
+        '--generate',
+      ],
+      {
+        env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
+      .trim()
+      .split('\n')
+      .pop()!;
+
+    // One real device: its own Redis and the three services as on balena.
+    const deviceRedis = track(await RedisServer.start({ appendfsync: 'everysec' }));
+    const deviceProxy = new TcpByteCounter({
+      host: '127.0.0.1',
+      port: Number(new URL(secured.deviceUrl).port),
+    });
+    await deviceProxy.start();
+    proxies.push(deviceProxy);
+    const deviceService = async (name: ServiceName, env: Record<string, string>) =>
+      track(
+        await NodeService.start(name, {
+          label: `device-${name.split('/')[1]}`,
+          env: { LOG_LEVEL: logLevel, REDIS_URL: deviceRedis.url, ...env },
+        }),
+      );
+    const deviceMqtthandler = await deviceService('device/mqtthandler', {
+      DEVICE_ID: REAL_DEVICE,
+      MQTT_URL: `mqtt://127.0.0.1:${deviceProxy.port}`,
+      ...account(REAL_DEVICE),
+    });
+    const deviceSensor = await deviceService('device/sensor', {
+      SENSOR_DRIVER: 'simulated',
+      SENSOR_INTERVAL_MS: '1000',
+    });
+    const deviceButton = await deviceService('device/startstopbutton', { BUTTON_DRIVER: 'none' });
+    const deviceRedisClient = new Redis(deviceRedis.url, { maxRetriesPerRequest: null });
+    redisClients.push(deviceRedisClient);
+    const deviceOutbox = new OutboxStore(deviceRedisClient, 'sf:');
+
+    // The fleet simulator, its own process as `npm run fleet` runs it.
+    const fleetRedis = track(await RedisServer.start());
+    const credentials = path.join(work, 'fleet-credentials.json');
+    writeFileSync(
+      credentials,
+      JSON.stringify(fleetIds.map((id) => ({ id, username: id, password: passwords.get(id) }))),
+      { mode: 0o600 },
+    );
+    const fleet = track(
+      await FleetProcess.start({
+        args: [
+          '--url',
+          secured.deviceUrl,
+          '--credentials',
+          credentials,
+          '--redis',
+          fleetRedis.url,
+          '--rate',
+          '1',
+          '--batch-wait',
+          String(DEVICE_BATCH_WAIT_MS),
+        ],
+        env: { LOG_LEVEL: logLevel },
+      }),
+    );
+    await waitFor(`${sizes.devices} fleet devices to connect`, 180_000, async () => {
+      const r = await httpGet(fleet.healthUrl).catch(() => undefined);
+      if (!r) return false;
+      const detail = (JSON.parse(r.body) as { checks?: { fleet?: { detail?: { connected?: number } } } })
+        .checks?.fleet?.detail;
+      return detail?.connected === sizes.devices;
+    });
+
+    // The backlog devices: outboxes filled through the real OutboxStore before their mqtthandlers start.
+    const backlogRedis = track(await RedisServer.start({ appendfsync: 'everysec' }));
+    const backlogRedisClient = new Redis(backlogRedis.url, { maxRetriesPerRequest: null });
+    redisClients.push(backlogRedisClient);
+    const backlogOutboxes = backlogIds.map((id) => new OutboxStore(backlogRedisClient, `${id}:`));
+    log(`  preloading ${fmt(sizes.backlogDevices * sizes.backlogPerDevice)} readings into the outboxes`);
+    for (const o of backlogOutboxes) await preload(o, sizes.backlogPerDevice);
+
+    // The web clients, logged in and subscribed before the measurement starts.
+    clients = new LiveWebClients({
+      baseUrl,
+      username: 'bench',
+      password,
+      clients: sizes.clients,
+      timed: isLive,
+    });
+    await clients.start();
+    tap = new TelemetryTap({ url: secured.url, ...brokerLogin('webadmin'), timed: isLive });
+    await tap.start();
+    log(`  ${sizes.clients} web clients subscribed; ${sizes.warmupS} s warm-up`);
+    await sleep(sizes.warmupS * 1000);
+
+    const basePids: Record<string, number | undefined> = {
+      mosquitto: secured.server.pid,
+      mariadb: db.pid,
+      'receiver-1': receivers[0]!.pid,
+      'receiver-2': receivers[1]!.pid,
+      webadmin: webadmin.pid,
+      fleet: fleet.pid,
+      'fleet-redis': fleetRedis.pid,
+      'device-sensor': deviceSensor.pid,
+      'device-mqtthandler': deviceMqtthandler.pid,
+      'device-startstopbutton': deviceButton.pid,
+      'device-redis': deviceRedis.pid,
+      'backlog-redis': backlogRedis.pid,
+    };
+
+    // Drain: the backlog devices connect (real mqtthandler processes); the first one through a byte counter.
+    log(`  drain: ${sizes.backlogDevices} mqtthandler processes replay their outboxes`);
+    const backlogProxy = new TcpByteCounter({
+      host: '127.0.0.1',
+      port: Number(new URL(secured.deviceUrl).port),
+    });
+    await backlogProxy.start();
+    proxies.push(backlogProxy);
+    const commitBefore = await commitHistogram(receivers);
+    const deviceSeqBefore = await deviceOutbox.lastSeq();
+    const deviceWireBefore = deviceProxy.snapshot();
+    const deviceCountersBefore = await handlerCounters(deviceMqtthandler.port);
+    const drainSampler = new ProcSampler(basePids, 200);
+    const loadBefore = os.loadavg()[0]!;
+    const drainStart = Date.now();
+    drainSampler.start();
+    const backlogHandlers = await Promise.all(
+      backlogIds.map(async (id, i) =>
+        track(
+          await NodeService.start('device/mqtthandler', {
+            label: `${id}-mqtthandler`,
+            env: {
+              LOG_LEVEL: logLevel,
+              REDIS_URL: backlogRedis.url,
+              REDIS_KEY_PREFIX: `${id}:`,
+              DEVICE_ID: id,
+              MQTT_URL: i === 0 ? `mqtt://127.0.0.1:${backlogProxy.port}` : secured.deviceUrl,
+              ...account(id),
+            },
+          }),
+        ),
+      ),
+    );
+    const backlogSampler = new ProcSampler(
+      Object.fromEntries(backlogHandlers.map((h, i) => [`${backlogIds[i]}-mqtthandler`, h.pid])),
+      200,
+    );
+    backlogSampler.start();
+    await waitFor(
+      'the backlog to drain',
+      DRAIN_TIMEOUT_MS,
+      async () => {
+        const lens = await Promise.all(backlogOutboxes.map((o) => backlogRedisClient.xlen(o.keys.outbox)));
+        return lens.every((n) => n === 0);
+      },
+      100,
+    );
+    const drainEnd = Date.now();
+    const drainUsage = drainSampler.stop();
+    const backlogUsage = backlogSampler.stop();
+    const backlogCpuLifetime = backlogHandlers.map((h) => readCpuSeconds(h.pid!) ?? NaN);
+    const commitAfter = await commitHistogram(receivers);
+    const drainSeconds = (drainEnd - drainStart) / 1000;
+    const backlogReadings = sizes.backlogDevices * sizes.backlogPerDevice;
+    log(`  drained ${fmt(backlogReadings)} readings in ${fmt(drainSeconds, 1)} s`);
+    await sleep(300); // the last acks' PUBACKs, before the bytes are read
+    const backlogCounters = await Promise.all(backlogHandlers.map((h) => handlerCounters(h.port)));
+    const sum = (key: keyof (typeof backlogCounters)[number]) =>
+      backlogCounters.reduce((total, c) => total + c[key], 0);
+    const batchedWire: WireFigure = {
+      case: `backlog replay, batched (MQTT_BATCH_MAX 100), ${backlogIds[0]}`,
+      batchMax: 100,
+      readings: sizes.backlogPerDevice,
+      messages: backlogCounters[0]!.messages,
+      sentReadings: backlogCounters[0]!.sentReadings,
+      ackTimeouts: backlogCounters[0]!.ackTimeouts,
+      upBytes: backlogProxy.up,
+      payloadBytes: backlogCounters[0]!.bytes,
+      downBytes: backlogProxy.down,
+    };
+    for (const h of backlogHandlers) await stopServer(h);
+
+    // After the drain: the same live load alone.
+    const afterSampler = new ProcSampler(basePids, 200);
+    const afterStart = Date.now();
+    afterSampler.start();
+    await sleep(sizes.afterS * 1000);
+    const afterEnd = Date.now();
+    const loadAfter = os.loadavg()[0]!;
+    const afterUsage = afterSampler.stop();
+    const deviceReadings = (await deviceOutbox.lastSeq()) - deviceSeqBefore;
+    const deviceWireAfter = deviceProxy.snapshot();
+    const deviceCountersAfter = await handlerCounters(deviceMqtthandler.port);
+    clients.stop();
+    await tap.stop();
+    const windows: Record<'during_drain' | 'after_drain', PhaseWindow> = {
+      during_drain: { fromMs: drainStart, toMs: drainEnd },
+      after_drain: { fromMs: afterStart, toMs: afterEnd },
+    };
+
+    // Wire bytes, one reading per message: a backlog replayed with MQTT_BATCH_MAX=1 through a counter.
+    log(`  wire: ${fmt(sizes.wireSingle)} readings replayed one per message`);
+    const wireOutbox = new OutboxStore(backlogRedisClient, `${WIRE_DEVICE}:`);
+    await preload(wireOutbox, sizes.wireSingle);
+    const wireProxy = new TcpByteCounter({
+      host: '127.0.0.1',
+      port: Number(new URL(secured.deviceUrl).port),
+    });
+    await wireProxy.start();
+    proxies.push(wireProxy);
+    const wireHandler = track(
+      await NodeService.start('device/mqtthandler', {
+        label: `${WIRE_DEVICE}-mqtthandler`,
+        env: {
+          LOG_LEVEL: logLevel,
+          REDIS_URL: backlogRedis.url,
+          REDIS_KEY_PREFIX: `${WIRE_DEVICE}:`,
+          DEVICE_ID: WIRE_DEVICE,
+          MQTT_URL: `mqtt://127.0.0.1:${wireProxy.port}`,
+          MQTT_BATCH_MAX: '1',
+          ...account(WIRE_DEVICE),
+        },
+      }),
+    );
+    await waitFor(
+      'the one-per-message replay',
+      DRAIN_TIMEOUT_MS,
+      async () => (await backlogRedisClient.xlen(wireOutbox.keys.outbox)) === 0,
+    );
+    await sleep(300);
+    const single = await handlerCounters(wireHandler.port);
+    const singleWire: WireFigure = {
+      case: 'backlog replay, one reading per message (MQTT_BATCH_MAX=1)',
+      batchMax: 1,
+      readings: sizes.wireSingle,
+      messages: single.messages,
+      sentReadings: single.sentReadings,
+      ackTimeouts: single.ackTimeouts,
+      upBytes: wireProxy.up,
+      payloadBytes: single.bytes,
+      downBytes: wireProxy.down,
+    };
+    const liveWire: WireFigure = {
+      case: `live 1 Hz, ${REAL_DEVICE} (a reading per message: 1 s apart > MQTT_BATCH_MAX_WAIT_MS)`,
+      batchMax: 100,
+      readings: deviceReadings,
+      messages: deviceCountersAfter.messages - deviceCountersBefore.messages,
+      sentReadings: deviceCountersAfter.sentReadings - deviceCountersBefore.sentReadings,
+      ackTimeouts: deviceCountersAfter.ackTimeouts - deviceCountersBefore.ackTimeouts,
+      upBytes: deviceWireAfter.up - deviceWireBefore.up,
+      payloadBytes: deviceCountersAfter.bytes - deviceCountersBefore.bytes,
+      downBytes: deviceWireAfter.down - deviceWireBefore.down,
+    };
+    await stopServer(wireHandler);
+
+    // Stop the load; everything below reads what was stored.
+    for (const s of [fleet, deviceSensor, deviceButton, deviceMqtthandler]) await stopServer(s);
+    const pool = createPool(databaseUrl, { connectionLimit: 2 });
+    let committed: { during_drain: LatencySummary; after_drain: LatencySummary };
+    let storedOnce: Record<string, unknown>;
+    let rows: ReadingRow[];
+    try {
+      const timed = new LatencyCollector();
+      // One sensor per reading: every live device measures temperature; received_at is the INSERT's time.
+      const lat = (await pool.query(
+        {
+          sql:
+            'SELECT UNIX_TIMESTAMP(measured_at) * 1000 AS m, TIMESTAMPDIFF(MICROSECOND, measured_at, received_at) / 1000 AS d ' +
+            "FROM readings WHERE sensor = 'temperature' AND device_id NOT LIKE ? AND device_id <> ? AND measured_at >= ? AND measured_at < ?",
+          rowsAsArray: true,
+        },
+        [`${BACKLOG_PREFIX}%`, WIRE_DEVICE, new Date(drainStart), new Date(afterEnd)],
+      )) as [number | string, number | string][];
+      for (const [m, d] of lat) timed.add(Number(m), Number(d));
+      committed = {
+        during_drain: timed.summary(windows.during_drain),
+        after_drain: timed.summary(windows.after_drain),
+      };
+      const perDevice = (await pool.query(
+        'SELECT device_id AS id, COUNT(DISTINCT seq) AS readings, MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS nrows ' +
+          'FROM readings WHERE device_id LIKE ? OR device_id = ? GROUP BY device_id ORDER BY device_id',
+        [`${BACKLOG_PREFIX}%`, WIRE_DEVICE],
+      )) as { id: string; readings: number; first: number; last: number; nrows: number }[];
+      const expected = new Map<string, number>([
+        ...backlogIds.map((id) => [id, sizes.backlogPerDevice] as [string, number]),
+        [WIRE_DEVICE, sizes.wireSingle],
+      ]);
+      const complete = [...expected].every(([id, n]) => {
+        const d = perDevice.find((p) => p.id === id);
+        return d !== undefined && Number(d.readings) === n && Number(d.first) === 1 && Number(d.last) === n;
+      });
+      storedOnce = {
+        complete,
+        devices: Object.fromEntries(
+          perDevice.map((d) => [
+            d.id,
+            {
+              expected: expected.get(d.id),
+              readings: Number(d.readings),
+              first_seq: Number(d.first),
+              last_seq: Number(d.last),
+              rows: Number(d.nrows),
+            },
+          ]),
+        ),
+      };
+      rows = (await pool.query(
+        {
+          sql:
+            "SELECT device_id, seq, sensor, value, DATE_FORMAT(measured_at, '%Y-%m-%d %H:%i:%s.%f') FROM readings " +
+            'WHERE device_id LIKE ? ORDER BY seq, device_id, sensor',
+          rowsAsArray: true,
+        },
+        [`${BACKLOG_PREFIX}%`],
+      )) as ReadingRow[];
+    } finally {
+      await pool.end();
+    }
+
+    // The raw baseline: the drained rows inserted by a plain client into the same MariaDB, the rest stopped.
+    for (const s of [webadmin, ...receivers]) await stopServer(s);
+    log(`  raw insert of the same ${fmt(rows.length)} rows (best of ${sizes.rawRepeats} × 2 methods)`);
+    const best = async (insert: (url: string, r: readonly ReadingRow[]) => Promise<RawResult>) => {
+      let top: RawResult | undefined;
+      for (let i = 0; i < sizes.rawRepeats; i++) {
+        const url = await db.createDatabase();
+        await settleDatabase(db);
+        const r = await insert(url, rows);
+        if (!top || r.seconds < top.seconds) top = r;
+        await db.query(`DROP DATABASE \`${new URL(url).pathname.slice(1)}\``);
+      }
+      return top!;
+    };
+    const rawMulti = await best(rawMultiRowInsert);
+    const rawBatch = await best(rawBatchInsert);
+    const raw = rawMulti.seconds < rawBatch.seconds ? rawMulti : rawBatch;
+
+    // Figures.
+    const round = (n: number, d = 1): number | null => (Number.isFinite(n) ? Number(n.toFixed(d)) : null);
+    const latencyJson = (s: LatencySummary) => ({
+      samples: s.samples,
+      p50_ms: round(s.p50Ms),
+      p99_ms: round(s.p99Ms),
+      max_ms: round(s.maxMs),
+    });
+    const atBroker = {
+      during_drain: tap.latencies.summary(windows.during_drain),
+      after_drain: tap.latencies.summary(windows.after_drain),
+    };
+    const browser = {
+      during_drain: clients.latencies.summary(windows.during_drain),
+      after_drain: clients.latencies.summary(windows.after_drain),
+    };
+    const commitDrain = receivers
+      .map((_, i) => subtractHistogram(commitAfter[i]!, commitBefore[i]!))
+      .reduce(addHistograms, emptyHistogram());
+    const afterSeconds = (afterEnd - afterStart) / 1000;
+    const processes: Record<string, Record<string, number | null>> = {};
+    const usageRow = (peak: number, peakAnon: number, drainCpu: number, afterCpu: number) => ({
+      peak_rss_mb: round(peak),
+      peak_rss_anon_mb: round(peakAnon),
+      cpu_percent_during_drain: round((100 * drainCpu) / drainSeconds),
+      cpu_percent_after_drain: round((100 * afterCpu) / afterSeconds),
+    });
+    for (const name of [...Object.keys(basePids), 'bench']) {
+      const d: ProcUsage | undefined = drainUsage[name];
+      const a: ProcUsage | undefined = afterUsage[name];
+      processes[name] = usageRow(
+        Math.max(d?.peakRssMb ?? NaN, a?.peakRssMb ?? NaN),
+        Math.max(d?.peakRssAnonMb ?? NaN, a?.peakRssAnonMb ?? NaN),
+        d?.cpuSeconds ?? NaN,
+        a?.cpuSeconds ?? NaN,
+      );
+    }
+    backlogHandlers.forEach((_, i) => {
+      const name = `${backlogIds[i]}-mqtthandler`;
+      const u = backlogUsage[name];
+      processes[name] = {
+        peak_rss_mb: round(u?.peakRssMb ?? NaN),
+        peak_rss_anon_mb: round(u?.peakRssAnonMb ?? NaN),
+        // Its whole life (start-up included): the process existed only for the drain.
+        cpu_percent_during_drain: round((100 * (backlogCpuLifetime[i] ?? NaN)) / drainSeconds),
+        cpu_percent_after_drain: null,
+      };
+    });
+    const deviceServices = Object.entries(processes).filter(
+      ([name]) => /^device-(sensor|mqtthandler|startstopbutton)$/.test(name) || name.endsWith('-mqtthandler'),
+    );
+    const deviceRssMax = Math.max(...deviceServices.map(([, p]) => p.peak_rss_mb ?? NaN));
+    const deviceAnonMax = Math.max(...deviceServices.map(([, p]) => p.peak_rss_anon_mb ?? NaN));
+    const wireJson = (w: WireFigure) => ({
+      case: w.case,
+      batch_max: w.batchMax,
+      readings: w.readings,
+      messages: w.messages,
+      sent_readings: w.sentReadings,
+      resent_readings: w.sentReadings - w.readings,
+      ack_timeouts: w.ackTimeouts,
+      readings_per_message: round(w.sentReadings / w.messages),
+      up_bytes_per_reading: round(w.upBytes / w.readings),
+      payload_bytes_per_reading: round(w.payloadBytes / w.readings),
+      down_bytes_per_reading: round(w.downBytes / w.readings),
+    });
+    const drainRows = rows.length;
+    const cores = os.cpus().length;
+    const result = {
+      system: {
+        live_devices: sizes.devices,
+        live_rate_hz: 1,
+        real_device: `${REAL_DEVICE} (sensor + mqtthandler + startstopbutton BUTTON_DRIVER=none, own Redis)`,
+        backlog_devices: sizes.backlogDevices,
+        backlog_readings_per_device: sizes.backlogPerDevice,
+        web_clients: sizes.clients,
+        receivers: receivers.length,
+        broker: 'SecuredBroker: the shipped mosquitto.conf, an account per service and device, ACLs',
+      },
+      drain: {
+        readings: backlogReadings,
+        rows: drainRows,
+        seconds: round(drainSeconds, 2),
+        readings_per_s: round(backlogReadings / drainSeconds, 0),
+        rows_per_s: round(drainRows / drainSeconds, 0),
+        raw_seconds: round(raw.seconds, 2),
+        raw_rows_per_s: round(raw.rowsPerS, 0),
+        raw_multirow_rows_per_s: round(rawMulti.rowsPerS, 0),
+        raw_batch_rows_per_s: round(rawBatch.rowsPerS, 0),
+        drain_time_vs_raw: round(drainSeconds / raw.seconds, 2),
+        commit_p50_ms: round(histogramQuantile(commitDrain, 0.5) * 1000),
+        commit_p99_ms: round(histogramQuantile(commitDrain, 0.99) * 1000),
+        transactions: commitDrain.count,
+        // Resends: everything unacked goes again after MQTT_ACK_TIMEOUT_MS, or when a receiver (re)announces.
+        sent_readings: sum('sentReadings'),
+        resent_readings: sum('sentReadings') - backlogReadings,
+        ack_timeouts: sum('ackTimeouts'),
+        seq_conflicts: sum('seqConflicts'),
+        stored_once: storedOnce,
+      },
+      latency: {
+        browser: {
+          during_drain: latencyJson(browser.during_drain),
+          after_drain: latencyJson(browser.after_drain),
+        },
+        committed: {
+          during_drain: latencyJson(committed.during_drain),
+          after_drain: latencyJson(committed.after_drain),
+        },
+        broker: {
+          during_drain: latencyJson(atBroker.during_drain),
+          after_drain: latencyJson(atBroker.after_drain),
+        },
+        broker_source:
+          'a plain subscriber on devices/+/telemetry (backend listener): arrival − reading ts; what happens before the web admin',
+        browser_source: 'WebSocket client arrival − reading ts (measured), same clock; live devices only',
+        committed_source:
+          'readings.received_at − measured_at (received_at = CURRENT_TIMESTAMP(3) of the receiver INSERT, i.e. just before its commit; the commit itself is commit_p50/p99_ms)',
+        browser_p99_target_ms: BROWSER_P99_TARGET_MS,
+        browser_p99_within_target: (browser.during_drain.p99Ms ?? Infinity) <= BROWSER_P99_TARGET_MS,
+      },
+      clients: {
+        count: sizes.clients,
+        reading_frames_per_client: clients.frames,
+        reading_frames_min: Math.min(...clients.frames),
+        dropped_notices: clients.dropped,
+      },
+      processes,
+      device_services: {
+        rss_limit_mb: DEVICE_RSS_LIMIT_MB,
+        max_peak_rss_mb: round(deviceRssMax),
+        within_limit: deviceRssMax <= DEVICE_RSS_LIMIT_MB,
+        max_peak_rss_anon_mb: round(deviceAnonMax),
+        anon_within_limit: deviceAnonMax <= DEVICE_RSS_LIMIT_MB,
+      },
+      wire: [batchedWire, singleWire, liveWire].map(wireJson),
+      windows: {
+        drain_start: new Date(drainStart).toISOString(),
+        drain_end: new Date(drainEnd).toISOString(),
+        after_end: new Date(afterEnd).toISOString(),
+      },
+      machine: {
+        cores,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        mariadb: mariadbVersion,
+        mosquitto: mosquittoVersion(),
+        mariadb_settings:
+          'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog',
+        // Everything shares these cores, with whatever else runs on the machine: the 1-minute load average
+        // before the drain and at the end of the live phase (the bench's own processes included).
+        load_average_1m: { before_drain: round(loadBefore, 2), after_live: round(loadAfter, 2) },
+        quick,
+      },
+      date: new Date().toISOString(),
+    };
+    process.stdout.write(formatSystemBench(result) + '\n');
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+    log(`wrote ${outFile}`);
+    return result;
+  } finally {
+    clients?.stop();
+    await tap?.stop();
+    for (const r of redisClients) r.disconnect();
+    for (const p of proxies) await p.stop().catch(() => undefined);
+    for (const s of [...servers].reverse()) await s.stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+type SystemResult = Awaited<ReturnType<typeof runSystemBench>>;
+
+/** The tables printed to stdout. */
+export function formatSystemBench(r: SystemResult): string {
+  const x = r as {
+    drain: Record<string, number | null>;
+    latency: Record<string, Record<string, Record<string, number | null>>>;
+    processes: Record<string, Record<string, number | null>>;
+    wire: Record<string, string | number | null>[];
+    date: string;
+    machine: { cores: number; load_average_1m: { before_drain: number; after_live: number } };
+  };
+  const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
+  const latency = formatTable(
+    [
+      { title: 'live latency', value: (row: { name: string }) => row.name, align: 'left' },
+      { title: 'samples', value: (row) => n(row.s['samples']) },
+      { title: 'p50 ms', value: (row) => n(row.s['p50_ms'], 1) },
+      { title: 'p99 ms', value: (row) => n(row.s['p99_ms'], 1) },
+      { title: 'max ms', value: (row) => n(row.s['max_ms'], 1) },
+    ],
+    [
+      { name: 'measured → committed, during drain', s: x.latency['committed']!['during_drain']! },
+      { name: 'measured → committed, after drain', s: x.latency['committed']!['after_drain']! },
+      { name: 'measured → broker subscriber, during drain', s: x.latency['broker']!['during_drain']! },
+      { name: 'measured → broker subscriber, after drain', s: x.latency['broker']!['after_drain']! },
+      { name: 'measured → browser, during drain', s: x.latency['browser']!['during_drain']! },
+      { name: 'measured → browser, after drain', s: x.latency['browser']!['after_drain']! },
+    ] as { name: string; s: Record<string, number | null> }[],
+  );
+  const procs = formatTable(
+    [
+      { title: 'process', value: (p: [string, Record<string, number | null>]) => p[0], align: 'left' },
+      { title: 'peak RSS MB', value: (p) => n(p[1]['peak_rss_mb'], 1) },
+      { title: 'of it anon MB', value: (p) => n(p[1]['peak_rss_anon_mb'], 1) },
+      { title: 'CPU % drain', value: (p) => n(p[1]['cpu_percent_during_drain'], 1) },
+      { title: 'CPU % after', value: (p) => n(p[1]['cpu_percent_after_drain'], 1) },
+    ],
+    Object.entries(x.processes),
+  );
+  const wire = formatTable(
+    [
+      {
+        title: 'wire (device → broker)',
+        value: (w: Record<string, string | number | null>) => String(w['case']),
+        align: 'left',
+      },
+      { title: 'readings', value: (w) => n(w['readings']) },
+      { title: 'readings/msg', value: (w) => n(w['readings_per_message'], 1) },
+      { title: 'resent', value: (w) => n(w['resent_readings']) },
+      { title: 'up B/reading', value: (w) => n(w['up_bytes_per_reading'], 1) },
+      { title: 'payload B/reading', value: (w) => n(w['payload_bytes_per_reading'], 1) },
+      { title: 'down B/reading', value: (w) => n(w['down_bytes_per_reading'], 1) },
+    ],
+    x.wire,
+  );
+  const d = x.drain;
+  return [
+    `\nSystem, ${x.date} — ${x.machine.cores} shared cores, load average ${x.machine.load_average_1m.before_drain} before the drain, ${x.machine.load_average_1m.after_live} after`,
+    `drain: ${n(d['readings'])} readings (${n(d['rows'])} rows) in ${n(d['seconds'], 1)} s = ${n(d['rows_per_s'])} rows/s; ` +
+      `raw insert of the same rows ${n(d['raw_seconds'], 2)} s (${n(d['raw_rows_per_s'])} rows/s): drain takes ${n(d['drain_time_vs_raw'], 2)}× the raw time; ` +
+      `receiver commit p50/p99 ${n(d['commit_p50_ms'], 1)} / ${n(d['commit_p99_ms'], 1)} ms; ` +
+      `resent ${n(d['resent_readings'])} readings (${n(d['ack_timeouts'])} ack timeouts)`,
+    '',
+    latency,
+    `(target: measured → browser p99 ≤ ${BROWSER_P99_TARGET_MS} ms during the drain)`,
+    '',
+    procs,
+    '',
+    wire,
+  ].join('\n');
+}

@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runSystemBench } from '../src/bench/system-bench.js';
+
+/**
+ * The system benchmark at smoke size (20 live devices, one device replaying 1,000 readings, 3 web clients),
+ * against the real processes it always starts. Correctness only, never speed: every backlog reading stored
+ * exactly once, every web client got live frames, every figure of the JSON present.
+ */
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'system-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const get = (obj: unknown, dotted: string): unknown =>
+  dotted.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
+
+describe('system benchmark (BENCH_QUICK sizes)', () => {
+  it(
+    'stores every reading once, reaches every client, and reports every figure',
+    { timeout: 400_000 },
+    async () => {
+      const outFile = path.join(dir, 'system.json');
+      const lines: string[] = [];
+      const result = await runSystemBench({
+        quick: true,
+        sizes: { devices: 20, backlogDevices: 1, backlogPerDevice: 1000, clients: 3, wireSingle: 200 },
+        outFile,
+        log: (l) => lines.push(l),
+      });
+      expect(JSON.parse(readFileSync(outFile, 'utf8'))).toEqual(JSON.parse(JSON.stringify(result)));
+
+      // Every backlog reading (and every one-per-message reading) stored exactly once: seqs 1..n, no gaps.
+      const stored = get(result, 'drain.stored_once') as {
+        complete: boolean;
+        devices: Record<
+          string,
+          { expected: number; readings: number; first_seq: number; last_seq: number; rows: number }
+        >;
+      };
+      expect(stored.complete).toBe(true);
+      expect(Object.keys(stored.devices).sort()).toEqual(['backlog-01', 'wire-single']);
+      for (const d of Object.values(stored.devices)) {
+        expect(d).toMatchObject({ readings: d.expected, first_seq: 1, last_seq: d.expected });
+        // The same channels per reading (4 measured + derived), so rows are a whole multiple of readings.
+        expect(d.rows % d.readings).toBe(0);
+        expect(d.rows / d.readings).toBeGreaterThanOrEqual(4);
+      }
+      expect(get(result, 'drain.readings')).toBe(1000);
+      expect(get(result, 'drain.rows')).toBe(stored.devices['backlog-01']!.rows);
+
+      // Every client got live reading frames, and live latencies were measured both ways.
+      const frames = get(result, 'clients.reading_frames_per_client') as number[];
+      expect(frames).toHaveLength(3);
+      for (const n of frames) expect(n).toBeGreaterThan(0);
+      for (const kind of ['browser', 'committed'])
+        expect(get(result, `latency.${kind}.after_drain.samples`)).toBeGreaterThan(0);
+
+      // Every figure is there (a number, not null), for every process.
+      const figures = [
+        'drain.seconds',
+        'drain.rows_per_s',
+        'drain.raw_seconds',
+        'drain.raw_rows_per_s',
+        'drain.raw_multirow_rows_per_s',
+        'drain.raw_batch_rows_per_s',
+        'drain.drain_time_vs_raw',
+        'latency.browser.after_drain.p50_ms',
+        'latency.browser.after_drain.p99_ms',
+        'latency.committed.after_drain.p50_ms',
+        'latency.committed.after_drain.p99_ms',
+        'device_services.max_peak_rss_mb',
+        'device_services.max_peak_rss_anon_mb',
+      ];
+      for (const f of figures) expect(typeof get(result, f), f).toBe('number');
+      for (const phase of ['during_drain', 'after_drain'])
+        for (const kind of ['browser', 'committed'])
+          expect(Object.keys(get(result, `latency.${kind}.${phase}`) as object).sort()).toEqual([
+            'max_ms',
+            'p50_ms',
+            'p99_ms',
+            'samples',
+          ]);
+      const processes = get(result, 'processes') as Record<string, Record<string, number | null>>;
+      for (const name of [
+        'mosquitto',
+        'mariadb',
+        'receiver-1',
+        'receiver-2',
+        'webadmin',
+        'fleet',
+        'device-sensor',
+        'device-mqtthandler',
+        'device-startstopbutton',
+        'backlog-01-mqtthandler',
+      ]) {
+        expect(typeof processes[name]?.peak_rss_mb, name).toBe('number');
+        expect(typeof processes[name]?.cpu_percent_during_drain, name).toBe('number');
+      }
+      const wire = get(result, 'wire') as Record<string, number | string | null>[];
+      expect(wire.map((w) => w.batch_max)).toEqual([100, 1, 100]);
+      expect(wire[0]!.readings_per_message).toBeGreaterThan(1);
+      expect(wire[1]!.readings_per_message).toBe(1);
+      for (const w of wire) expect(typeof w.up_bytes_per_reading).toBe('number');
+    },
+  );
+});
