@@ -76,6 +76,7 @@ function signature(s: DeviceState, stuck: boolean): string {
     s.sensor?.status,
     s.sensor?.model,
     s.sensor?.redisLostAppends,
+    s.sensor?.clockJumps,
   ]);
 }
 
