@@ -187,7 +187,9 @@ describe('network partition between device and broker (network namespace)', () =
     // 17 s at 10 readings/s: the outbox grows (the sensor measures on; nothing is acknowledged).
     expect(backlogLate - backlogEarly).toBeGreaterThan(100);
 
-    const lastSeqAtHeal = Number(await ns.exec('redis-cli', ['-p', String(redisServer.port), 'GET', keys.seq]));
+    const lastSeqAtHeal = Number(
+      await ns.exec('redis-cli', ['-p', String(redisServer.port), 'GET', keys.seq]),
+    );
     const healAt = Date.now();
     await ns.heal();
     await waitFor('the partition backlog stored', 120_000, async () =>

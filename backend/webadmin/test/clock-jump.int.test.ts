@@ -37,7 +37,8 @@ describe('device clock jumps back an hour while measuring', () => {
   });
 
   it('keeps seq order, reports the jump in the device state, and the backend keeps the rows', async () => {
-    if (!LIBFAKETIME) throw new Error('libfaketime not found: install Debian package faketime (npm test does)');
+    if (!LIBFAKETIME)
+      throw new Error('libfaketime not found: install Debian package faketime (npm test does)');
     const receiver = await NodeService.start('backend/receiver', {
       env: { ...quiet, DATABASE_URL: rig.databaseUrl, MQTT_URL: rig.broker.url, INGEST_MAX_WAIT_MS: '20' },
     });
@@ -82,17 +83,23 @@ describe('device clock jumps back an hour while measuring', () => {
         lastClockJump?: { at: string; byMs: number };
       };
     const storedRows = async () =>
-      (await rig.query<{ seq: number; m: Date }>(
-        "SELECT seq, measured_at AS m FROM readings WHERE device_id = ? AND sensor = 'temperature' ORDER BY seq",
-        [DEVICE],
-      )).map((r) => ({ seq: Number(r.seq), measuredMs: r.m.getTime() }));
+      (
+        await rig.query<{ seq: number; m: Date }>(
+          "SELECT seq, measured_at AS m FROM readings WHERE device_id = ? AND sensor = 'temperature' ORDER BY seq",
+          [DEVICE],
+        )
+      ).map((r) => ({ seq: Number(r.seq), measuredMs: r.m.getTime() }));
 
     await waitFor('readings stored', 60_000, async () => (await storedRows()).length >= 20);
     expect((await sensorStatus()).clockJumps).toBeUndefined();
 
     writeFileSync(clockFile, '-1h\n');
     const jumpedAt = Date.now();
-    await waitFor('the sensor to report the jump', 20_000, async () => (await sensorStatus()).clockJumps === 1);
+    await waitFor(
+      'the sensor to report the jump',
+      20_000,
+      async () => (await sensorStatus()).clockJumps === 1,
+    );
     const status = await sensorStatus();
     expect(status.status).toBe('ok');
     expect(Math.abs(status.lastClockJump!.byMs + HOUR)).toBeLessThan(2000);
@@ -156,7 +163,12 @@ describe('device clock jumps back an hour while measuring', () => {
         afterJump: afterJump.length,
         reportedByMs: status.lastClockJump!.byMs,
         storedCounter: Number(counters?.stored ?? 0),
-        history: { resolution: history.resolution, points: history.points.length, counted, hourOld: hourOld.length },
+        history: {
+          resolution: history.resolution,
+          points: history.points.length,
+          counted,
+          hourOld: hourOld.length,
+        },
       })}`,
     );
     expect(history.resolution).toBe('raw');
