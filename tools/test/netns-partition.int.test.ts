@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Redis } from 'ioredis';
@@ -9,7 +10,9 @@ import {
   NetworkNamespace,
   NodeService,
   RedisServer,
+  SecuredBroker,
   shippedBrokerLimits,
+  sweepStaleNamespaces,
   sleep,
   waitFor,
 } from '@sensorfleet/tools/harness';
@@ -96,6 +99,37 @@ describe('network partition between device and broker (network namespace)', () =
 
     await ns.heal();
     expect((await inside(3000)).trim()).toBe('connected');
+  });
+
+  it('sweeps the namespaces of processes that are gone, never those of live ones', () => {
+    // pid 2^22 + 1 is above Linux's pid_max limit: no process can have it.
+    const stale = `sfh-${2 ** 22 + 1}-1-5eed00`;
+    execFileSync('ip', ['netns', 'add', stale]);
+    const list = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    expect(sweepStaleNamespaces()).toContain(stale);
+    expect(list()).not.toContain(stale);
+    expect(list()).toContain(ns.name);
+  });
+
+  it('lets a device inside reach the secured broker on its device listener at the host address', async () => {
+    const broker = await SecuredBroker.start({ deviceAlsoOn: [ns.hostAddress], ...(log ? { log } : {}) });
+    cleanup.push(() => broker.destroy());
+    const password = await broker.setAccount('dev-inside');
+    const url = new URL(broker.deviceUrlAt(ns.hostAddress));
+    const publish = (pw: string) =>
+      ns
+        .exec('mosquitto_pub', [
+          ...['-h', url.hostname, '-p', url.port, '-u', 'dev-inside', '-P', pw],
+          ...['-t', 'devices/dev-inside/online', '-m', 'true', '-q', '1'],
+        ])
+        .then(
+          () => 'published',
+          (err: Error) => err.message,
+        );
+    expect(await publish(password)).toBe('published');
+    // The same listener settings as on 127.0.0.1: accounts are enforced there too.
+    expect(await publish(`${password}-wrong`)).toMatch(/not authori[sz]ed|Connection error/i);
+    expect(() => broker.deviceUrlAt('10.0.0.1')).toThrow(/not on 10.0.0.1/);
   });
 
   it('stores every seq exactly once after a partition while the device kept measuring', async () => {
