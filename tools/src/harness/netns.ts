@@ -78,6 +78,8 @@ export class NetworkNamespace {
 
   /** Create the namespace, the veth pair and its addresses, and bring loopback and the pair up. */
   static async create(opts: NetworkNamespaceOptions = {}): Promise<NetworkNamespace> {
+    if (process.getuid?.() !== 0)
+      throw new Error('network namespaces need root (CAP_NET_ADMIN): run this test as root');
     const id = randomBytes(3).toString('hex');
     const name = `${NAME_PREFIX}${process.pid}-${procStartTicks(process.pid) ?? 0}-${id}`;
     const hostIf = `sfh${id}h`;
