@@ -28,6 +28,11 @@ const NEEDED = [
   ['chromium', 'chromium', 'test'],
   // The backend dashboards' MariaDB panels are evaluated against the real exporter's metrics.
   ['prometheus-mysqld-exporter', 'prometheus-mysqld-exporter', 'test'],
+  // The clock-jump test preloads libfaketime into the sensor (the `faketime` binary comes with it); the
+  // partition test builds network namespaces and cuts them with `ip` and `tc` (as root).
+  ['faketime', 'faketime', 'test'],
+  ['ip', 'iproute2', 'test'],
+  ['tc', 'iproute2', 'test'],
 ];
 
 function onPath(bin) {

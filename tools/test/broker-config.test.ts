@@ -63,6 +63,26 @@ describe('broker config rendering', () => {
     expect(byPort.get('21884')).not.toMatch(/use_username_as_clientid/);
   });
 
+  it('repeats a listener block for each extra address (a test namespace reaching the device listener)', () => {
+    const conf = renderShippedBrokerConfig({
+      ...base,
+      plain: { port: 21883, host: '127.0.0.1', alsoOn: ['10.213.0.1'] },
+      tls: false,
+      backend: { port: 21884, host: '127.0.0.1' },
+    });
+    const blocks = conf.split(/^(?=listener )/m).slice(1);
+    const settings = (b: string) => b.split('\n').filter((l) => /^\w/.test(l) && !l.startsWith('listener'));
+    const [local, extra, backend] = blocks;
+    expect(blocks.map((b) => b.split('\n')[0])).toEqual([
+      'listener 21883 127.0.0.1',
+      'listener 21883 10.213.0.1',
+      'listener 21884 127.0.0.1',
+    ]);
+    expect(settings(extra!)).toEqual(settings(local!));
+    expect(settings(extra!)).toContain('use_username_as_clientid true');
+    expect(backend).not.toMatch(/use_username_as_clientid/);
+  });
+
   it('leaves out a listener with everything that belongs to it', () => {
     const conf = renderShippedBrokerConfig({
       ...base,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   Ack,
   createDecoder,
@@ -69,7 +70,7 @@ export class Forwarder {
   private again = false;
   private active = false;
   private epoch = 0;
-  private lastRollbackCheck = 0;
+  private lastRollbackCheck = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly deps: {
@@ -81,6 +82,7 @@ export class Forwarder {
       batchMaxWaitMs: number;
       inflightMax: number;
       ackTimeoutMs: number;
+      /** Monotonic ms (default performance.now). */
       now?: () => number;
     },
   ) {
@@ -252,7 +254,9 @@ export class Forwarder {
   }
 
   private async pump(): Promise<void> {
-    const now = this.deps.now ?? Date.now;
+    // Durations only (batch wait, ack timeout, rollback checks): on the wall clock a step back would hold
+    // live readings back for the size of the step, and a step ahead would fake an ack timeout.
+    const now = this.deps.now ?? (() => performance.now());
     const { link, store } = this.deps;
     if (!link.connected) return;
     const epoch = this.epoch;

@@ -76,6 +76,7 @@ function signature(s: DeviceState, stuck: boolean): string {
     s.sensor?.status,
     s.sensor?.model,
     s.sensor?.redisLostAppends,
+    s.sensor?.clockJumps,
   ]);
 }
 
@@ -106,7 +107,7 @@ export class StateReporter {
   readonly name = 'state-reporter';
   private timer: NodeJS.Timeout | undefined;
   private lastSignature = '';
-  private lastPublishedAt = 0;
+  private lastPublishedAt = Number.NEGATIVE_INFINITY;
   private last: DeviceState | undefined;
   private readonly watch = new DeliveryWatch();
 
@@ -145,15 +146,14 @@ export class StateReporter {
       const state = await this.deps.collect();
       this.last = state;
       if (!this.deps.connected()) return state;
-      const sig = signature(
-        state,
-        this.watch.stuck(state, this.deps.monotonic ? this.deps.monotonic() : performance.now()),
-      );
-      const due = Date.now() - this.lastPublishedAt >= this.deps.intervalMs;
+      // Monotonic: the device's wall clock may be set back or ahead (the state's `ts` says what it shows).
+      const now = this.deps.monotonic ? this.deps.monotonic() : performance.now();
+      const sig = signature(state, this.watch.stuck(state, now));
+      const due = now - this.lastPublishedAt >= this.deps.intervalMs;
       if (force || due || sig !== this.lastSignature) {
         await this.deps.publish(state);
         this.lastSignature = sig;
-        this.lastPublishedAt = Date.now();
+        this.lastPublishedAt = this.deps.monotonic ? this.deps.monotonic() : performance.now();
       }
       return state;
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { Logger, OutboxBounds, SensorStatus } from '@sensorfleet/shared';
+import { ClockJumpDetector } from './clock-jump-detector.js';
 import { PendingAppends, type AppendMetrics, type OutboxAppender } from './pending-appends.js';
 import { SensorReadError, type SensorSource, type SensorValues } from './sources/sensor-source.js';
 
@@ -20,6 +21,7 @@ export interface SensorStatusWriter {
 export interface LoopMetrics extends AppendMetrics {
   readingsTaken(): void;
   sensorErrors(): void;
+  clockJumps(): void;
 }
 export interface Clock {
   /** Wall-clock time (ms since the epoch): the readings' timestamps. May jump (NTP, no RTC). */
@@ -55,6 +57,7 @@ export class MeasurementLoop {
   private lastIntervalMs = 0;
   private nextDue: number | undefined;
   private readonly pending: PendingAppends;
+  private readonly clockJumps: ClockJumpDetector;
 
   constructor(
     private readonly deps: {
@@ -67,8 +70,11 @@ export class MeasurementLoop {
       log: Logger;
       metrics: LoopMetrics;
       maxPending?: number;
+      /** A wall-clock step larger than this (ms, either way) is counted as a clock jump. */
+      clockJumpThresholdMs?: number;
     },
   ) {
+    this.clockJumps = new ClockJumpDetector(deps.clockJumpThresholdMs);
     this.status = { status: 'starting', driver: deps.source.kind, errors: 0 };
     this.pending = new PendingAppends({
       outbox: deps.outbox,
@@ -96,6 +102,8 @@ export class MeasurementLoop {
     // The loss counter is the device's, not this process's: carry it over.
     const previous = await this.deps.statusStore.read().catch(() => undefined);
     if (previous?.redisLostAppends) this.status.redisLostAppends = previous.redisLostAppends;
+    if (previous?.clockJumps) this.status.clockJumps = previous.clockJumps;
+    if (previous?.lastClockJump) this.status.lastClockJump = previous.lastClockJump;
     await this.tryOpen();
     this.schedule(0);
   }
@@ -141,6 +149,7 @@ export class MeasurementLoop {
 
   private async tick(): Promise<void> {
     const { clock } = this.deps;
+    this.watchClock();
     const state = await this.currentState();
     let intervalMs = state?.intervalMs ?? 1000;
     if (state) {
@@ -166,6 +175,18 @@ export class MeasurementLoop {
         ? Math.min(this.nextDue - now, intervalMs)
         : Math.min(intervalMs, STATE_REFRESH_MS);
     this.schedule(delay);
+  }
+
+  /**
+   * Readings keep the wall-clock time as measured, jump or not (seq keeps their order); the jump is
+   * counted and reported so that an operator can tell why timestamps go back or leap ahead.
+   */
+  private watchClock(): void {
+    const jump = this.clockJumps.sample(this.deps.clock.now(), this.deps.clock.monotonic());
+    if (!jump) return;
+    this.deps.metrics.clockJumps();
+    this.deps.log.warn(jump, 'wall clock jumped: readings from now on carry the new time');
+    this.setStatus({ ...this.status, clockJumps: (this.status.clockJumps ?? 0) + 1, lastClockJump: jump });
   }
 
   private async currentState(): Promise<{ running: boolean; intervalMs: number } | undefined> {

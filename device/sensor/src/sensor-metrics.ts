@@ -34,7 +34,13 @@ export function createSensorMetrics(registry: Registry): LoopMetrics {
     help: 'appends Redis no longer had after a restart (seq counter went back; appendfsync everysec)',
     registers,
   });
+  const clockJumps = new Counter({
+    name: 'sensorfleet_clock_jumps_total',
+    help: 'wall-clock steps beyond the threshold (either way) seen against the monotonic clock',
+    registers,
+  });
   return {
+    clockJumps: () => clockJumps.inc(),
     readingsTaken: () => taken.inc(),
     readingsDropped: (n) => dropped.inc(n),
     sensorErrors: () => sensorErrors.inc(),

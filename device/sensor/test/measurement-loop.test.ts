@@ -66,7 +66,7 @@ function rig(opts: { intervalMs?: number; running?: boolean; maxPending?: number
   const source = new CountingSource();
   const state = { running: opts.running ?? true, intervalMs: opts.intervalMs ?? 100, reads: 0, down: false };
   const statuses: SensorReport[] = [];
-  const counts = { taken: 0, dropped: 0, sensorErrors: 0, redisErrors: 0, lost: 0 };
+  const counts = { taken: 0, dropped: 0, sensorErrors: 0, redisErrors: 0, lost: 0, clockJumps: 0 };
   let wallOffset = 0;
   loop = new MeasurementLoop({
     source,
@@ -92,6 +92,7 @@ function rig(opts: { intervalMs?: number; running?: boolean; maxPending?: number
       redisErrors: () => counts.redisErrors++,
       pendingAppends: () => {},
       redisLostAppends: (n) => (counts.lost += n),
+      clockJumps: () => counts.clockJumps++,
     },
     maxPending: opts.maxPending,
   });
@@ -121,6 +122,30 @@ describe('MeasurementLoop', () => {
     const ts = outbox.entries.map((e) => Date.parse(e.ts) - T0);
     expect(ts).toEqual([0, 100, 200, 300 - 3_600_000, 400 - 3_600_000, 500 - 3_600_000]);
     expect(outbox.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('counts a wall-clock jump and reports it in the status (size, time), kept across restarts', async () => {
+    const r = rig({ intervalMs: 100 });
+    await r.loop.start();
+    await advance(250);
+    expect(r.loop.sensorStatus.clockJumps).toBeUndefined();
+    r.jumpWallClock(-3_600_000);
+    await advance(300);
+    const jumped = { at: new Date(T0 + 300 - 3_600_000).toISOString(), byMs: -3_600_000 };
+    expect(r.loop.sensorStatus).toMatchObject({ status: 'ok', clockJumps: 1, lastClockJump: jumped });
+    expect(r.counts.clockJumps).toBe(1);
+    r.jumpWallClock(3_600_000);
+    await advance(200);
+    expect(r.loop.sensorStatus.clockJumps).toBe(2);
+    expect(r.loop.sensorStatus.lastClockJump?.byMs).toBe(3_600_000);
+    expect(r.statuses.at(-1)).toMatchObject({ clockJumps: 2 });
+    await r.loop.stop();
+
+    const next = rig({ intervalMs: 100 });
+    next.statuses.push({ status: 'ok', driver: 'counting', clockJumps: 2, lastClockJump: jumped });
+    await next.loop.start();
+    await advance(300);
+    expect(next.loop.sensorStatus).toMatchObject({ clockJumps: 2, lastClockJump: jumped });
   });
 
   it('reads the measuring state at most once a second at 100 Hz, and at once when woken', async () => {

@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function counters() {
-  const c = { taken: 0, dropped: 0, sensorErrors: 0, redisErrors: 0, lost: 0 };
+  const c = { taken: 0, dropped: 0, sensorErrors: 0, redisErrors: 0, lost: 0, clockJumps: 0 };
   const metrics: LoopMetrics = {
     readingsTaken: () => c.taken++,
     readingsDropped: (n) => (c.dropped += n),
@@ -33,6 +33,7 @@ function counters() {
     redisErrors: () => c.redisErrors++,
     pendingAppends: () => {},
     redisLostAppends: (n) => (c.lost += n),
+    clockJumps: () => c.clockJumps++,
   };
   return { c, metrics };
 }

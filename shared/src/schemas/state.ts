@@ -18,6 +18,21 @@ export const SensorStatus = Type.Object(
         description: 'appends Redis lost when it restarted without its last writes',
       }),
     ),
+    clockJumps: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'wall-clock steps the sensor saw (wall vs monotonic clock), over the device life',
+      }),
+    ),
+    lastClockJump: Type.Optional(
+      Type.Object(
+        {
+          at: Type.String({ description: 'wall-clock time right after the step (ISO-8601)' }),
+          byMs: Type.Integer({ description: 'size of the step in ms: negative = the clock went back' }),
+        },
+        { additionalProperties: true },
+      ),
+    ),
   },
   { additionalProperties: true },
 );

@@ -22,6 +22,11 @@ export interface ListenerAt {
   port: number;
   /** Bind address (default: all interfaces). */
   host?: string;
+  /**
+   * More bind addresses with the same listener settings (e.g. a test network namespace's host side):
+   * each gets a copy of the listener's block, since a Mosquitto listener binds one address.
+   */
+  alsoOn?: string[];
 }
 
 export interface BrokerConfigOptions {
@@ -62,10 +67,19 @@ export function renderBrokerConfig(template: string, o: BrokerConfigOptions): st
   const out: string[] = [];
   let skipping = false;
   let listenersSeen = false;
+  // The open listener block, to be repeated for its `alsoOn` addresses when it ends.
+  let block: { target: ListenerAt; lines: string[] } | undefined;
+  const closeBlock = (): void => {
+    if (!block) return;
+    const { target, lines } = block;
+    block = undefined;
+    for (const host of target.alsoOn ?? []) out.push('', `listener ${target.port} ${host}`, ...lines);
+  };
   for (const line of template.split('\n')) {
     const words = line.trim().split(/\s+/);
     const directive = line.startsWith('#') ? '' : (words[0] ?? '');
     if (directive === 'listener') {
+      closeBlock();
       if (!listenersSeen && o.pidFile) out.push(`pid_file ${checkedPath('pidFile', o.pidFile)}`, '');
       listenersSeen = true;
       const port = Number(words[1]);
@@ -79,16 +93,22 @@ export function renderBrokerConfig(template: string, o: BrokerConfigOptions): st
               : undefined;
       if (target === undefined) throw new Error(`unexpected listener in the template: ${line}`);
       skipping = target === false;
-      if (target !== false) out.push(`listener ${target.port}${target.host ? ` ${target.host}` : ''}`);
+      if (target !== false) {
+        out.push(`listener ${target.port}${target.host ? ` ${target.host}` : ''}`);
+        block = { target, lines: [] };
+      }
       continue;
     }
     if (skipping || o.omit?.includes(directive)) continue;
     const value = values[directive];
-    if (value !== undefined) out.push(`${directive} ${value}`);
+    let rendered = line;
+    if (value !== undefined) rendered = `${directive} ${value}`;
     else if (certDir && ['cafile', 'certfile', 'keyfile'].includes(directive))
-      out.push(`${directive} ${path.join(certDir, path.basename(words[1] ?? ''))}`);
-    else out.push(line);
+      rendered = `${directive} ${path.join(certDir, path.basename(words[1] ?? ''))}`;
+    out.push(rendered);
+    if (block && directive !== '') block.lines.push(rendered);
   }
+  closeBlock();
   return out.join('\n');
 }
 

@@ -4,7 +4,13 @@
  * restart. See managed-server.ts for the lifecycle, run-root.ts for cleanup, global-setup.ts for the
  * Vitest hooks. Tests of every package import it as `@sensorfleet/tools/harness`.
  */
-export { ManagedServer, ServerStartError, type ServerOptions, type SpawnSpec } from './managed-server.js';
+export {
+  ManagedServer,
+  ServerStartError,
+  type ServerOptions,
+  type ServerPlacement,
+  type SpawnSpec,
+} from './managed-server.js';
 export { DEVICE_REDIS_CONF, RedisServer, redisCommand, type RedisServerOptions } from './redis.js';
 export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from './mosquitto.js';
 export { makeDevCerts, SecuredBroker, type SecuredBrokerOptions } from './secured-broker.js';
@@ -28,6 +34,7 @@ export {
 export { DeviceRig, type DeviceRigOptions } from './device-rig.js';
 export { EntrypointServer, type EntrypointServerOptions } from './entrypoint-server.js';
 export { findBinary } from './binaries.js';
+export { NetworkNamespace, sweepStaleNamespaces, type NetworkNamespaceOptions } from './netns.js';
 export { freePort } from './ports.js';
 export { REPO_ROOT } from './repo-root.js';
 export { harnessRoot, harnessBase, sweepStaleRuns } from './run-root.js';

@@ -21,7 +21,20 @@ export interface ServerOptions {
   port?: number;
   /** Receives harness events and the server's log lines, each prefixed with `[kind:port]`. */
   log?: (line: string) => void;
+  /**
+   * Command prefix the server runs under, e.g. a NetworkNamespace's `prefix` (`ip netns exec <ns>`). It
+   * must exec the server (keep its pid): readiness checks and kills go to that pid.
+   */
+  wrap?: string[];
+  /**
+   * Address the harness reaches the server at (and the server listens on besides 127.0.0.1 where it can),
+   * e.g. a namespace's `nsAddress`. Default 127.0.0.1.
+   */
+  host?: string;
 }
+
+/** Where a server runs: under which command prefix, reached at which address. */
+export type ServerPlacement = Pick<ServerOptions, 'wrap' | 'host'>;
 
 /** What to run for one start. */
 export interface SpawnSpec {
@@ -142,11 +155,24 @@ export abstract class ManagedServer {
   /** True when the harness made `dir` (a temp dir under the run root), so destroy() may delete it. */
   protected readonly ownsDir: boolean;
 
-  protected constructor(dir: string, port: number, ownsDir: boolean, log?: (line: string) => void) {
+  /** The command prefix of every start (empty: run directly). */
+  protected readonly wrap: string[];
+  /** Address the harness reaches the server at. */
+  readonly host: string;
+
+  protected constructor(
+    dir: string,
+    port: number,
+    ownsDir: boolean,
+    log?: (line: string) => void,
+    placement: ServerPlacement = {},
+  ) {
     this.dir = dir;
     this.currentPort = port;
     this.ownsDir = ownsDir;
     this.logFn = log;
+    this.wrap = placement.wrap ?? [];
+    this.host = placement.host ?? '127.0.0.1';
   }
 
   /** The command to spawn for the current port and dir. */
@@ -231,7 +257,12 @@ export abstract class ManagedServer {
     if (this.running) throw new Error(`${this.kind} on port ${this.port} is already running`);
     this.run = undefined;
     await this.prepare();
-    const spec = this.spawnSpec();
+    const inner = this.spawnSpec();
+    const [wrapCommand, ...wrapArgs] = this.wrap;
+    const spec: SpawnSpec =
+      wrapCommand === undefined
+        ? inner
+        : { ...inner, command: wrapCommand, args: [...wrapArgs, inner.command, ...inner.args] };
     const cmd = commandLine(spec);
     const outLog = this.outputLog;
     const serverLog = this.serverLogFile();
@@ -312,7 +343,7 @@ export abstract class ManagedServer {
         text += chunk;
         sections.push(`--- last lines of ${file}:\n${lastLines(chunk, TAIL_LINES).join('\n') || '(empty)'}`);
       }
-      const message = `${this.kind} on 127.0.0.1:${this.port} failed to start: ${reason}\ncommand: ${cmd}\n${sections.join('\n')}`;
+      const message = `${this.kind} on ${this.host}:${this.port} failed to start: ${reason}\ncommand: ${cmd}\n${sections.join('\n')}`;
       this.emit(`failed to start: ${reason}`);
       throw new ServerStartError(message, cmd, ADDRESS_IN_USE.test(text));
     };

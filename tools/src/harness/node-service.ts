@@ -36,7 +36,7 @@ export class NodeService extends ManagedServer {
     readonly service: ServiceName,
     private readonly opts: NodeServiceOptions,
   ) {
-    super(dir, port, ownsDir, opts.log);
+    super(dir, port, ownsDir, opts.log, opts);
     this.kind = opts.label ?? path.basename(service);
     this.stopTimeoutMs = 25_000;
   }
@@ -56,7 +56,7 @@ export class NodeService extends ManagedServer {
   }
 
   get healthUrl(): string {
-    return `http://127.0.0.1:${this.port}/health`;
+    return `http://${this.host}:${this.port}/health`;
   }
 
   protected spawnSpec(): SpawnSpec {
@@ -72,7 +72,7 @@ export class NodeService extends ManagedServer {
         NODE_ENV: 'production',
         ...this.opts.env,
         METRICS_PORT: String(this.port),
-        METRICS_HOST: '127.0.0.1',
+        METRICS_HOST: this.host,
       },
     };
   }

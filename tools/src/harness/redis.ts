@@ -1,7 +1,7 @@
 /**
  * A private redis-server running the device's shipped device/redis/redis.conf, so tests exercise the
  * persistence the device really has (AOF only, no RDB snapshots, noeviction, …). The command line
- * overrides only what must differ on a shared machine (port, bind 127.0.0.1, dir) and the two settings
+ * overrides only what must differ on a shared machine (port, bind 127.0.0.1 [+ `host`], dir) and the two settings
  * the image's entrypoint takes from the environment (appendfsync, maxmemory). Needs Redis 7 (the image's
  * version: the conf uses `appenddirname`); the AOF lives under `<dir>/appendonlydir/`.
  */
@@ -29,9 +29,14 @@ function encodeCommand(args: string[]): string {
  * Send one command over a fresh connection and return the reply as text (simple string, bulk string
  * or integer); an error reply rejects. Enough RESP for readiness checks without a client library.
  */
-export function redisCommand(port: number, args: string[], timeoutMs = 3000): Promise<string> {
+export function redisCommand(
+  port: number,
+  args: string[],
+  timeoutMs = 3000,
+  host = '127.0.0.1',
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     let buffer = Buffer.alloc(0);
     const done = (err: Error | undefined, value?: string): void => {
       socket.destroy();
@@ -67,7 +72,7 @@ export class RedisServer extends ManagedServer {
   readonly maxmemory: string;
 
   private constructor(dir: string, port: number, ownsDir: boolean, opts: RedisServerOptions) {
-    super(dir, port, ownsDir, opts.log);
+    super(dir, port, ownsDir, opts.log, opts);
     this.appendfsync = opts.appendfsync ?? 'everysec';
     this.maxmemory = opts.maxmemory ?? '0';
     this.startTimeoutMs = 60_000; // loading a big AOF takes a while
@@ -82,9 +87,9 @@ export class RedisServer extends ManagedServer {
     );
   }
 
-  /** redis://127.0.0.1:PORT */
+  /** redis://HOST:PORT (HOST is 127.0.0.1 unless started with `host`) */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.host}:${this.port}`;
   }
 
   protected spawnSpec(): SpawnSpec {
@@ -93,7 +98,7 @@ export class RedisServer extends ManagedServer {
       '--port',
       String(this.port),
       '--bind',
-      '127.0.0.1',
+      ...new Set(['127.0.0.1', this.host]),
       '--dir',
       this.dir,
       '--appendfsync',
@@ -106,8 +111,8 @@ export class RedisServer extends ManagedServer {
 
   protected async probe(pid: number): Promise<boolean> {
     // PING answers -LOADING while the AOF is replayed, so PONG means the data is there.
-    if ((await redisCommand(this.port, ['PING'])) !== 'PONG') return false;
-    const info = await redisCommand(this.port, ['INFO', 'server']);
+    if ((await redisCommand(this.port, ['PING'], 3000, this.host)) !== 'PONG') return false;
+    const info = await redisCommand(this.port, ['INFO', 'server'], 3000, this.host);
     const processId = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
     if (processId !== pid) throw new Error(`port ${this.port} is served by another redis (pid ${processId})`);
     return true;

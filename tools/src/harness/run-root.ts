@@ -220,11 +220,32 @@ export function sweepStaleRuns(except?: string): string[] {
   return removed;
 }
 
+/** More synchronous cleanup for process exit (resources that are not processes, e.g. namespaces). */
+const exitCleanups = new Set<() => void>();
+
+/**
+ * Run `cleanup` (synchronously) when this process exits, like the kill of recorded children; returns a
+ * function that unregisters it (call it once the resource is released normally).
+ */
+export function onExitCleanup(cleanup: () => void): () => void {
+  exitCleanups.add(cleanup);
+  installExitHandlers();
+  return () => exitCleanups.delete(cleanup);
+}
+
 /** Synchronous cleanup for process exit: SIGKILL our children, remove a root we own. */
 function cleanupSync(): void {
   for (const record of [...liveChildren.values()]) {
     killRecord(record);
     forgetChild(record.pid);
+  }
+  for (const cleanup of [...exitCleanups]) {
+    exitCleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // best effort: the stale sweep of the next run retries
+    }
   }
   if (ownsRoot && currentRoot !== undefined && process.env[ROOT_ENV] === currentRoot) {
     removeRoot(currentRoot);

@@ -21,6 +21,11 @@ export interface SecuredBrokerOptions {
   port?: number;
   /** Port of the plain device listener. Default: a free port. */
   devicePort?: number;
+  /**
+   * More addresses for the plain device listener besides 127.0.0.1 (same port, same settings), e.g. a
+   * NetworkNamespace's `hostAddress` for a device inside the namespace.
+   */
+  deviceAlsoOn?: string[];
   log?: (line: string) => void;
 }
 
@@ -51,6 +56,7 @@ export class SecuredBroker {
     readonly certDir: string | undefined,
     readonly tlsPort: number | undefined,
     readonly devicePort: number,
+    readonly deviceAlsoOn: string[],
   ) {}
 
   static async start(opts: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
@@ -74,7 +80,7 @@ export class SecuredBroker {
       aclFile: BROKER_ACL_FILE,
       dataDir,
       pidFile,
-      plain: { port: devicePort, host: '127.0.0.1' },
+      plain: { port: devicePort, host: '127.0.0.1', alsoOn: opts.deviceAlsoOn ?? [] },
       tls,
       backend: false, // the harness's own `listener PORT 127.0.0.1`
       omit: ['log_timestamp_format'], // the harness sets it
@@ -95,6 +101,7 @@ export class SecuredBroker {
       tls ? tls.certDir : undefined,
       tls ? tls.port : undefined,
       devicePort,
+      opts.deviceAlsoOn ?? [],
     );
   }
 
@@ -106,6 +113,12 @@ export class SecuredBroker {
   /** mqtt://127.0.0.1:PORT (plain device listener: the client id is the user name). */
   get deviceUrl(): string {
     return `mqtt://127.0.0.1:${this.devicePort}`;
+  }
+
+  /** mqtt://HOST:PORT: the plain device listener on one of the `deviceAlsoOn` addresses. */
+  deviceUrlAt(host: string): string {
+    if (!this.deviceAlsoOn.includes(host)) throw new Error(`the device listener is not on ${host}`);
+    return `mqtt://${host}:${this.devicePort}`;
   }
 
   /** mqtts://localhost:PORT (TLS listener), when started with tls. */

@@ -1,4 +1,5 @@
 import { html, type SafeHtml } from '../pages/html.js';
+import { clockJumpSummary } from './clock-jump.js';
 import type { Device } from './devices.js';
 import { setHtml } from './dom.js';
 import { badge, dot, formatDuration, formatNumber, type Tone } from './format.js';
@@ -23,6 +24,7 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
   // A few readings are always in flight; a backlog is worth a colour once it is a minute old.
   const stuck = backlog > 0 && !!s.oldestUnackedTs && Date.now() - Date.parse(s.oldestUnackedTs) > 60_000;
   const lost = (s.dropped ?? 0) + (sensor?.redisLostAppends ?? 0);
+  const clockJump = clockJumpSummary(sensor);
   const sensorTone: Tone = !sensor?.status
     ? 'idle'
     : sensor.status === 'ok'
@@ -65,7 +67,19 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
         sensor?.errors ? html` · ${formatNumber(sensor.errors)} errors` : ''
       }${sensor?.lastError ? html`<span class="stat-error" title="${sensor.lastError}">${sensor.lastError}</span>` : ''}`,
       sensor?.status === 'error' ? 'bad' : undefined,
-    )}${card(
+    )}${
+      clockJump
+        ? card(
+            'clock',
+            'Device clock',
+            badge('jumped', 'warn'),
+            html`${clockJump}${
+              sensor?.lastClockJump?.at ? html` · at ${timeHtml(sensor.lastClockJump.at)} (device time)` : ''
+            } · readings keep their seq order, their timestamps follow the device clock`,
+            'warn',
+          )
+        : ''
+    }${card(
       'rejected',
       'Rejected',
       formatNumber(s.rejected ?? 0),

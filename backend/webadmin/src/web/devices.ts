@@ -6,6 +6,8 @@ export interface SensorStatus {
   lastError?: string;
   errors?: number;
   redisLostAppends?: number;
+  clockJumps?: number;
+  lastClockJump?: { at?: string; byMs?: number } | null;
 }
 
 export interface DeviceState {

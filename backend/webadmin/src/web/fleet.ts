@@ -1,5 +1,6 @@
 import { html, path, type SafeHtml } from '../pages/html.js';
 import { ApiError, api } from './api.js';
+import { clockJumpSummary } from './clock-jump.js';
 import { applyLive, type Device } from './devices.js';
 import { byId, setHtml } from './dom.js';
 import { badge, dot, formatDuration, formatNumber, formatValue, SENSORS, sensorsInOrder } from './format.js';
@@ -39,7 +40,10 @@ function sensorCell(d: Device): SafeHtml {
   if (!s?.status) return html`<span class="muted">—</span>`;
   const tone = s.status === 'ok' ? 'ok' : s.status === 'error' ? 'bad' : 'idle';
   const title = s.lastError ? `${s.status}: ${s.lastError}` : `${s.driver ?? ''} ${s.model ?? ''}`.trim();
-  return html`<span title="${title}">${badge(s.status, tone)}</span>`;
+  const clockJump = clockJumpSummary(s);
+  return html`<span title="${title}">${badge(s.status, tone)}</span>${
+    clockJump ? html` <span class="clock-jump" title="${clockJump}">${badge('clock', 'warn')}</span>` : ''
+  }`;
 }
 
 function latestCell(d: Device): SafeHtml {
