@@ -28,9 +28,14 @@ const NEEDED = [
   ['chromium', 'chromium', 'test'],
   // The backend dashboards' MariaDB panels are evaluated against the real exporter's metrics.
   ['prometheus-mysqld-exporter', 'prometheus-mysqld-exporter', 'test'],
+  // The Galera cluster tests: the wsrep provider (a library, so checked by path) and rsync for the
+  // state snapshot transfer to a joining node.
+  ['/usr/lib/galera/libgalera_smm.so', 'galera-4', 'test'],
+  ['rsync', 'rsync', 'test'],
 ];
 
 function onPath(bin) {
+  if (path.isAbsolute(bin)) return existsSync(bin);
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/usr/local/bin'];
   return dirs.some((d) => d && existsSync(path.join(d, bin)));
 }
