@@ -18,7 +18,7 @@ export interface FailoverEvents {
 }
 
 export interface FailoverOptions extends FailoverEvents {
-  /** How long a failed node is passed over before it is tried first again. */
+  /** How often a failed node is probed; it is used again (first, if it is first) once it serves. */
   retryDownMs: number;
   /** Runs of an autocommit statement that failed with a conflict, the first included. */
   maxConflictAttempts: number;
@@ -28,8 +28,8 @@ export interface FailoverOptions extends FailoverEvents {
  * A connector-compatible Pool over one pool per Galera node, used "first available" like HAProxy's
  * `first` balancing: every replica sends everything to the first node of the list that is up, so all
  * writes of all replicas meet on ONE node, where row locks, SKIP LOCKED and GET_LOCK mean what they mean
- * on a single server (on Galera they are node-local). A failed node is passed over for `retryDownMs`,
- * then tried first again, so replicas that failed over at different moments come back together.
+ * on a single server (on Galera they are node-local). A failed node is passed over and probed every
+ * `retryDownMs`; once it serves again it is first again, so replicas come back together to it.
  *
  * Only getting a connection fails over by itself: a statement that fails on a connection that was
  * already sent may or may not have committed, so that error goes to the caller (which retries its
@@ -37,7 +37,8 @@ export interface FailoverOptions extends FailoverEvents {
  * certification conflict are run again here (a conflict means they were rolled back).
  */
 export class FailoverPool {
-  private readonly downUntil: number[];
+  private readonly down: boolean[];
+  private readonly probeTimers: (NodeJS.Timeout | undefined)[];
   private active = -1;
   /** Connections whose methods already report node failures (the connector reuses them). */
   private readonly watched = new WeakSet<PoolConnection>();
@@ -48,7 +49,8 @@ export class FailoverPool {
     private readonly opts: FailoverOptions,
   ) {
     if (nodes.length === 0) throw new Error('FailoverPool needs at least one node');
-    this.downUntil = nodes.map(() => 0);
+    this.down = nodes.map(() => false);
+    this.probeTimers = nodes.map(() => undefined);
   }
 
   /** host:port of the node the last connection came from (undefined before the first). */
@@ -56,15 +58,46 @@ export class FailoverPool {
     return this.nodes[this.active]?.label;
   }
 
-  /** Node indexes in the order to try: the ones not passed over first, each group in list order. */
-  private order(now = Date.now()): number[] {
+  /** Node indexes in the order to try: the ones up in list order, then (if all failed) the others. */
+  private order(): number[] {
     const all = this.nodes.map((_, i) => i);
-    return [...all.filter((i) => this.downUntil[i]! <= now), ...all.filter((i) => this.downUntil[i]! > now)];
+    return [...all.filter((i) => !this.down[i]), ...all.filter((i) => this.down[i])];
   }
 
+  /**
+   * Passed over until a probe in the background finds it serving again: a dead node must not cost a
+   * request its connect timeout every time it is given another chance.
+   */
   private markDown(i: number, err: unknown): void {
-    this.downUntil[i] = Date.now() + this.opts.retryDownMs;
+    if (this.down[i]) return;
+    this.down[i] = true;
     this.opts.onNodeDown?.(this.nodes[i]!.label, err);
+    const probe = (): void => {
+      this.probeTimers[i] = setTimeout(() => {
+        if (this.closed) return;
+        void this.serving(i).then((ok) => {
+          if (ok) this.down[i] = false;
+          else probe();
+        });
+      }, this.opts.retryDownMs);
+      this.probeTimers[i].unref();
+    };
+    probe();
+  }
+
+  /** Connects and asks whether the node is ready for statements (a Galera node in a Primary component). */
+  private async serving(i: number): Promise<boolean> {
+    try {
+      const conn = await this.nodes[i]!.pool.getConnection();
+      try {
+        const rows = (await conn.query("SHOW STATUS LIKE 'wsrep_ready'")) as { Value: string }[];
+        return rows.length === 0 || rows[0]!.Value === 'ON';
+      } finally {
+        await conn.release();
+      }
+    } catch {
+      return false;
+    }
   }
 
   async getConnection(): Promise<PoolConnection> {
@@ -149,6 +182,7 @@ export class FailoverPool {
 
   async end(): Promise<void> {
     this.closed = true;
+    for (const timer of this.probeTimers) clearTimeout(timer);
     await Promise.all(this.nodes.map((n) => n.pool.end().catch(() => undefined)));
   }
 

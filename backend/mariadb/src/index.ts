@@ -6,3 +6,4 @@ export { isConflict, isNodeFailure } from './galera-errors.js';
 export { queryIngestStats, type IngestStatsOptions, type Queryable } from './ingest-stats-query.js';
 export { findMessageLog, type MessageLogQuery } from './message-log-query.js';
 export { queryRollups, type RollupQuery } from './rollup-query.js';
+export { failoverMetrics } from './failover-metrics.js';
