@@ -30,6 +30,15 @@ export function isConflict(err: unknown): boolean {
   return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
 }
 
+/** "SAVEPOINT … does not exist": on Galera, what ROLLBACK TO SAVEPOINT gets after an abort. */
+export const ER_SP_DOES_NOT_EXIST = 1305;
+
+/** The server rolled the whole transaction back: nothing of it may be sent on in autocommit. */
+export function isTransactionLost(err: unknown): boolean {
+  const errno = (err as ErrorShape | undefined)?.errno;
+  return errno === ER_LOCK_DEADLOCK || errno === ER_SP_DOES_NOT_EXIST;
+}
+
 /**
  * The node cannot serve: unreachable, the connection died, shutting down, or not Primary. A connection
  * timeout counts only when the node's pool holds no connection at all (else it is just busy).

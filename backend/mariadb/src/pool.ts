@@ -61,8 +61,9 @@ export function createPool(url: string, opts: CreatePoolOptions = {}): Pool {
     const cfg = parseDatabaseUrl(one);
     return {
       label: `${cfg.host}:${cfg.port}`,
-      // minimumIdle 0: no connections are opened to the standby nodes until they are needed.
-      pool: make(one, { acquireTimeout: 3_000, connectTimeout: 2_000, minimumIdle: 0 }),
+      // minimumIdle 0: no connections are opened to the standby nodes until they are needed. No
+      // pipelining: see FailoverPool.watch (an aborted transaction must stop at its first failure).
+      pool: make(one, { acquireTimeout: 3_000, connectTimeout: 2_000, minimumIdle: 0, pipelining: false }),
     };
   });
   const pool = new FailoverPool(nodes, {
