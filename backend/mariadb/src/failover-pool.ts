@@ -150,13 +150,13 @@ export class FailoverPool {
     if (this.watched.has(conn)) return;
     this.watched.add(conn);
     let chain: Promise<unknown> = Promise.resolve();
-    let aborted: unknown;
+    let aborted: Error | undefined;
     let inTransaction = false;
     const methods = conn as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     // The connector skips COMMIT when the server says no transaction is open, so a transaction the
     // server dropped would "commit" silently: the server status after each statement is checked.
     const stillOpen = (): boolean =>
-      (conn.info?.status ?? SERVER_STATUS_IN_TRANS) & SERVER_STATUS_IN_TRANS ? true : false;
+      ((conn.info?.status ?? SERVER_STATUS_IN_TRANS) & SERVER_STATUS_IN_TRANS) !== 0;
     const wrap = (name: string, kind: 'statement' | 'commit' | 'begin' | 'end'): void => {
       const original = methods[name]!.bind(conn);
       methods[name] = (...args) => {
@@ -172,7 +172,7 @@ export class FailoverPool {
             return result;
           } catch (err) {
             if (isNodeFailure(err, 0) && this.active === i) this.markDown(i, err);
-            if (kind === 'statement' && isTransactionLost(err)) aborted = err;
+            if (kind === 'statement' && isTransactionLost(err)) aborted = err as Error;
             if (kind === 'commit' || kind === 'end') inTransaction = false;
             throw err;
           }
