@@ -33,9 +33,14 @@ const NEEDED = [
   ['faketime', 'faketime', 'test'],
   ['ip', 'iproute2', 'test'],
   ['tc', 'iproute2', 'test'],
+  // The Galera cluster tests: the wsrep provider (a library, so checked by path) and rsync for the
+  // state snapshot transfer to a joining node.
+  ['/usr/lib/galera/libgalera_smm.so', 'galera-4', 'test'],
+  ['rsync', 'rsync', 'test'],
 ];
 
 function onPath(bin) {
+  if (path.isAbsolute(bin)) return existsSync(bin);
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/usr/local/bin'];
   return dirs.some((d) => d && existsSync(path.join(d, bin)));
 }

@@ -128,6 +128,24 @@ export const env = {
       return raw;
     });
   },
+  /** One URL or a comma-separated list of them (e.g. one per cluster node); each is checked like url(). */
+  urlList(o: Common<string> & { protocols: string[] }): EnvVar<string> {
+    const one = env.url(o);
+    return make(o, (raw) => {
+      const parts = raw.split(',').map((p) => p.trim());
+      if (parts.some((p) => p === ''))
+        throw new InvalidValue('has an empty entry in its comma-separated list');
+      for (const [i, part] of parts.entries()) {
+        try {
+          one.parse(part);
+        } catch (err) {
+          if (!(err instanceof InvalidValue) || parts.length === 1) throw err;
+          throw new InvalidValue(`entry ${i + 1} ${err.message}`);
+        }
+      }
+      return parts.join(',');
+    });
+  },
 };
 
 export type EnvSpec = Record<string, EnvVar<unknown>>;

@@ -73,3 +73,28 @@ describe('env.duration', () => {
     expect(() => parseEnv(d, { AGE: 'a week' })).toThrow(/AGE: must be a duration/);
   });
 });
+
+describe('env.urlList', () => {
+  const listSpec = {
+    DATABASE_URL: env.urlList({
+      default: 'mariadb://localhost/db',
+      protocols: ['mariadb:'],
+      description: 'db',
+      secret: true,
+    }),
+  };
+  it('takes one URL or a comma-separated list of them', () => {
+    expect(parseEnv(listSpec, {}).DATABASE_URL).toBe('mariadb://localhost/db');
+    expect(parseEnv(listSpec, { DATABASE_URL: 'mariadb://a:1/db, mariadb://b:2/db' }).DATABASE_URL).toBe(
+      'mariadb://a:1/db,mariadb://b:2/db',
+    );
+  });
+  it('names the bad entry, and refuses empty entries', () => {
+    expect(() => parseEnv(listSpec, { DATABASE_URL: 'mariadb://a/db,http://b/db' })).toThrow(
+      /DATABASE_URL: entry 2 must use mariadb:/,
+    );
+    expect(() => parseEnv(listSpec, { DATABASE_URL: 'mariadb://a/db,,mariadb://b/db' })).toThrow(
+      /DATABASE_URL: has an empty entry/,
+    );
+  });
+});

@@ -4,9 +4,9 @@ import { createPool } from './pool.js';
 
 /** `npm start --workspace=backend/mariadb`: run the migrations once and exit (an init container / job). */
 const config = loadConfig('mariadb-migrate', {
-  DATABASE_URL: env.url({
+  DATABASE_URL: env.urlList({
     protocols: ['mariadb:', 'mysql:'],
-    description: 'database to migrate',
+    description: 'database to migrate; a comma-separated list of URLs for a Galera cluster',
     secret: true,
   }),
   LOG_LEVEL: env.string({ default: 'info', description: 'pino log level' }),

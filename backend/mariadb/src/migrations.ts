@@ -80,7 +80,9 @@ export const migrations: Migration[] = [
       // The ingest transaction that stored a row. A replay is an INSERT IGNORE no-op, so the row keeps the
       // batch that really stored it: the fold job aggregates exactly those rows, once (backend/receiver/src/fold/).
       `ALTER TABLE readings ADD COLUMN IF NOT EXISTS batch_id BIGINT UNSIGNED NOT NULL DEFAULT 0`,
-      `CREATE SEQUENCE IF NOT EXISTS ingest_batch_ids START WITH 1 INCREMENT BY 1 CACHE 1000`,
+      // INCREMENT BY 0 steps by auto_increment_increment: 1 on one server; on Galera each node gets its
+      // own offset (Galera refuses a cached sequence otherwise), so ids stay unique across nodes.
+      `CREATE SEQUENCE IF NOT EXISTS ingest_batch_ids START WITH 1 INCREMENT BY 0 CACHE 1000`,
       // One row per ingest transaction, written in it: what the batch stored (device, seq ranges) and the
       // counters and last-seen figures it adds. The fold job applies it to readings_1m/1h, ingest_counters,
       // ingest_rejections and devices, and deletes it, in one transaction (see backend/receiver/src/fold/).

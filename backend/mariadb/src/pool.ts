@@ -1,4 +1,5 @@
 import { createPool as createMariaPool, type Pool, type PoolConfig } from 'mariadb';
+import { FailoverPool, type FailoverEvents } from './failover-pool.js';
 
 /** DATABASE_URL (`mariadb://user:pass@host:3306/db`) → connector options. */
 export function parseDatabaseUrl(url: string): PoolConfig {
@@ -16,20 +17,62 @@ export function parseDatabaseUrl(url: string): PoolConfig {
   };
 }
 
+/** DATABASE_URL as a list: one full URL per Galera node, comma-separated, in failover order. */
+export function splitDatabaseUrls(value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new Error('DATABASE_URL is empty');
+  return urls;
+}
+
+export interface CreatePoolOptions extends Partial<PoolConfig>, FailoverEvents {
+  /** With a URL list: how long a failed node is passed over (default 5 s). */
+  retryDownMs?: number;
+}
+
 /**
  * All times are written and read as UTC (`timezone: 'Z'`), whatever the server's zone; BIGINTs come back
  * as numbers (seqs stay far below 2^53).
+ *
+ * A comma-separated list of URLs (a Galera cluster) gives a FailoverPool: one connector pool per node,
+ * everything sent to the first node that is up. Each node's pool gives up on a dead node after 3 s
+ * (acquireTimeout) instead of 10 s: that wait is most of the failover time.
  */
-export function createPool(url: string, opts: Partial<PoolConfig> = {}): Pool {
-  return createMariaPool({
-    ...parseDatabaseUrl(url),
-    connectionLimit: 5,
-    timezone: 'Z',
-    bigIntAsNumber: true,
-    insertIdAsNumber: true,
-    decimalAsNumber: true,
-    acquireTimeout: 10_000,
-    connectTimeout: 5_000,
-    ...opts,
+export function createPool(url: string, opts: CreatePoolOptions = {}): Pool {
+  const { onNodeDown, onActiveNode, onConflictRetry, retryDownMs, ...poolOpts } = opts;
+  const urls = splitDatabaseUrls(url);
+  const make = (one: string, extra: Partial<PoolConfig> = {}): Pool =>
+    createMariaPool({
+      ...parseDatabaseUrl(one),
+      connectionLimit: 5,
+      timezone: 'Z',
+      bigIntAsNumber: true,
+      insertIdAsNumber: true,
+      decimalAsNumber: true,
+      acquireTimeout: 10_000,
+      connectTimeout: 5_000,
+      ...extra,
+      ...poolOpts,
+    });
+  if (urls.length === 1) return make(urls[0]!);
+  const nodes = urls.map((one) => {
+    const cfg = parseDatabaseUrl(one);
+    return {
+      label: `${cfg.host}:${cfg.port}`,
+      // minimumIdle 0: no connections are opened to the standby nodes until they are needed. No
+      // pipelining: see FailoverPool.watch (an aborted transaction must stop at its first failure).
+      pool: make(one, { acquireTimeout: 3_000, connectTimeout: 2_000, minimumIdle: 0, pipelining: false }),
+    };
   });
+  const pool = new FailoverPool(nodes, {
+    retryDownMs: retryDownMs ?? 5_000,
+    maxConflictAttempts: 5,
+    ...(onNodeDown ? { onNodeDown } : {}),
+    ...(onActiveNode ? { onActiveNode } : {}),
+    ...(onConflictRetry ? { onConflictRetry } : {}),
+  });
+  // Same methods as the connector's Pool (what every caller uses): see failover-pool.ts.
+  return pool as unknown as Pool;
 }

@@ -19,10 +19,11 @@ export function replicaIdFromHostname(name: string): string {
 }
 
 export const receiverEnv = {
-  DATABASE_URL: env.url({
+  DATABASE_URL: env.urlList({
     default: 'mariadb://sensorfleet:sensorfleet@localhost:3306/sensorfleet',
     protocols: ['mariadb:', 'mysql:'],
-    description: 'MariaDB to store readings in (`mariadb://user:pass@host:3306/db`)',
+    description:
+      'MariaDB to store readings in (`mariadb://user:pass@host:3306/db`); a comma-separated list of such URLs, one per Galera node, fails over in list order (backend/mariadb README)',
     secret: true,
   }),
   ...mqttEnv,

@@ -1,4 +1,4 @@
-import { createPool, migrateWhenReady } from '@sensorfleet/mariadb';
+import { createPool, failoverMetrics, migrateWhenReady } from '@sensorfleet/mariadb';
 import {
   createLogger,
   createMetricsRegistry,
@@ -34,6 +34,7 @@ const stats = new IngestStats();
 const pool = createPool(config.DATABASE_URL, {
   connectionLimit: config.INGEST_CONCURRENCY + 3, // + fold, maintenance, one spare
   initSql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+  ...failoverMetrics(registry, log.child({ module: 'database' })),
 });
 registerFleetGauges(registry, pool, log.child({ module: 'fleet-gauges' }));
 const writer = new BatchWriter(pool, {

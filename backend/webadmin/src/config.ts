@@ -2,10 +2,11 @@ import { commonEnv, env, mqttEnv, type ConfigOf } from '@sensorfleet/shared';
 import { parseWebhookAllowList } from './alerts/webhook-address-policy.js';
 
 export const webadminEnv = {
-  DATABASE_URL: env.url({
+  DATABASE_URL: env.urlList({
     default: 'mariadb://sensorfleet:sensorfleet@localhost:3306/sensorfleet',
     protocols: ['mariadb:', 'mysql:'],
-    description: 'MariaDB of the backend (`mariadb://user:pass@host:3306/db`)',
+    description:
+      'MariaDB of the backend (`mariadb://user:pass@host:3306/db`); a comma-separated list of such URLs, one per Galera node, fails over in list order (backend/mariadb README)',
     secret: true,
   }),
   ...mqttEnv,

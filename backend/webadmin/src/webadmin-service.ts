@@ -1,4 +1,4 @@
-import { createPool, migrateWhenReady } from '@sensorfleet/mariadb';
+import { createPool, failoverMetrics, migrateWhenReady } from '@sensorfleet/mariadb';
 import { createMetricsRegistry, type Component, type Logger, type Registry } from '@sensorfleet/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Pool } from 'mariadb';
@@ -62,6 +62,7 @@ export async function createWebadmin(
   const pool = createPool(config.DATABASE_URL, {
     connectionLimit: 10,
     initSql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+    ...failoverMetrics(registry, log.child({ module: 'database' })),
   });
   const users = new UserStore(pool);
   const sessions = new SessionStore(pool, {

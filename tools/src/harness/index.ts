@@ -23,6 +23,13 @@ export {
   shippedBrokerLimits,
   type BrokerConfigOptions,
 } from './broker-config.js';
+export {
+  GaleraCluster,
+  GaleraNode,
+  type GaleraClusterOptions,
+  type GaleraNodeStatus,
+  type GaleraPorts,
+} from './galera.js';
 export { MariaDbServer, ensureMariaDbTemplate, mariadbTemplateDir, mariadbVersion } from './mariadb.js';
 export {
   httpGet,

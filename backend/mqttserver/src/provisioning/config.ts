@@ -30,10 +30,11 @@ export const provisioningEnv = {
     }),
   ),
   DATABASE_URL: optional(
-    env.url({
+    env.urlList({
       protocols: ['mariadb:', 'mysql:'],
       secret: true,
-      description: 'backend MariaDB: devices are registered in `devices` (skipped when unset)',
+      description:
+        'backend MariaDB: devices are registered in `devices` (skipped when unset); a comma-separated list for a Galera cluster',
     }),
   ),
   MOSQUITTO_PASSWD_BIN: env.optionalString({

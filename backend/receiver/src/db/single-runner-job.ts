@@ -5,7 +5,10 @@ import type { Logger } from '@sensorfleet/shared';
  * A periodic job that runs on ONE replica at a time: each run first takes a MariaDB named lock
  * (GET_LOCK, timeout 0) on its own connection and skips the run if another replica holds it. The lock
  * belongs to the connection, so a replica that dies mid-run frees it with its connection; correctness
- * never depends on it (the jobs are safe to run twice), it only saves the duplicate work.
+ * never depends on it (the jobs are safe to run twice), it only saves the duplicate work. On a Galera
+ * cluster GET_LOCK is held on one node only: it still excludes because every replica uses the same node
+ * (the first available of DATABASE_URL); two runs on different nodes for a moment conflict in
+ * certification instead, and the loser rolls back.
  */
 export class SingleRunnerJob {
   private timer: NodeJS.Timeout | undefined;

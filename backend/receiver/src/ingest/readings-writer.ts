@@ -33,6 +33,23 @@ export interface ReadingsWriteResult {
 
 export class ConcurrentWriteError extends Error {}
 
+/** "SAVEPOINT … does not exist". */
+const ER_SP_DOES_NOT_EXIST = 1305;
+
+/**
+ * On Galera a replicated write from another node that touches the same keys aborts this transaction
+ * between two statements (a brute-force abort); the next statement here then finds the savepoint gone
+ * rather than reporting a deadlock. The whole transaction was rolled back, so it is retried like one.
+ */
+async function rollbackToSavepoint(conn: PoolConnection): Promise<void> {
+  try {
+    await conn.query('ROLLBACK TO SAVEPOINT readings');
+  } catch (err) {
+    if ((err as { errno?: number }).errno !== ER_SP_DOES_NOT_EXIST) throw err;
+    throw new ConcurrentWriteError('transaction aborted by a write replicated from another database node');
+  }
+}
+
 /**
  * Writes a batch's readings inside the caller's transaction, with INSERT IGNORE (bulk) and `batch_id`.
  *
@@ -77,7 +94,7 @@ export async function writeReadings(
     };
   }
   for (let round = 1; ; round++) {
-    await conn.query('ROLLBACK TO SAVEPOINT readings');
+    await rollbackToSavepoint(conn);
     const stored = await storedRowsOf(conn, owners);
     const c = classify(owners, stored);
     const rows = rowsOf(owners, batchId, c.insert);

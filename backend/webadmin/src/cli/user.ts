@@ -4,10 +4,10 @@ import { runUserCli, UsageError, USAGE } from './user-cli.js';
 
 /** `npm run user -- …`: accounts and API tokens of the web admin (see README "CLI"). */
 const config = loadConfig('user', {
-  DATABASE_URL: env.url({
+  DATABASE_URL: env.urlList({
     default: 'mariadb://sensorfleet:sensorfleet@localhost:3306/sensorfleet',
     protocols: ['mariadb:', 'mysql:'],
-    description: 'MariaDB of the backend',
+    description: 'MariaDB of the backend (one URL, or a comma-separated list for a Galera cluster)',
     secret: true,
   }),
 });
