@@ -95,7 +95,10 @@ describe('planRegistry', () => {
       [
         item({ kind: 'state', registry: [{ kind: 'state', state: { v: 1, rev: 9 }, at: T, rev: 9 }] }),
         item({ kind: 'state', registry: [{ kind: 'state', state: { v: 1, n: 1 }, at: T + 1000 }] }),
-        item({ kind: 'state', registry: [{ kind: 'state', state: { v: 1, rev: 10 }, at: T + 500, rev: 10 }] }),
+        item({
+          kind: 'state',
+          registry: [{ kind: 'state', state: { v: 1, rev: 10 }, at: T + 500, rev: 10 }],
+        }),
       ],
       [[], [], []],
     );
