@@ -115,6 +115,27 @@ describe('devices.last_state upsert', () => {
     expect(await stored('old-dev')).toEqual({ n: 5, at: new Date(T - HOUR).toISOString() });
   });
 
+  it('decides per row in a multi-row upsert (one replaced, one kept, one new)', async () => {
+    await apply(pools[0]!, 'multi-a', state(1, T, 5));
+    await apply(pools[0]!, 'multi-b', state(1, T, 5));
+    const batch = [
+      item({ deviceId: 'multi-a', kind: 'state', registry: [state(2, T - HOUR, 6)] }),
+      item({ deviceId: 'multi-b', kind: 'state', registry: [state(2, T + HOUR, 4)] }),
+      item({ deviceId: 'multi-c', kind: 'state', registry: [state(2, T, 1)] }),
+    ];
+    const conn = await pools[1]!.getConnection();
+    try {
+      await conn.beginTransaction();
+      await writeRegistry(conn, planRegistry(batch, [[], [], []]));
+      await conn.commit();
+    } finally {
+      await conn.release();
+    }
+    expect(await stored('multi-a')).toEqual({ n: 2, at: new Date(T - HOUR).toISOString() });
+    expect(await stored('multi-b')).toEqual({ n: 1, at: new Date(T).toISOString() });
+    expect(await stored('multi-c')).toEqual({ n: 2, at: new Date(T).toISOString() });
+  });
+
   it('compares revisions as numbers, beyond 32 bits', async () => {
     await apply(pools[0]!, 'big-rev', state(1, T, 1_764_000_000_999));
     await apply(pools[0]!, 'big-rev', state(2, T - HOUR, 1_764_000_001_000));
