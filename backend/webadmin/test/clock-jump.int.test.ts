@@ -13,7 +13,8 @@ import { WebadminRig, type Login } from './support/webadmin-rig.js';
  * process: its Date.now() follows a timestamp file the test rewrites, its monotonic clock stays real), so
  * the sensor code runs unchanged. Then: seqs stay contiguous and increasing, readings carry the wrong
  * (hour-old) timestamps as measured, the receiver stores all of them, the jump travels sensor status →
- * device state → web admin API, and the web admin's history returns the hour-old rows.
+ * device state → web admin API (states are ordered by their revision, not by the device clock), and the web
+ * admin's history returns the hour-old rows.
  */
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib']
   .map((dir) => path.join(dir, 'faketime', 'libfaketime.so.1'))
@@ -200,12 +201,9 @@ describe('device clock jumps back an hour while measuring', () => {
     expect(hourOld.length).toBe(afterJump.length);
   });
 
-  // Known limit (backend): the receiver keeps the state with the newest device `ts` (so a replayed old
-  // state cannot overwrite a newer one), and after the whole device clock went back an hour every new state
-  // is "older" than the last one before the jump: the web admin shows the pre-jump state, without the
-  // flag, until the device clock passes that time again. Expected to fail until states are ordered by
-  // something that does not follow the device's wall clock (e.g. lastSeq, then ts).
-  it.fails('shows the jump in the web admin while the device clock is still behind', async () => {
+  // The device numbers its states (`rev`, kept in its Redis), and the receiver orders states by it: the
+  // states published after the jump replace the pre-jump one although their `ts` is an hour older.
+  it('shows the jump in the web admin while the device clock is still behind', async () => {
     expect(jumpedState?.sensor?.clockJumps).toBe(1);
     const headers = WebadminRig.browser(login);
     await waitFor('the web admin to show the jump', 20_000, async () => {
@@ -213,5 +211,10 @@ describe('device clock jumps back an hour while measuring', () => {
       const state = (r.json() as { state?: DeviceStateSeen }).state;
       return r.statusCode === 200 && state?.sensor?.clockJumps === 1;
     });
+    const r = await rig.app.inject({ method: 'GET', url: `/api/devices/${DEVICE}`, headers });
+    const shown = (r.json() as { state?: DeviceStateSeen & { rev?: number } }).state;
+    // The state shown is dated on the device's (behind) clock and carries the revision.
+    expect(Date.now() - Date.parse(shown!.ts!)).toBeGreaterThan(HOUR - 60_000);
+    expect(shown?.rev).toBeGreaterThan(0);
   });
 });

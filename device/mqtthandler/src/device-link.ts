@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import {
   MeasuringStateStore,
@@ -15,6 +16,7 @@ import type { MqtthandlerMetrics } from './mqtthandler-metrics.js';
 import { RedisCommandResults } from './redis-command-results.js';
 import { RedisForwarderStore } from './redis-forwarder-store.js';
 import { collectState, StateReporter } from './state-reporter.js';
+import { StateRevisions } from './state-revisions.js';
 
 export interface DeviceLinkOptions {
   deviceId: string;
@@ -48,11 +50,13 @@ export class DeviceLink {
   readonly forwarder: Forwarder;
   readonly reporter: StateReporter;
   readonly link: MqttLink;
-  private readonly startedAt = Date.now();
+  readonly revisions: StateRevisions;
+  private readonly startedMonotonicMs = performance.now();
 
   constructor(opts: DeviceLinkOptions) {
     const { deviceId, redis, keyPrefix, log, metrics } = opts;
     this.outbox = new OutboxStore(redis, keyPrefix);
+    this.revisions = new StateRevisions(redis, keyPrefix);
     this.store = new RedisForwarderStore(redis, this.outbox, keyPrefix);
     // Defaults only matter before the sensor has written any state; the sensor's own env decides them.
     this.measuring = new MeasuringStateStore(
@@ -67,7 +71,7 @@ export class DeviceLink {
         redis,
         seqConflicts: () => this.store.seqConflicts(),
         version: opts.version,
-        startedAt: this.startedAt,
+        startedMonotonicMs: this.startedMonotonicMs,
       });
     const link: MqttLink = new MqttLink({
       ...opts.mqtt,
@@ -123,7 +127,11 @@ export class DeviceLink {
         metrics.outbox(state);
         return state;
       },
-      publish: (state) => link.publish(topics.state(deviceId), JSON.stringify(state), true),
+      // The revision is taken at publish time, so that revisions follow the order of the publishes.
+      publish: async (state) => {
+        const rev = await this.revisions.next();
+        await link.publish(topics.state(deviceId), JSON.stringify({ ...state, rev }), true);
+      },
       connected: () => link.connected,
       intervalMs: opts.statePublishIntervalMs,
       ...(opts.stateCheckEveryMs ? { checkEveryMs: opts.stateCheckEveryMs } : {}),

@@ -31,7 +31,8 @@ export async function collectState(deps: {
   /** Readings renumbered after a seq conflict (RedisForwarderStore.seqConflicts). */
   seqConflicts: () => Promise<number>;
   version: string;
-  startedAt: number;
+  /** performance.now() when the process started: uptime must not follow the wall clock, which may step. */
+  startedMonotonicMs: number;
 }): Promise<DeviceState> {
   const [stats, measuring, sensorJson, seqConflicts] = await Promise.all([
     deps.outbox.stats(),
@@ -52,7 +53,7 @@ export async function collectState(deps: {
     seqConflicts,
     ...(sensorJson ? { sensor: JSON.parse(sensorJson) as DeviceSensorStatus } : {}),
     version: deps.version,
-    uptimeS: Math.round((Date.now() - deps.startedAt) / 100) / 10,
+    uptimeS: Math.max(0, Math.round((performance.now() - deps.startedMonotonicMs) / 100) / 10),
     ts: new Date().toISOString(),
   };
 }

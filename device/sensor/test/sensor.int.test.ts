@@ -81,7 +81,7 @@ describe('the sensor service into the real Redis outbox', () => {
         redis,
         seqConflicts: () => new RedisForwarderStore(redis, outbox).seqConflicts(),
         version: 'test',
-        startedAt: Date.now(),
+        startedMonotonicMs: performance.now(),
       });
 
     await loop.start();

@@ -8,6 +8,8 @@ export function deviceKeys(prefix = 'sf:') {
     outbox: `${prefix}outbox`,
     /** Last assigned seq (INCR in the same script as the XADD). */
     seq: `${prefix}seq`,
+    /** Revision of the last reported state (only grows; see device/mqtthandler state-revisions.ts). */
+    stateRev: `${prefix}state:rev`,
     /** Readings dropped by the bounded outbox (count only ever grows). */
     dropped: `${prefix}dropped`,
     /** Readings the backend rejected as invalid (acked as rejected, removed). */

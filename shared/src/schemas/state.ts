@@ -57,6 +57,14 @@ export const ReportedState = Type.Object(
     version: Type.String(),
     uptimeS: Type.Number({ minimum: 0 }),
     ts: Type.String(),
+    rev: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'revision: grows with every state the device publishes, whatever its wall clock does; ' +
+          'the backend orders states by it when both have one, else by ts',
+      }),
+    ),
   },
   { additionalProperties: true },
 );

@@ -2,6 +2,14 @@ import type { PoolConnection } from 'mariadb';
 import type { RegistryPlan } from './registry-updates.js';
 import { keepLatest, tuples } from '../db/upsert-sql.js';
 
+const storedRev = "JSON_VALUE(last_state, '$.rev')";
+const incomingRev = "JSON_VALUE(VALUES(last_state), '$.rev')";
+/** state-order.ts's rule in SQL: by revision when both states have one, else by their own `ts`. */
+const incomingStateIsNewer =
+  `IF(${incomingRev} IS NOT NULL AND ${storedRev} IS NOT NULL,` +
+  ` CAST(${incomingRev} AS UNSIGNED) >= CAST(${storedRev} AS UNSIGNED),` +
+  ' VALUES(last_state_at) >= last_state_at)';
+
 /**
  * Applies a batch's RegistryPlan inside the ingest transaction: one multi-row upsert per kind, rows in
  * device-id order (every replica locks `devices` rows in the same order). Runs near the end of the
@@ -11,6 +19,7 @@ import { keepLatest, tuples } from '../db/upsert-sql.js';
  *
  * MariaDB evaluates ON DUPLICATE KEY UPDATE assignments left to right, each seeing the columns already
  * assigned: so `online_changed_at` is computed before `online` changes, `last_state` before `last_state_at`.
+ * VALUES(col) of a column already assigned reads the assigned value, not the inserted one.
  */
 export function writeRegistry(conn: PoolConnection, plan: RegistryPlan): Promise<unknown> {
   // Issued at once (pipelined, in this order on the wire); awaited together.
@@ -40,9 +49,12 @@ export function writeRegistry(conn: PoolConnection, plan: RegistryPlan): Promise
   upsert(
     ['last_state', 'last_state_at'],
     [
-      'last_state = IF(last_state_at IS NULL OR VALUES(last_state_at) >= last_state_at,' +
+      // The decision is kept in a session variable for the next assignment: once `last_state` is assigned,
+      // neither it nor VALUES(last_state) (which then reads the assigned value) still tells what was there.
+      `last_state = IF(@sf_state_newer := (last_state_at IS NULL OR ${incomingStateIsNewer}),` +
         ' VALUES(last_state), last_state)',
-      keepLatest('last_state_at'),
+      // The time of the state kept, not the latest seen: after a clock set back the newer state is older.
+      'last_state_at = IF(@sf_state_newer, VALUES(last_state_at), last_state_at)',
     ],
     plan.state.map((s) => [s.id, s.state, s.at]),
   );

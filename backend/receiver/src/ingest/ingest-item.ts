@@ -25,8 +25,11 @@ export interface Rejection {
 export type RegistryUpdate =
   /** devices/{id}/online (native, retained + will), or 004 heartbeat/data/status implying it. */
   | { kind: 'online'; online: boolean }
-  /** devices/{id}/state (native, retained): the ReportedState as sent; `at` is its own `ts`. */
-  | { kind: 'state'; state: Record<string, unknown>; at: number }
+  /**
+   * devices/{id}/state (native, retained): the ReportedState as sent; `at` is its own `ts`, `rev` its
+   * revision when the device sends one (state-order.ts).
+   */
+  | { kind: 'state'; state: Record<string, unknown>; at: number; rev?: number }
   /** 004 devices/{id}/heartbeat. */
   | { kind: 'heartbeat' }
   /** 004 status, or the `status` of a FULL data message: merged into last_report_data.status. */

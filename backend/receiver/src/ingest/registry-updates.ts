@@ -6,11 +6,12 @@
  * Every update is written so that applying it again changes nothing: retained `online`/`state` messages
  * arrive again on every (re)subscribe, QoS 1 redelivers, and with a shared subscription two replicas may
  * apply one device's messages in either order. Times only move forward (GREATEST), a state replaces the
- * stored one only if it is at least as new (its own `ts`), and `online_changed_at` changes only when the
- * flag does.
+ * stored one only if it is at least as new (by its revision, else its own `ts`: state-order.ts), and
+ * `online_changed_at` changes only when the flag does.
  */
 import { sqlDateTime } from '../db/sql-time.js';
 import type { IngestItem, ReadingOutcome } from './ingest-item.js';
+import { isNewerState } from './state-order.js';
 
 export interface TouchRow {
   id: string;
@@ -61,7 +62,10 @@ export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]):
   // Times stay numbers until the end: formatting per message and reading was a measurable cost.
   const touch = new Map<string, TouchTimes>();
   const online = new Map<string, { id: string; online: 0 | 1; at: string }>();
-  const state = new Map<string, { id: string; state: Record<string, unknown>; atMs: number }>();
+  const state = new Map<
+    string,
+    { id: string; state: Record<string, unknown>; at: number; rev?: number | undefined }
+  >();
   const heartbeat = new Map<string, number>();
   const status = new Map<string, { patch: string; deviceStatus: string | null; at: string }[]>();
   const report = new Map<string, { report: Record<string, unknown>; atMs: number }>();
@@ -102,8 +106,8 @@ export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]):
           break;
         case 'state': {
           const prev = state.get(item.deviceId);
-          if (!prev || u.at >= prev.atMs)
-            state.set(item.deviceId, { id: item.deviceId, state: u.state, atMs: u.at });
+          if (!prev || isNewerState(u, prev))
+            state.set(item.deviceId, { id: item.deviceId, state: u.state, at: u.at, rev: u.rev });
           break;
         }
         case 'heartbeat':
@@ -147,7 +151,7 @@ export function planRegistry(items: IngestItem[], outcomes: ReadingOutcome[][]):
     ),
     online: byId([...online.values()]),
     state: byId(
-      [...state.values()].map((s) => ({ id: s.id, state: JSON.stringify(s.state), at: sqlDateTime(s.atMs) })),
+      [...state.values()].map((s) => ({ id: s.id, state: JSON.stringify(s.state), at: sqlDateTime(s.at) })),
     ),
     heartbeat: byId([...heartbeat].map(([id, ms]) => ({ id, at: sqlDateTime(ms) }))),
     statusRounds: statusRounds.map(byId),

@@ -125,7 +125,14 @@ export class MessageIntake {
         return {
           readings: [],
           rejected: [],
-          registry: [{ kind: 'state', state: d.value, at: Number.isFinite(ts) ? ts : receivedAt }],
+          registry: [
+            {
+              kind: 'state',
+              state: d.value,
+              at: Number.isFinite(ts) ? ts : receivedAt,
+              ...(d.value.rev !== undefined ? { rev: d.value.rev } : {}),
+            },
+          ],
         };
       }
       case 'online': {

@@ -66,6 +66,46 @@ describe('planRegistry', () => {
     expect(plan.state).toEqual([{ id: 'dev-1', state: '{"v":1,"n":2}', at: sql(T + 2000) }]);
   });
 
+  it('states with a revision are ordered by it, not by ts: a clock set back does not hide newer states', () => {
+    const HOUR = 3_600_000;
+    const states = [
+      { kind: 'state' as const, state: { v: 1, rev: 7 }, at: T, rev: 7 },
+      { kind: 'state' as const, state: { v: 1, rev: 8 }, at: T - HOUR, rev: 8 },
+      { kind: 'state' as const, state: { v: 1, rev: 9 }, at: T - HOUR + 5000, rev: 9 },
+    ];
+    // Every order a batch may see them in (redelivery, retained copies, two replicas) keeps rev 9.
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0],
+      [2, 0, 1],
+      [0, 2, 1],
+      [1, 0, 2],
+    ]) {
+      const plan = planRegistry(
+        order.map((i) => item({ kind: 'state', registry: [states[i]!] })),
+        order.map(() => []),
+      );
+      expect(plan.state).toEqual([{ id: 'dev-1', state: '{"v":1,"rev":9}', at: sql(T - HOUR + 5000) }]);
+    }
+  });
+
+  it('without a revision on both sides the newer ts wins (older devices)', () => {
+    const plan = planRegistry(
+      [
+        item({ kind: 'state', registry: [{ kind: 'state', state: { v: 1, rev: 9 }, at: T, rev: 9 }] }),
+        item({ kind: 'state', registry: [{ kind: 'state', state: { v: 1, n: 1 }, at: T + 1000 }] }),
+        item({
+          kind: 'state',
+          registry: [{ kind: 'state', state: { v: 1, rev: 10 }, at: T + 500, rev: 10 }],
+        }),
+      ],
+      [[], [], []],
+    );
+    // rev 9 → no rev (newer ts) → rev 10 (older ts than the stored state without rev: refused).
+    expect(plan.state).toEqual([{ id: 'dev-1', state: '{"v":1,"n":1}', at: sql(T + 1000) }]);
+  });
+
   it('004 status merges keep their order (rounds); data reports are deep-merged', () => {
     const plan = planRegistry(
       [

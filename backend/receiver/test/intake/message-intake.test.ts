@@ -74,6 +74,17 @@ describe('MessageIntake: native topics', () => {
     expect(reasons(take('devices/d1/state', { ...state, v: 2 }))).toEqual(['message:unknown_version']);
     expect(reasons(take('devices/d1/state', { ...state, running: 'yes' }))).toEqual(['message:schema']);
     expect(reasons(take('devices/d1/state', '{'))).toEqual(['message:malformed_json']);
+    // The revision (optional) travels with the update; it must be a positive integer.
+    expect(take('devices/d1/state', { ...state, rev: 1_764_000_000_123 })?.registry).toEqual([
+      {
+        kind: 'state',
+        state: { ...state, rev: 1_764_000_000_123 },
+        at: Date.parse(state.ts),
+        rev: 1_764_000_000_123,
+      },
+    ]);
+    expect(reasons(take('devices/d1/state', { ...state, rev: 1.5 }))).toEqual(['message:schema']);
+    expect(reasons(take('devices/d1/state', { ...state, rev: '7' }))).toEqual(['message:schema']);
   });
 
   it('ignores topics that are not ours', () => {
