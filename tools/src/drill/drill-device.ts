@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { deviceKeys, OutboxStore, type DeviceKeys } from '@sensorfleet/shared';
+import { deviceKeys, MeasuringStateStore, OutboxStore, type DeviceKeys } from '@sensorfleet/shared';
 import { NodeService, RedisServer } from '../harness/index.js';
 
 export interface DrillDeviceOptions {
@@ -110,6 +110,14 @@ export class DrillDevice {
       dropped: stats.dropped,
       redisLostAppends: lost,
     };
+  }
+
+  /** Measuring on / off through Redis, the way the device's button does it. */
+  async setMeasuring(running: boolean): Promise<void> {
+    await new MeasuringStateStore(this.redis, { running: true, intervalMs: 1000 }).setRunning(
+      running,
+      'local',
+    );
   }
 
   /** Command results the device stored (id → result JSON): what it answers a repeated id with. */

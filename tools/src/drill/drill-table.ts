@@ -1,6 +1,16 @@
 import type { DrillResult } from './drill.js';
 
-const HEADERS = ['drill', 'produced', 'stored', 'lost', 'counted', 'dup', 'recovery s', 'max live ms', 'result'];
+const HEADERS = [
+  'drill',
+  'produced',
+  'stored',
+  'lost',
+  'counted',
+  'dup',
+  'recovery s',
+  'max live ms',
+  'result',
+];
 
 function cells(r: DrillResult): string[] {
   return [
@@ -16,15 +26,18 @@ function cells(r: DrillResult): string[] {
   ];
 }
 
-/** The drill table as text: one row per drill, numbers right-aligned, the notes of failed drills below. */
+/** The drill table as text: one row per drill, numbers right-aligned, then every drill's notes. */
 export function drillTable(rows: readonly DrillResult[]): string {
   const body = rows.map(cells);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
-    c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd();
+    c
+      .map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
-  for (const r of rows.filter((x) => !x.passed)) {
-    out.push('', `${r.id} ${r.name}: FAILED`, ...r.notes.map((n) => `  - ${n}`));
+  for (const r of rows.filter((x) => x.notes.length > 0)) {
+    out.push('', `${r.id} ${r.name}${r.passed ? '' : ': FAILED'}`, ...r.notes.map((n) => `  - ${n}`));
   }
   return out.join('\n');
 }
@@ -37,6 +50,9 @@ export function pickDrills<T extends { id: string }>(all: readonly T[], spec: st
     .filter(Boolean);
   if (wanted.length === 0) return [...all];
   const unknown = wanted.filter((w) => !all.some((d) => d.id === w || d.id.replace(/[a-z]$/, '') === w));
-  if (unknown.length) throw new Error(`DRILLS: unknown drill ${unknown.join(', ')} (known: ${all.map((d) => d.id).join(', ')})`);
+  if (unknown.length)
+    throw new Error(
+      `DRILLS: unknown drill ${unknown.join(', ')} (known: ${all.map((d) => d.id).join(', ')})`,
+    );
   return all.filter((d) => wanted.includes(d.id) || wanted.includes(d.id.replace(/[a-z]$/, '')));
 }

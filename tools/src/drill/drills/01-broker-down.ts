@@ -16,6 +16,7 @@ export const brokerDown: Drill<DrillSystem> = {
         fault: () => system.broker.server.stop(),
         faultMs: scale.outageMs,
         heal: () => system.broker.server.start(),
+        brokerRestart: true,
       },
       log,
     ),

@@ -35,6 +35,7 @@ export const deviceReboot: Drill<DrillSystem> = {
           await Promise.all(system.devices.map((d) => d.killAll()));
         },
         faultMs: 2000,
+        brokerRestart: true,
         heal: async () => {
           await Promise.all(system.devices.map((d) => d.boot()));
         },

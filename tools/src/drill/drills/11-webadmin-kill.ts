@@ -26,7 +26,8 @@ export const webadminKill: Drill<DrillSystem> = {
       severity: 'critical',
       targets: [{ type: 'email', to: 'ops@sensorfleet.local' }],
     });
-    if (rule.status !== 201) throw new Error(`alert rule refused: ${rule.status} ${JSON.stringify(rule.body)}`);
+    if (rule.status !== 201)
+      throw new Error(`alert rule refused: ${rule.status} ${JSON.stringify(rule.body)}`);
 
     // Count on the broker what is delivered to the device and what it answers, per command id.
     const watch = await mqtt.connectAsync(system.broker.url, {
@@ -84,7 +85,10 @@ export const webadminKill: Drill<DrillSystem> = {
               () => undefined,
             );
             const states = await Promise.all(
-              ids.map(async (id) => ((await system.api('GET', `/api/commands/${id}`)).body as { status?: string }).status),
+              ids.map(
+                async (id) =>
+                  ((await system.api('GET', `/api/commands/${id}`)).body as { status?: string }).status,
+              ),
             );
             const stored = await device.commandResults();
             await sleep(3000); // a late second copy would show up here
@@ -113,7 +117,9 @@ export const webadminKill: Drill<DrillSystem> = {
       );
     } finally {
       await watch.endAsync(true).catch(() => undefined);
-      await system.api('DELETE', `/api/alert-rules/${(rule.body as { id: number }).id}`).catch(() => undefined);
+      await system
+        .api('DELETE', `/api/alert-rules/${(rule.body as { id: number }).id}`)
+        .catch(() => undefined);
     }
   },
 };
