@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DrillResult } from '../src/drill/drill.js';
 import { drillTable, pickDrills } from '../src/drill/drill-table.js';
-import { missingSeqs, verdict, type SourceAudit } from '../src/drill/drill-verdict.js';
+import { missingSeqs, seqRanges, verdict, type SourceAudit } from '../src/drill/drill-verdict.js';
 
 const audit = (over: Partial<SourceAudit> = {}): SourceAudit => ({
   source: 'dev-1',
@@ -32,7 +32,7 @@ describe('drill verdict', () => {
     const r = verdict({ ...base, audits: [audit({ stored: 97, missing: [5, 6, 7] })] });
     expect(r.passed).toBe(false);
     expect(r.lost).toBe(3);
-    expect(r.notes.join()).toContain('3 missing but 0 counted (first missing seqs 5, 6, 7)');
+    expect(r.notes.join()).toContain('3 missing but 0 counted (missing seqs 5–7)');
   });
 
   it('passes a counted loss only within the allowance', () => {
@@ -55,6 +55,9 @@ describe('drill verdict', () => {
     expect(missingSeqs(10, 15, [11, 13, 15])).toEqual([12, 14]);
     expect(missingSeqs(0, 100, [], 3)).toEqual([1, 2, 3]);
     expect(missingSeqs(5, 5, [])).toEqual([]);
+    expect(seqRanges([1, 2, 3, 5, 7, 8])).toBe('1–3, 5, 7–8');
+    expect(seqRanges([1, 3, 5, 7], 2)).toBe('1, 3, …');
+    expect(seqRanges([])).toBe('');
   });
 });
 

@@ -30,16 +30,22 @@ export interface ForwarderStore {
   lastSeq(): Promise<number>;
   /**
    * Deletes the readings whose seq and ts both still match. `changed`: seqs that now hold a different
-   * reading (the counter went back); seqs no longer there at all (dropped by the outbox bound) count in
-   * neither.
+   * reading (the counter went back); `gone`: seqs no longer there at all (dropped by the outbox bound
+   * while in flight), which are taken off the drop count, as they reached the backend after all.
    */
-  removeSent(readings: readonly SentReading[]): Promise<{ removed: number; changed: number }>;
+  removeSent(readings: readonly SentReading[]): Promise<RemoveSentResult>;
   addRejected(n: number): Promise<void>;
   /**
    * Atomically raises the seq counter to at least `highestSeq` and moves each named reading (when seq and
    * ts still match) to a new seq above it, unchanged.
    */
   renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]>;
+}
+
+export interface RemoveSentResult {
+  removed: number;
+  changed: number;
+  gone: number;
 }
 
 export interface ForwarderMetrics {
@@ -70,6 +76,8 @@ export class Forwarder {
   private active = false;
   private epoch = 0;
   private lastRollbackCheck = 0;
+  /** Seqs an ack being applied is removing from the outbox. */
+  private readonly removing = new Set<number>();
 
   constructor(
     private readonly deps: {
@@ -165,18 +173,41 @@ export class Forwarder {
     for (const r of ack.rejected ?? []) {
       (r.reason === SEQ_CONFLICT_REASON ? conflictSeqs : rejectedSeqs).add(r.seq);
     }
-    const stored = sent(storedSeqs.filter((s) => !conflictSeqs.has(s) && !rejectedSeqs.has(s)));
-    const rejected = sent(rejectedSeqs);
+    // A seq another ack is removing right now is that ack's: counted once (a gone reading would otherwise
+    // be taken off the drop count twice).
+    const mine = (readings: SentReading[]) => readings.filter((r) => !this.removing.has(r.seq));
+    const stored = mine(sent(storedSeqs.filter((s) => !conflictSeqs.has(s) && !rejectedSeqs.has(s))));
+    const rejected = mine(sent(rejectedSeqs));
     const conflicts = sent(conflictSeqs);
+    for (const r of [...stored, ...rejected]) this.removing.add(r.seq);
+    try {
+      await this.applyAck(stored, rejected, conflicts, ack.highestSeq ?? 0, ack.rejected);
+    } finally {
+      for (const r of [...stored, ...rejected]) this.removing.delete(r.seq);
+    }
+  }
 
+  private async applyAck(
+    stored: SentReading[],
+    rejected: SentReading[],
+    conflicts: SentReading[],
+    highestSeq: number,
+    reasons: Ack['rejected'],
+  ): Promise<void> {
     if (rejected.length) {
       this.deps.log.warn(
-        { rejected: ack.rejected?.filter((r) => r.reason !== SEQ_CONFLICT_REASON).slice(0, 20) },
+        { rejected: reasons?.filter((r) => r.reason !== SEQ_CONFLICT_REASON).slice(0, 20) },
         'backend rejected readings as invalid; removing them',
       );
       await this.deps.store.addRejected(rejected.length);
     }
-    const { changed } = await this.deps.store.removeSent([...stored, ...rejected]);
+    const { changed, gone } = await this.deps.store.removeSent([...stored, ...rejected]);
+    if (gone) {
+      this.deps.log.info(
+        { gone },
+        'acked readings the outbox bound had dropped while in flight: not lost, taken off the drop count',
+      );
+    }
     this.scheduler.acked(stored.map((r) => r.seq));
     this.scheduler.acked(rejected.map((r) => r.seq));
     this.deps.metrics.acked(stored.length, rejected.length);
@@ -190,7 +221,6 @@ export class Forwarder {
       return;
     }
 
-    const highestSeq = ack.highestSeq ?? 0;
     if (conflicts.length || highestSeq > this.scheduler.highestSeen) {
       await this.renumber(conflicts, highestSeq);
     }

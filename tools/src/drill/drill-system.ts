@@ -465,7 +465,7 @@ export class DrillSystem {
       )) as { seq: number | bigint }[];
       const have = new Set(rows.map((r) => Number(r.seq)));
       const missing: number[] = [];
-      for (let i = window.start.sent004; i < end.sent004 && missing.length < 20; i++)
+      for (let i = window.start.sent004; i < end.sent004 && missing.length < 1000; i++)
         if (!have.has(p.seqOf(i))) missing.push(p.seqOf(i));
       out.push({
         source: `${p.id} (004)`,

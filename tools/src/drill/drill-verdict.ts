@@ -9,18 +9,30 @@ export interface SourceAudit {
   stored: number;
   /** Rows beyond one per (seq, sensor): 0 unless something was stored twice. */
   duplicated: number;
-  /** The first missing seqs (at most 20), to name in the notes. */
+  /** The first missing seqs (at most 1000), to name in the notes as ranges. */
   missing: number[];
   /** Loss the source counted itself (outbox drops, appends Redis lost). */
   countedLoss: number;
 }
 
 /** Seqs of `from + 1 … to` not in `stored` (sorted or not), at most `limit` of them. */
-export function missingSeqs(from: number, to: number, stored: Iterable<number>, limit = 20): number[] {
+export function missingSeqs(from: number, to: number, stored: Iterable<number>, limit = 1000): number[] {
   const have = new Set(stored);
   const out: number[] = [];
   for (let s = from + 1; s <= to && out.length < limit; s++) if (!have.has(s)) out.push(s);
   return out;
+}
+
+/** Ascending seqs as ranges: `22–72, 80, 85–86` (at most `max` ranges, then `…`). */
+export function seqRanges(seqs: readonly number[], max = 10): string {
+  const out: string[] = [];
+  for (let i = 0; i < seqs.length && out.length <= max; ) {
+    let j = i;
+    while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++;
+    out.push(i === j ? String(seqs[i]) : `${seqs[i]}–${seqs[j]}`);
+    i = j + 1;
+  }
+  return out.length > max ? `${out.slice(0, max).join(', ')}, …` : out.join(', ');
 }
 
 export interface VerdictInput {
@@ -54,7 +66,7 @@ export function verdict(input: VerdictInput): DrillResult {
       passed = false;
       notes.push(
         `${a.source}: ${lost} missing but ${a.countedLoss} counted` +
-          (a.missing.length ? ` (first missing seqs ${a.missing.join(', ')})` : ''),
+          (a.missing.length ? ` (missing seqs ${seqRanges(a.missing)})` : ''),
       );
     }
     if (a.duplicated !== 0) {
