@@ -141,7 +141,7 @@ export class Forwarder {
    * went back), so nothing in flight is trusted any more and the outbox is read from the start again.
    */
   async onStoreReconnected(): Promise<void> {
-    await this.restart('Redis reconnected: replaying the outbox');
+    await this.restart('Redis reconnected: replaying the outbox', true);
   }
 
   async onAck(payload: Buffer): Promise<void> {
@@ -158,7 +158,7 @@ export class Forwarder {
       this.deps.log.warn({ err }, 'ignoring ack naming too many seqs');
       return;
     }
-    // Only what this process sent since the last (re)start of the link or of Redis: an older ack may name
+    // Only what this process sent since Redis last restarted (in flight, or before a reconnect): an older ack may name
     // a seq that now belongs to another reading. Anything else is resent and acked again.
     const sent = (seqs: Iterable<number>): SentReading[] => {
       const out: SentReading[] = [];
@@ -217,7 +217,7 @@ export class Forwarder {
         { changed },
         'acked seqs hold other readings now (Redis rollback); replaying the outbox',
       );
-      await this.restart('replaying the outbox after a seq rollback');
+      await this.restart('replaying the outbox after a seq rollback', true);
       return;
     }
 
@@ -245,10 +245,10 @@ export class Forwarder {
       });
   }
 
-  private async restart(why: string): Promise<void> {
+  private async restart(why: string, forget = false): Promise<void> {
     this.epoch++;
     const lastSeq = await this.deps.store.lastSeq();
-    this.scheduler.reset(lastSeq);
+    this.scheduler.reset(lastSeq, forget);
     this.deps.log.info({ lastSeq }, why);
     this.kick();
   }
@@ -298,7 +298,7 @@ export class Forwarder {
           'outbox seq counter went back (Redis restarted without its last writes); replaying the outbox',
         );
         this.epoch++;
-        this.scheduler.reset(lastSeq);
+        this.scheduler.reset(lastSeq, true);
         return this.pump();
       }
     }

@@ -8,7 +8,7 @@ export function deviceKeys(prefix = 'sf:') {
     outbox: `${prefix}outbox`,
     /** Last assigned seq (INCR in the same script as the XADD). */
     seq: `${prefix}seq`,
-    /** Readings dropped by the bounded outbox (count only ever grows). */
+    /** Readings lost to the bounded outbox (the mqtthandler takes back a dropped one that was acked after all). */
     dropped: `${prefix}dropped`,
     /** Readings the backend rejected as invalid (acked as rejected, removed). */
     rejected: `${prefix}rejected`,

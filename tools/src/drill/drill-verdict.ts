@@ -26,7 +26,7 @@ export function missingSeqs(from: number, to: number, stored: Iterable<number>, 
 /** Ascending seqs as ranges: `22–72, 80, 85–86` (at most `max` ranges, then `…`). */
 export function seqRanges(seqs: readonly number[], max = 10): string {
   const out: string[] = [];
-  for (let i = 0; i < seqs.length && out.length <= max; ) {
+  for (let i = 0; i < seqs.length && out.length <= max;) {
     let j = i;
     while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++;
     out.push(i === j ? String(seqs[i]) : `${seqs[i]}–${seqs[j]}`);

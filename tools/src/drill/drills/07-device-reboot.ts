@@ -21,16 +21,21 @@ export const deviceReboot: Drill<DrillSystem> = {
         name: 'reboot (all device processes -9) during a replay',
         fault: async () => {
           await system.broker.server.stop();
-          await sleep(Math.max(3000, scale.outageMs / 2));
+          await sleep(Math.max(10_000, scale.outageMs / 2));
           await system.broker.server.start();
           // Mid-replay: the backlog has started to shrink but is not gone.
           const first = await Promise.all(system.devices.map((d) => d.counters()));
-          await waitFor('the replay to start', 30_000, async () => {
-            const now = await Promise.all(system.devices.map((d) => d.counters()));
-            return now.some((c, i) => c.backlog < first[i]!.backlog - 5);
-          });
+          await waitFor(
+            'the replay to start',
+            30_000,
+            async () => {
+              const now = await Promise.all(system.devices.map((d) => d.counters()));
+              return now.some((c, i) => c.backlog < first[i]!.backlog);
+            },
+            10,
+          );
           const left = await Promise.all(system.devices.map((d) => d.counters()));
-          replaying = left.some((c) => c.backlog > 10);
+          replaying = left.some((c) => c.backlog > 5);
           log(`  killing every device process, backlogs ${left.map((c) => c.backlog).join(', ')}`);
           await Promise.all(system.devices.map((d) => d.killAll()));
         },
