@@ -31,16 +31,22 @@ export interface ForwarderStore {
   lastSeq(): Promise<number>;
   /**
    * Deletes the readings whose seq and ts both still match. `changed`: seqs that now hold a different
-   * reading (the counter went back); seqs no longer there at all (dropped by the outbox bound) count in
-   * neither.
+   * reading (the counter went back); `gone`: seqs no longer there at all (dropped by the outbox bound
+   * while in flight), which are taken off the drop count, as they reached the backend after all.
    */
-  removeSent(readings: readonly SentReading[]): Promise<{ removed: number; changed: number }>;
+  removeSent(readings: readonly SentReading[]): Promise<RemoveSentResult>;
   addRejected(n: number): Promise<void>;
   /**
    * Atomically raises the seq counter to at least `highestSeq` and moves each named reading (when seq and
    * ts still match) to a new seq above it, unchanged.
    */
   renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]>;
+}
+
+export interface RemoveSentResult {
+  removed: number;
+  changed: number;
+  gone: number;
 }
 
 export interface ForwarderMetrics {
@@ -71,6 +77,8 @@ export class Forwarder {
   private active = false;
   private epoch = 0;
   private lastRollbackCheck = Number.NEGATIVE_INFINITY;
+  /** Seqs an ack being applied is removing from the outbox. */
+  private readonly removing = new Set<number>();
 
   constructor(
     private readonly deps: {
@@ -135,7 +143,7 @@ export class Forwarder {
    * went back), so nothing in flight is trusted any more and the outbox is read from the start again.
    */
   async onStoreReconnected(): Promise<void> {
-    await this.restart('Redis reconnected: replaying the outbox');
+    await this.restart('Redis reconnected: replaying the outbox', true);
   }
 
   async onAck(payload: Buffer): Promise<void> {
@@ -152,7 +160,7 @@ export class Forwarder {
       this.deps.log.warn({ err }, 'ignoring ack naming too many seqs');
       return;
     }
-    // Only what this process sent since the last (re)start of the link or of Redis: an older ack may name
+    // Only what this process sent since Redis last restarted (in flight, or before a reconnect): an older ack may name
     // a seq that now belongs to another reading. Anything else is resent and acked again.
     const sent = (seqs: Iterable<number>): SentReading[] => {
       const out: SentReading[] = [];
@@ -167,18 +175,41 @@ export class Forwarder {
     for (const r of ack.rejected ?? []) {
       (r.reason === SEQ_CONFLICT_REASON ? conflictSeqs : rejectedSeqs).add(r.seq);
     }
-    const stored = sent(storedSeqs.filter((s) => !conflictSeqs.has(s) && !rejectedSeqs.has(s)));
-    const rejected = sent(rejectedSeqs);
+    // A seq another ack is removing right now is that ack's: counted once (a gone reading would otherwise
+    // be taken off the drop count twice).
+    const mine = (readings: SentReading[]) => readings.filter((r) => !this.removing.has(r.seq));
+    const stored = mine(sent(storedSeqs.filter((s) => !conflictSeqs.has(s) && !rejectedSeqs.has(s))));
+    const rejected = mine(sent(rejectedSeqs));
     const conflicts = sent(conflictSeqs);
+    for (const r of [...stored, ...rejected]) this.removing.add(r.seq);
+    try {
+      await this.applyAck(stored, rejected, conflicts, ack.highestSeq ?? 0, ack.rejected);
+    } finally {
+      for (const r of [...stored, ...rejected]) this.removing.delete(r.seq);
+    }
+  }
 
+  private async applyAck(
+    stored: SentReading[],
+    rejected: SentReading[],
+    conflicts: SentReading[],
+    highestSeq: number,
+    reasons: Ack['rejected'],
+  ): Promise<void> {
     if (rejected.length) {
       this.deps.log.warn(
-        { rejected: ack.rejected?.filter((r) => r.reason !== SEQ_CONFLICT_REASON).slice(0, 20) },
+        { rejected: reasons?.filter((r) => r.reason !== SEQ_CONFLICT_REASON).slice(0, 20) },
         'backend rejected readings as invalid; removing them',
       );
       await this.deps.store.addRejected(rejected.length);
     }
-    const { changed } = await this.deps.store.removeSent([...stored, ...rejected]);
+    const { changed, gone } = await this.deps.store.removeSent([...stored, ...rejected]);
+    if (gone) {
+      this.deps.log.info(
+        { gone },
+        'acked readings the outbox bound had dropped while in flight: not lost, taken off the drop count',
+      );
+    }
     this.scheduler.acked(stored.map((r) => r.seq));
     this.scheduler.acked(rejected.map((r) => r.seq));
     this.deps.metrics.acked(stored.length, rejected.length);
@@ -188,11 +219,10 @@ export class Forwarder {
         { changed },
         'acked seqs hold other readings now (Redis rollback); replaying the outbox',
       );
-      await this.restart('replaying the outbox after a seq rollback');
+      await this.restart('replaying the outbox after a seq rollback', true);
       return;
     }
 
-    const highestSeq = ack.highestSeq ?? 0;
     if (conflicts.length || highestSeq > this.scheduler.highestSeen) {
       await this.renumber(conflicts, highestSeq);
     }
@@ -217,10 +247,10 @@ export class Forwarder {
       });
   }
 
-  private async restart(why: string): Promise<void> {
+  private async restart(why: string, forget = false): Promise<void> {
     this.epoch++;
     const lastSeq = await this.deps.store.lastSeq();
-    this.scheduler.reset(lastSeq);
+    this.scheduler.reset(lastSeq, forget);
     this.deps.log.info({ lastSeq }, why);
     this.kick();
   }
@@ -272,7 +302,7 @@ export class Forwarder {
           'outbox seq counter went back (Redis restarted without its last writes); replaying the outbox',
         );
         this.epoch++;
-        this.scheduler.reset(lastSeq);
+        this.scheduler.reset(lastSeq, true);
         return this.pump();
       }
     }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { OutboxStore, Reading } from '@sensorfleet/shared';
-import type { ForwarderStore, Renumbered } from './forwarder.js';
+import type { ForwarderStore, RemoveSentResult, Renumbered } from './forwarder.js';
 import type { SentReading } from './replay-scheduler.js';
 
 /**
@@ -23,9 +23,12 @@ end
  * Deletes the entries whose seq AND measurement time match what was sent. A seq alone is not enough:
  * after Redis lost its last second (appendfsync everysec, power loss) the seq counter goes back, and a
  * late ack for a reading sent before the crash must not delete the different reading that now has its seq.
+ * An acked reading that is gone altogether was dropped by the outbox bound while it was in flight: it
+ * reached the backend after all, so it is taken off the drop count (never below 0), which then counts
+ * exactly the readings lost.
  */
 const REMOVE_SENT = `${FIELD}
-local removed, changed = 0, 0
+local removed, changed, gone = 0, 0, 0
 for i = 1, #ARGV, 2 do
   local id = ARGV[i] .. '-0'
   local e = redis.call('XRANGE', KEYS[1], id, id)[1]
@@ -35,9 +38,15 @@ for i = 1, #ARGV, 2 do
     else
       changed = changed + 1
     end
+  else
+    gone = gone + 1
   end
 end
-return {removed, changed}
+if gone > 0 then
+  local dropped = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if dropped > 0 then redis.call('DECRBY', KEYS[2], math.min(gone, dropped)) end
+end
+return {removed, changed, gone}
 `;
 
 /**
@@ -92,7 +101,7 @@ export class RedisForwarderStore implements ForwarderStore {
   ) {
     this.conflictsKey = seqConflictsKey(keyPrefix);
     if (!('sfRemoveSent' in redis)) {
-      redis.defineCommand('sfRemoveSent', { numberOfKeys: 1, lua: REMOVE_SENT });
+      redis.defineCommand('sfRemoveSent', { numberOfKeys: 2, lua: REMOVE_SENT });
       redis.defineCommand('sfRenumber', { numberOfKeys: 3, lua: RENUMBER });
     }
   }
@@ -109,19 +118,22 @@ export class RedisForwarderStore implements ForwarderStore {
     return this.outbox.addRejected(n);
   }
 
-  async removeSent(readings: readonly SentReading[]): Promise<{ removed: number; changed: number }> {
+  async removeSent(readings: readonly SentReading[]): Promise<RemoveSentResult> {
     let removed = 0;
     let changed = 0;
+    let gone = 0;
     for (let i = 0; i < readings.length; i += CHUNK) {
       const args = readings.slice(i, i + CHUNK).flatMap((r) => [String(r.seq), r.ts]);
-      const [r, c] = (await this.script('sfRemoveSent')(this.outbox.keys.outbox, ...args)) as [
-        number,
-        number,
-      ];
+      const [r, c, g] = (await this.script('sfRemoveSent')(
+        this.outbox.keys.outbox,
+        this.outbox.keys.dropped,
+        ...args,
+      )) as [number, number, number];
       removed += r;
       changed += c;
+      gone += g;
     }
-    return { removed, changed };
+    return { removed, changed, gone };
   }
 
   async renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]> {

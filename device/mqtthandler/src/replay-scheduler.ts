@@ -25,8 +25,12 @@ export interface ReplaySchedulerOptions {
   ackTimeoutMs: number;
 }
 
+/** Readings sent before the latest reset that a late ack may still name. */
+const SUPERSEDED_MAX = 20_000;
+
 export class ReplayScheduler {
   private inflight = new Map<number, { sentAt: number; ts: string }>();
+  private readonly superseded = new Map<number, string>();
   private liveCursor = 0;
   private backlogCursor = 0;
   private backlogEnd = 0;
@@ -36,8 +40,24 @@ export class ReplayScheduler {
 
   constructor(private readonly opts: ReplaySchedulerOptions) {}
 
-  /** (Re)connect or restart: nothing is in flight any more, all of the outbox up to lastSeq is backlog. */
-  reset(lastSeq: number): void {
+  /**
+   * (Re)connect or restart: nothing is in flight any more, all of the outbox up to lastSeq is backlog.
+   * What was in flight is remembered (bounded) so a late ack of it still counts: the reading may be gone
+   * from the outbox by then (dropped by the bound), and only such an ack tells that it is not lost.
+   * `forget` after Redis lost writes: the old seqs may name other readings now.
+   */
+  reset(lastSeq: number, forget = false): void {
+    if (forget) this.superseded.clear();
+    else {
+      for (const [seq, { ts }] of this.inflight) {
+        this.superseded.delete(seq);
+        this.superseded.set(seq, ts);
+      }
+      for (const seq of this.superseded.keys()) {
+        if (this.superseded.size <= SUPERSEDED_MAX) break;
+        this.superseded.delete(seq);
+      }
+    }
     this.inflight.clear();
     this.backlogCursor = 0;
     this.backlogEnd = lastSeq;
@@ -60,9 +80,9 @@ export class ReplayScheduler {
     return this.liveCursor;
   }
 
-  /** The measurement time sent for a seq still in flight (undefined when it is not in flight). */
+  /** The measurement time sent for a seq in flight or sent before the latest reset (else undefined). */
   inflightTs(seq: number): string | undefined {
-    return this.inflight.get(seq)?.ts;
+    return this.inflight.get(seq)?.ts ?? this.superseded.get(seq);
   }
 
   /** When the next live read becomes due (for the forwarder's timer). */
@@ -103,7 +123,10 @@ export class ReplayScheduler {
 
   /** Acked (stored, rejected or renumbered) seqs leave the window. */
   acked(seqs: Iterable<number>): void {
-    for (const s of seqs) this.inflight.delete(s);
+    for (const s of seqs) {
+      this.inflight.delete(s);
+      this.superseded.delete(s);
+    }
   }
 
   /** True when the oldest unacknowledged reading has waited longer than the ack timeout. */

@@ -15,6 +15,10 @@ export interface ForwarderStoreFixture {
   rollBackTo(seq: number): Promise<void>;
   /** Readings counted as rejected so far. */
   rejected(): Promise<number>;
+  /** What the outbox bound does to the oldest reading: removed and counted as dropped. */
+  drop(seq: number): Promise<void>;
+  /** The drop count. */
+  dropped(): Promise<number>;
 }
 
 const ts = (i: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, 0, i)).toISOString();
@@ -48,6 +52,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     expect(await f.store.removeSent(all.map((r) => ({ seq: r.seq, ts: r.ts })))).toEqual({
       removed: 3,
       changed: 0,
+      gone: 0,
     });
     expect(await f.store.lastSeq()).toBe(3);
     expect(await f.append(ts(4), 4)).toBe(4);
@@ -66,7 +71,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
       { seq: 5, ts: ts(5) }, // gone: neither removed nor changed
       { seq: 99, ts: ts(99) },
     ]);
-    expect(result).toEqual({ removed: 1, changed: 2 });
+    expect(result).toEqual({ removed: 1, changed: 2, gone: 2 });
     const left = await f.store.readRange(0, '+', 10);
     expect(left.map((r) => [r.seq, r.ts])).toEqual([
       [2, ts(2)],
@@ -75,12 +80,33 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     ]);
   });
 
+  it('takes readings the bound dropped while in flight off the drop count when they are acked', async () => {
+    await appendN(5);
+    const sentNow = (await f.store.readRange(0, '+', 10)).map((r) => ({ seq: r.seq, ts: r.ts }));
+    await f.drop(1);
+    await f.drop(2);
+    await f.drop(3);
+    expect(await f.dropped()).toBe(3);
+    // 1 and 2 reached the backend before they were dropped; 3 was lost.
+    expect(await f.store.removeSent([sentNow[0]!, sentNow[1]!, sentNow[3]!])).toEqual({
+      removed: 1,
+      changed: 0,
+      gone: 2,
+    });
+    expect(await f.dropped()).toBe(1);
+    // Never below zero (a seq gone for another reason, e.g. Redis lost it).
+    expect(await f.store.removeSent([sentNow[0]!, sentNow[1]!, sentNow[2]!])).toMatchObject({ gone: 3 });
+    expect(await f.dropped()).toBe(0);
+    expect(await seqsOf()).toEqual([5]);
+  });
+
   it('removes thousands of sent readings in one call', async () => {
     await appendN(1200);
     const all = await f.store.readRange(0, '+', 2000);
     expect(await f.store.removeSent(all.map((r) => ({ seq: r.seq, ts: r.ts })))).toEqual({
       removed: 1200,
       changed: 0,
+      gone: 0,
     });
     expect(await seqsOf()).toEqual([]);
   });

@@ -13,6 +13,8 @@ describe('MemoryStore (the forwarder tests’ outbox) keeps the ForwarderStore c
         store.counter = seq;
       },
       rejected: async () => store.rejected,
+      drop: async (seq) => store.drop(seq),
+      dropped: async () => store.dropped,
     };
   });
 });

@@ -51,6 +51,11 @@ describe('RedisForwarderStore keeps the ForwarderStore contract', () => {
       append: async (at, value) => (await outbox.append(at, { temperature: value }, NO_BOUNDS)).seq,
       rollBackTo,
       rejected: async () => (await outbox.stats()).rejected,
+      // What the append script's bound does to one entry.
+      drop: async (seq) => {
+        if (await redis.xdel(outbox.keys.outbox, `${seq}-0`)) await redis.incr(outbox.keys.dropped);
+      },
+      dropped: async () => (await outbox.stats()).dropped,
     };
   });
 });

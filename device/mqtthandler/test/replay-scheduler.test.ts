@@ -126,4 +126,19 @@ describe('ReplayScheduler', () => {
     s.reset(0);
     expect(s.timedOut(1e12)).toBe(false);
   });
+
+  it('remembers what was in flight before a reset for a late ack, until Redis lost writes', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(0);
+    const req = s.next(1000)!;
+    s.sent(req, readings(1, 3), 1000);
+    s.reset(3); // reconnect: nothing in flight, but an ack of seq 2 may still come
+    expect(s.inflightCount).toBe(0);
+    expect(s.inflightTs(2)).toBe('ts-2');
+    s.acked([2]);
+    expect(s.inflightTs(2)).toBeUndefined();
+    expect(s.inflightTs(3)).toBe('ts-3');
+    s.reset(3, true); // Redis restarted: old seqs may name other readings now
+    expect(s.inflightTs(3)).toBeUndefined();
+  });
 });

@@ -10,7 +10,7 @@ export function deviceKeys(prefix = 'sf:') {
     seq: `${prefix}seq`,
     /** Revision of the last reported state (only grows; see device/mqtthandler state-revisions.ts). */
     stateRev: `${prefix}state:rev`,
-    /** Readings dropped by the bounded outbox (count only ever grows). */
+    /** Readings lost to the bounded outbox (the mqtthandler takes back a dropped one that was acked after all). */
     dropped: `${prefix}dropped`,
     /** Readings the backend rejected as invalid (acked as rejected, removed). */
     rejected: `${prefix}rejected`,

@@ -19,6 +19,11 @@ export interface NodeServiceOptions extends ServerOptions {
   label?: string;
   /** The script, relative to the workspace; default `dist/main.js` (a workspace may hold more than one). */
   entry?: string;
+  /**
+   * A command prefix the service runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (a device inside a
+   * network namespace): the process group still holds the service, so kill -9 and stop reach it.
+   */
+  wrap?: string[];
 }
 
 /**
@@ -60,12 +65,15 @@ export class NodeService extends ManagedServer {
   }
 
   protected spawnSpec(): SpawnSpec {
+    const node = [
+      process.execPath,
+      ...nodeFlagsOf(this.service),
+      path.join(REPO_ROOT, this.service, this.opts.entry ?? 'dist/main.js'),
+    ];
+    const [command, ...args] = [...(this.opts.wrap ?? []), ...node];
     return {
-      command: process.execPath,
-      args: [
-        ...nodeFlagsOf(this.service),
-        path.join(REPO_ROOT, this.service, this.opts.entry ?? 'dist/main.js'),
-      ],
+      command: command!,
+      args,
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,

@@ -1,5 +1,5 @@
 import type { Reading } from '@sensorfleet/shared';
-import type { ForwarderStore, Renumbered } from '../../src/forwarder.js';
+import type { ForwarderStore, RemoveSentResult, Renumbered } from '../../src/forwarder.js';
 import type { SentReading } from '../../src/replay-scheduler.js';
 
 /**
@@ -11,6 +11,7 @@ export class MemoryStore implements ForwarderStore {
   readonly entries = new Map<number, Reading>();
   counter = 0;
   rejected = 0;
+  dropped = 0;
 
   append(ts: string, value: number): number {
     const seq = ++this.counter;
@@ -26,15 +27,22 @@ export class MemoryStore implements ForwarderStore {
   async lastSeq(): Promise<number> {
     return this.counter;
   }
-  async removeSent(readings: readonly SentReading[]): Promise<{ removed: number; changed: number }> {
+  async removeSent(readings: readonly SentReading[]): Promise<RemoveSentResult> {
     let removed = 0;
     let changed = 0;
+    let gone = 0;
     for (const r of readings) {
       const e = this.entries.get(r.seq);
       if (e && e.ts === r.ts) removed += Number(this.entries.delete(r.seq));
       else if (e) changed++;
+      else gone++;
     }
-    return { removed, changed };
+    this.dropped -= Math.min(gone, this.dropped);
+    return { removed, changed, gone };
+  }
+  /** What the outbox bound does: the reading goes, the drop is counted. */
+  drop(seq: number): void {
+    if (this.entries.delete(seq)) this.dropped++;
   }
   async addRejected(n: number): Promise<void> {
     this.rejected += n;

@@ -1,0 +1,144 @@
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { deviceKeys, MeasuringStateStore, OutboxStore, type DeviceKeys } from '@sensorfleet/shared';
+import { NodeService, RedisServer } from '../harness/index.js';
+
+export interface DrillDeviceOptions {
+  id: string;
+  /** Persistent dir of this device (its Redis data and service logs). */
+  dir: string;
+  password: string;
+  /** The broker's device listener (client id = user name). */
+  brokerUrl: string;
+  appendfsync: 'always' | 'everysec';
+  intervalMs: number;
+  logLevel: string;
+  /** Extension point: a command prefix for the sensor and the mqtthandler (e.g. `ip netns exec ns1`). */
+  wrap?: string[];
+  /** Extra env of the sensor (e.g. LD_PRELOAD, OUTBOX_MAX_READINGS). */
+  sensorEnv?: Record<string, string>;
+  /** Extra env of the mqtthandler. */
+  mqtthandlerEnv?: Record<string, string>;
+}
+
+/** What the device itself knows about its readings: its seq counter and the losses it counted. */
+export interface DeviceCounters {
+  lastSeq: number;
+  backlog: number;
+  oldestTs: string | undefined;
+  oldestSeq: number | undefined;
+  /** Dropped by the outbox bound (and by the sensor's memory queue), `<prefix>dropped`. */
+  dropped: number;
+  /** Appends Redis lost in a restart, as the sensor reported them (`redisLostAppends`). */
+  redisLostAppends: number;
+}
+
+/**
+ * One device as on a Pi: its own Redis from the shipped device/redis/redis.conf, the real sensor
+ * (simulated driver) and the real mqtthandler with its own broker account. Every part can be killed -9
+ * and restarted; data stays in `dir`.
+ */
+export class DrillDevice {
+  readonly keys: DeviceKeys = deviceKeys();
+  private constructor(
+    readonly id: string,
+    readonly redisServer: RedisServer,
+    readonly sensor: NodeService,
+    readonly mqtthandler: NodeService,
+    private readonly redis: Redis,
+    private readonly outbox: OutboxStore,
+  ) {}
+
+  static async start(opts: DrillDeviceOptions): Promise<DrillDevice> {
+    const redisServer = await RedisServer.start({
+      dir: path.join(opts.dir, 'redis'),
+      appendfsync: opts.appendfsync,
+    });
+    const device = { LOG_LEVEL: opts.logLevel, REDIS_URL: redisServer.url };
+    const wrap = opts.wrap ? { wrap: opts.wrap } : {};
+    const mqtthandler = await NodeService.start('device/mqtthandler', {
+      dir: path.join(opts.dir, 'mqtthandler'),
+      label: `${opts.id}-mqtthandler`,
+      ...wrap,
+      env: {
+        ...device,
+        DEVICE_ID: opts.id,
+        MQTT_URL: opts.brokerUrl,
+        MQTT_USERNAME: opts.id,
+        MQTT_PASSWORD: opts.password,
+        // Short backoff and ack timeout keep the drills short; the delivery logic is the same.
+        MQTT_RECONNECT_MIN_MS: '200',
+        MQTT_RECONNECT_MAX_MS: '2000',
+        MQTT_ACK_TIMEOUT_MS: '5000',
+        STATE_PUBLISH_INTERVAL_MS: '2000',
+        ...opts.mqtthandlerEnv,
+      },
+    });
+    const sensor = await NodeService.start('device/sensor', {
+      dir: path.join(opts.dir, 'sensor'),
+      label: `${opts.id}-sensor`,
+      ...wrap,
+      env: {
+        ...device,
+        SENSOR_DRIVER: 'simulated',
+        SENSOR_INTERVAL_MS: String(opts.intervalMs),
+        SENSOR_SEED: String(opts.id.length + opts.id.charCodeAt(opts.id.length - 1)),
+        ...opts.sensorEnv,
+      },
+    });
+    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => {}); // drills kill this Redis on purpose; commands wait for it
+    return new DrillDevice(opts.id, redisServer, sensor, mqtthandler, redis, new OutboxStore(redis));
+  }
+
+  async counters(): Promise<DeviceCounters> {
+    const [stats, status] = await Promise.all([
+      this.outbox.stats(),
+      this.redis.hget(this.keys.sensorStatus, 'json'),
+    ]);
+    let lost = 0;
+    try {
+      lost = Number((JSON.parse(status ?? '{}') as { redisLostAppends?: number }).redisLostAppends ?? 0);
+    } catch {
+      lost = 0;
+    }
+    return {
+      lastSeq: stats.lastSeq,
+      backlog: stats.backlog,
+      oldestTs: stats.oldestTs,
+      oldestSeq: stats.oldestSeq,
+      dropped: stats.dropped,
+      redisLostAppends: lost,
+    };
+  }
+
+  /** Measuring on / off through Redis, the way the device's button does it. */
+  async setMeasuring(running: boolean): Promise<void> {
+    await new MeasuringStateStore(this.redis, { running: true, intervalMs: 1000 }).setRunning(
+      running,
+      'local',
+    );
+  }
+
+  /** Command results the device stored (id → result JSON): what it answers a repeated id with. */
+  async commandResults(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.commandResults);
+  }
+
+  /** Every process of the device killed at once (a power cut without the power cut's page-cache loss). */
+  async killAll(): Promise<void> {
+    await Promise.all([this.sensor.kill(), this.mqtthandler.kill(), this.redisServer.kill()]);
+  }
+
+  /** Boot order as on balena: Redis first, then the services. */
+  async boot(): Promise<void> {
+    await this.redisServer.start();
+    await Promise.all([this.mqtthandler.start(), this.sensor.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.sensor.stop(), this.mqtthandler.stop()]);
+    this.redis.disconnect();
+    await this.redisServer.stop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,102 @@
+import { sleep } from '../harness/index.js';
+import type { DrillResult, DrillScale } from './drill.js';
+import type { DrillSystem, DrillWindow } from './drill-system.js';
+import { verdict } from './drill-verdict.js';
+
+export interface FaultSpec {
+  id: string;
+  name: string;
+  /** Devices audited (default all). */
+  deviceIds?: string[];
+  /** Audit the source-004 publisher too (default true). */
+  with004?: boolean;
+  /** The audited devices are new: the window starts at seq 0 (nothing before it to mix up). */
+  fromZero?: boolean;
+  /** Counted loss accepted. */
+  allowedLoss?: number;
+  /** Readings streaming before the fault (default 2 s). */
+  leadMs?: number;
+  /** Breaks the thing. */
+  fault: () => Promise<void>;
+  /** How long it stays broken. */
+  faultMs: number;
+  /** Ends the fault; resolves when the broken part is back. */
+  heal: () => Promise<void>;
+  /** The drill's own checks, after the audit. */
+  checks?: (window: DrillWindow) => Promise<{ ok: boolean; note: string }[]>;
+  /**
+   * The fault restarts the broker: Mosquitto 2.0.11 does not restore shared subscriptions from its
+   * persistence file, so source-004 messages published between the broker's start and the receivers'
+   * resubscribe have no subscriber and are dropped (README "Known limits"). Their count is reported in
+   * the notes instead of the row; every other source must still be complete.
+   */
+  brokerRestart?: boolean;
+  notes?: string[];
+}
+
+/**
+ * The shape of most drills: open the window while readings stream, break one thing, keep it broken,
+ * end the fault, wait until the backlog is gone (recovery time), then audit MariaDB against what the
+ * sources produced, and measure how live readings fared during the recovery.
+ */
+export async function runFault(
+  system: DrillSystem,
+  spec: FaultSpec,
+  log: (line: string) => void,
+): Promise<DrillResult> {
+  const window = await system.openWindow({
+    ...(spec.deviceIds ? { deviceIds: spec.deviceIds } : {}),
+    ...(spec.with004 !== undefined ? { with004: spec.with004 } : {}),
+  });
+  if (spec.fromZero)
+    for (const id of window.deviceIds)
+      window.start.counters.set(id, {
+        ...window.start.counters.get(id)!,
+        lastSeq: 0,
+        dropped: 0,
+        redisLostAppends: 0,
+      });
+  await sleep(spec.leadMs ?? 2000);
+  log(`  fault: ${spec.name}`);
+  await spec.fault();
+  await sleep(spec.faultMs);
+  log('  ending the fault');
+  await spec.heal();
+  const faultEnd = Date.now();
+  const recoveryMs = await system.waitForDrain(faultEnd);
+  log(`  backlog empty ${recoveryMs} ms after the fault ended`);
+  await sleep(1000);
+  await system.closeWindow(window);
+  let audits = await system.audit(window);
+  const notes = [...(spec.notes ?? [])];
+  if (spec.brokerRestart) {
+    const of004 = audits.filter((a) => a.source.endsWith('(004)'));
+    audits = audits.filter((a) => !a.source.endsWith('(004)'));
+    for (const a of of004) {
+      notes.push(
+        `known limit, not in the row: ${a.source} ${a.produced - a.stored} of ${a.produced} lost across the ` +
+          'broker restart (Mosquitto 2.0.11 forgets shared subscriptions on restart)' +
+          (a.duplicated ? `; ${a.duplicated} rows twice` : ''),
+      );
+    }
+  }
+  const maxLiveLatencyMs = await system.maxLiveLatencyMs(faultEnd, faultEnd + recoveryMs);
+  const checks = spec.checks ? await spec.checks(window) : [];
+  return verdict({
+    id: spec.id,
+    name: spec.name,
+    audits,
+    allowedLoss: spec.allowedLoss ?? 0,
+    recoveryMs,
+    maxLiveLatencyMs,
+    checks,
+    notes,
+  });
+}
+
+/** `60 s` / `4 s`: the fault length as the drill's name shows it. */
+export function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+export type { DrillScale };

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { DRILLS, drillScale, runDrills } from '../src/drill/drill-runner.js';
+import { drillTable } from '../src/drill/drill-table.js';
+
+/**
+ * The quick subset of `npm run drill` (README "Drills"), through the same runner: the whole system with
+ * two devices, outages of a few seconds. Every drill must end with every produced seq stored once, or
+ * missing only where the device counted the loss.
+ */
+describe('fault drills (quick subset)', () => {
+  it('loses nothing it does not count and stores nothing twice', async () => {
+    const drills = DRILLS.filter((d) => d.quick);
+    const log = process.env.TEST_LOG_LEVEL ? (l: string) => void process.stderr.write(`${l}\n`) : () => {};
+    const rows = await runDrills(drills, drillScale(true), { devices: 2 }, log);
+    process.stderr.write(`${drillTable(rows)}\n`);
+    expect(rows.map((r) => r.id)).toEqual(drills.map((d) => d.id));
+    for (const r of rows) {
+      expect({ id: r.id, lost: r.lost, notes: r.notes }).toEqual({
+        id: r.id,
+        lost: r.countedLoss,
+        notes: r.notes,
+      });
+      expect({ id: r.id, duplicated: r.duplicated }).toEqual({ id: r.id, duplicated: 0 });
+      expect(r.produced).toBeGreaterThan(0);
+      expect({ id: r.id, passed: r.passed, notes: r.notes }).toEqual({
+        id: r.id,
+        passed: true,
+        notes: r.notes,
+      });
+    }
+  }, 600_000);
+});
