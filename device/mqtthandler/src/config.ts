@@ -3,6 +3,13 @@ import { commonEnv, deviceIdEnv, env, mqttEnv, redisEnv } from '@sensorfleet/sha
 export const mqtthandlerEnv = {
   ...deviceIdEnv(),
   ...mqttEnv,
+  MQTT_URL: env.urlList({
+    default: 'mqtt://localhost:1883',
+    protocols: ['mqtt:', 'mqtts:', 'ws:', 'wss:'],
+    description:
+      'broker URL; `mqtts://` for TLS. A comma-separated list for a broker cluster (`mqtts://rabbit-1:8883,mqtts://rabbit-2:8883`): ' +
+      'after a lost connection the device reconnects to the next one',
+  }),
   ...redisEnv,
   MQTT_BATCH_MAX: env.int({
     default: 100,
