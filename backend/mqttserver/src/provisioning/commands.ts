@@ -46,6 +46,9 @@ function reportReload(deps: ProvisioningDeps, outcome: ReloadOutcome): boolean {
           'the change counts: `kill -HUP <pid>` or `docker compose kill -s HUP mqttserver`',
       );
       return true;
+    case 'immediate':
+      deps.note('broker: the change applies at once (no reload needed)');
+      return true;
     case 'failed':
       deps.note(`broker: NOT reloaded: ${outcome.reason}. Reload it by hand before the change counts`);
       return false;
