@@ -10,7 +10,7 @@ describe('RabbitMqCluster (harness)', { timeout: 300_000 }, () => {
   let cluster: RabbitMqCluster;
 
   beforeAll(async () => {
-    cluster = await RabbitMqCluster.start({ nodes: 3 });
+    cluster = await RabbitMqCluster.start({ nodes: 3, quorumSessionQueues: true });
   }, 300_000);
 
   afterAll(async () => {
@@ -45,7 +45,7 @@ describe('RabbitMqCluster (harness)', { timeout: 300_000 }, () => {
     });
     await client.publishAsync('devices/pub1/telemetry', 'hello', { qos: 1 });
     await client.endAsync();
-    let got: amqp.ConsumeMessage | undefined;
+    let got: amqp.GetMessage | undefined;
     await waitFor('the message in the queue', 20_000, async () => {
       const m = await ch.get('harness-test', { noAck: true });
       if (m) got = m;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
@@ -170,6 +171,8 @@ describe('RabbitMQ cluster intake (AMQP quorum queue, 2 receivers)', { timeout: 
         MQTT_URL: [deviceNode, ...others].map((n) => n.mqttUrl).join(','),
         MQTT_USERNAME: deviceId,
         MQTT_PASSWORD: passwords.get(deviceId)!,
+        // A persistent session in a quorum queue: it survives the loss of the device's node.
+        MQTT_CLEAN_SESSION: 'false',
         MQTT_RECONNECT_MIN_MS: '200',
         MQTT_RECONNECT_MAX_MS: '1000',
         MQTT_ACK_TIMEOUT_MS: '5000',
@@ -268,5 +271,87 @@ describe('RabbitMQ cluster intake (AMQP quorum queue, 2 receivers)', { timeout: 
     const a = await audit('rmq-004');
     expect(a.light).toMatchObject({ n: count, distinct: count });
     report(`004 publisher: ${count} messages published through node 3, ${a.light!.n} stored`);
+  });
+
+  it("kill -9 of the device's node: the device moves to the next node, every seq stored exactly once", async () => {
+    const node = deviceNode;
+    let killedAt = 0;
+    let seqAtKill = 0;
+    const lastSeq = await produce(400, 50, async (n) => {
+      if (n === 100) {
+        seqAtKill = await outbox.lastSeq();
+        killedAt = Date.now();
+        await node.kill();
+      }
+    });
+    await waitFor(
+      'a reading measured after the kill stored',
+      120_000,
+      async () => (await maxStoredSeq()) > seqAtKill + 10,
+    );
+    const recoveryMs = Date.now() - killedAt;
+    await expectAllStoredOnce(lastSeq);
+    report(
+      `device's node ${node.nodeName} killed: readings flowing again after ${recoveryMs} ms; all ${lastSeq} seqs once`,
+    );
+    await node.start();
+    await cluster.waitForMembers(3);
+  });
+
+  it('client-id takeover: the victim is knocked off, but the intruder reads none of its topics or queues', async () => {
+    // A node back from kill -9 answers CONNECT with "server unavailable" until its MQTT client-id
+    // registry has caught up: retried.
+    const connectAs = async (clientId: string): Promise<mqtt.MqttClient> => {
+      let client: mqtt.MqttClient | undefined;
+      await waitFor(
+        `MQTT login as ${clientId}`,
+        60_000,
+        async () => {
+          client = await mqtt.connectAsync(deviceNode.mqttUrl, {
+            clientId,
+            username: 'rmq-intruder',
+            password: passwords.get('rmq-intruder')!,
+            reconnectPeriod: 0,
+          });
+          return true;
+        },
+        500,
+      );
+      return client!;
+    };
+    const closedWithin = (c: mqtt.MqttClient, ms: number) =>
+      new Promise<boolean>((resolve) => {
+        if (!c.connected) return resolve(true);
+        c.once('close', () => resolve(true));
+        setTimeout(() => resolve(false), ms);
+      });
+    // With the device connected: taking its client id knocks it off (its log says so).
+    const logBefore = readFileSync(mqtthandler.outputLog, 'utf8').length;
+    const kicker = await connectAs(deviceId);
+    await waitFor('the device knocked off', 20_000, () =>
+      readFileSync(mqtthandler.outputLog, 'utf8').slice(logBefore).includes('broker connection lost'),
+    );
+    kicker.end(true);
+    // Without the device in the way (its session stays on the broker): what the intruder can reach.
+    await mqtthandler.stop();
+    // The victim's acks: refused by the topic permissions ({username} is the intruder).
+    const a = await connectAs(deviceId);
+    a.subscribe(`devices/${deviceId}/ack`, { qos: 1 });
+    expect(await closedWithin(a, 10_000)).toBe(true);
+    a.end(true);
+    // Its own topic under the victim's client id: the session queue has the victim's name, refused.
+    const b = await connectAs(deviceId);
+    b.subscribe('devices/rmq-intruder/ack', { qos: 1 });
+    expect(await closedWithin(b, 10_000)).toBe(true);
+    b.end(true);
+    // A control: the same subscription under its own client id works.
+    const c = await connectAs('rmq-intruder');
+    await c.subscribeAsync('devices/rmq-intruder/ack', { qos: 1 });
+    expect(c.connected).toBe(true);
+    await c.endAsync();
+    await mqtthandler.start();
+    // The device's session survived: new readings are stored and acked.
+    const lastSeq = await produce(50, 50);
+    await expectAllStoredOnce(lastSeq);
   });
 });

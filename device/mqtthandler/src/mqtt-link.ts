@@ -15,6 +15,12 @@ export interface MqttLinkOptions {
   certFile?: string | undefined;
   keyFile?: string | undefined;
   keepaliveS: number;
+  /**
+   * Clean MQTT session (default true). False on a RabbitMQ cluster with quorum session queues: there
+   * the subscription queue of a clean session stays on the node the device first used, and while that
+   * node is down the device can subscribe nowhere (README "Scaling out").
+   */
+  cleanSession?: boolean;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   log: Logger;
@@ -65,7 +71,7 @@ export class MqttLink {
     const { deviceId } = this.opts;
     const options: IClientOptions = {
       clientId: deviceId,
-      clean: true,
+      clean: this.opts.cleanSession ?? true,
       keepalive: this.opts.keepaliveS,
       connectTimeout: 15_000,
       reconnectPeriod: 0, // we schedule reconnects ourselves (backoff with jitter)

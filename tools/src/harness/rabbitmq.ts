@@ -32,7 +32,8 @@ export interface RabbitMqClusterOptions {
   nodes?: number;
   /**
    * MQTT session queues of persistent sessions as quorum queues (`mqtt.durable_queue_type = quorum`),
-   * so such a session survives the loss of the node it was on. Default true.
+   * so such a session survives the loss of the node it was on. Default true, as in the cluster
+   * deployment (README "Scaling out": RabbitMQ 3.10 keeps even a clean session's QoS 1 queue on one node).
    */
   quorumSessionQueues?: boolean;
   /** Lines appended to every node's rabbitmq.conf. */

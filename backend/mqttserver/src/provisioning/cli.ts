@@ -132,6 +132,7 @@ export async function runCli(argv: string[], environment: NodeJS.ProcessEnv, io:
     registry,
     acl,
     mqttUrl: inv.mqttUrl ?? config.PUBLIC_MQTT_URL,
+    persistentSessions: rabbit,
     newPassword: generatePassword,
     now: () => new Date(),
     out: (text) => io.stdout(`${text}\n`),

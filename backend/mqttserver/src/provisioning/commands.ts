@@ -24,6 +24,8 @@ export interface ProvisioningDeps {
   acl: AclSummary | undefined;
   /** MQTT_URL to print. */
   mqttUrl: string | undefined;
+  /** Devices get MQTT_CLEAN_SESSION=false (a RabbitMQ cluster: sessions in quorum queues). */
+  persistentSessions?: boolean;
   newPassword: () => string;
   now: () => Date;
   /** stdout: what the user copies (env blocks, the table). */
@@ -92,7 +94,14 @@ export async function addDevice(deps: ProvisioningDeps, id: string, rotate: bool
   }
   // Printed even after a failed step: the credentials are in the password file and this is the only
   // time the password can be seen.
-  deps.out(deviceEnvBlock({ deviceId: id, password, mqttUrl: deps.mqttUrl }));
+  deps.out(
+    deviceEnvBlock({
+      deviceId: id,
+      password,
+      mqttUrl: deps.mqttUrl,
+      persistentSession: deps.persistentSessions ?? false,
+    }),
+  );
   return ok ? 0 : 1;
 }
 
