@@ -73,3 +73,30 @@ describe('env.duration', () => {
     expect(() => parseEnv(d, { AGE: 'a week' })).toThrow(/AGE: must be a duration/);
   });
 });
+
+describe('env.urlList', () => {
+  const spec = {
+    NODES: env.urlList({ default: 'amqp://a:5672', protocols: ['amqp:', 'amqps:'], description: 'nodes' }),
+  };
+
+  it('takes one URL or a comma-separated list, and defaults to a list of one', () => {
+    expect(parseEnv(spec, {}).NODES).toEqual(['amqp://a:5672']);
+    expect(parseEnv(spec, { NODES: 'amqp://x:1, amqps://y:2' }).NODES).toEqual(['amqp://x:1', 'amqps://y:2']);
+  });
+
+  it('names the bad entry', () => {
+    expect(() => parseEnv(spec, { NODES: 'amqp://x:1,http://y' })).toThrow(
+      /NODES: entry 2: must use amqp: or amqps:/,
+    );
+    expect(() => parseEnv(spec, { NODES: 'amqp://x:1,,amqp://z' })).toThrow(
+      /NODES: entry 2 of the comma-separated list is empty/,
+    );
+    expect(() => parseEnv(spec, { NODES: 'nope' })).toThrow(/NODES: must be a URL/);
+  });
+
+  it('hides the passwords of every entry in the logged config', () => {
+    const secretSpec = { NODES: env.urlList({ protocols: ['amqp:'], description: 'nodes' }) };
+    const config = parseEnv(secretSpec, { NODES: 'amqp://u:pw1@x:1,amqp://u:pw2@y:2' });
+    expect(JSON.stringify(redactConfig(secretSpec, config))).not.toMatch(/pw1|pw2/);
+  });
+});
