@@ -28,6 +28,9 @@ const NEEDED = [
   ['chromium', 'chromium', 'test'],
   // The backend dashboards' MariaDB panels are evaluated against the real exporter's metrics.
   ['prometheus-mysqld-exporter', 'prometheus-mysqld-exporter', 'test'],
+  // The scale-out tests start a private 3-node RabbitMQ cluster (tools/src/harness/rabbitmq.ts) from
+  // the package's scripts; the system broker the package also starts is left alone.
+  ['rabbitmq-server', 'rabbitmq-server', 'test'],
 ];
 
 function onPath(bin) {
