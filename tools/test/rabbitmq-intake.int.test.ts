@@ -41,6 +41,8 @@ describe('RabbitMQ cluster intake (AMQP quorum queue, 2 receivers)', { timeout: 
   let deviceNode: RabbitMqNode;
   const deviceId = 'rmq-dev1';
   const passwords = new Map<string, string>();
+  /** Nodes this test killed (and restarted). */
+  const killed = new Set<RabbitMqNode>();
 
   const pw = (user: string) => `pw-${user}-${Math.random().toString(36).slice(2, 10)}`;
 
@@ -210,6 +212,7 @@ describe('RabbitMQ cluster intake (AMQP quorum queue, 2 receivers)', { timeout: 
       if (n === 200) {
         seqAtKill = await outbox.lastSeq();
         killedAt = Date.now();
+        killed.add(leader);
         await leader.kill();
       }
     });
@@ -281,6 +284,7 @@ describe('RabbitMQ cluster intake (AMQP quorum queue, 2 receivers)', { timeout: 
       if (n === 100) {
         seqAtKill = await outbox.lastSeq();
         killedAt = Date.now();
+        killed.add(node);
         await node.kill();
       }
     });
@@ -299,26 +303,16 @@ describe('RabbitMQ cluster intake (AMQP quorum queue, 2 receivers)', { timeout: 
   });
 
   it('client-id takeover: the victim is knocked off, but the intruder reads none of its topics or queues', async () => {
-    // A node back from kill -9 answers CONNECT with "server unavailable" until its MQTT client-id
-    // registry has caught up: retried.
-    const connectAs = async (clientId: string): Promise<mqtt.MqttClient> => {
-      let client: mqtt.MqttClient | undefined;
-      await waitFor(
-        `MQTT login as ${clientId}`,
-        60_000,
-        async () => {
-          client = await mqtt.connectAsync(deviceNode.mqttUrl, {
-            clientId,
-            username: 'rmq-intruder',
-            password: passwords.get('rmq-intruder')!,
-            reconnectPeriod: 0,
-          });
-          return true;
-        },
-        500,
-      );
-      return client!;
-    };
+    // Client ids are tracked cluster-wide, so any node will do: one this test never killed (a node back
+    // from kill -9 was seen answering CONNECT with "server unavailable" for over a minute).
+    const steady = cluster.nodes.find((n) => !killed.has(n)) ?? cluster.nodes[0]!;
+    const connectAs = (clientId: string): Promise<mqtt.MqttClient> =>
+      mqtt.connectAsync(steady.mqttUrl, {
+        clientId,
+        username: 'rmq-intruder',
+        password: passwords.get('rmq-intruder')!,
+        reconnectPeriod: 0,
+      });
     const closedWithin = (c: mqtt.MqttClient, ms: number) =>
       new Promise<boolean>((resolve) => {
         if (!c.connected) return resolve(true);
