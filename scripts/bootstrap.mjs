@@ -37,6 +37,9 @@ const NEEDED = [
   // state snapshot transfer to a joining node.
   ['/usr/lib/galera/libgalera_smm.so', 'galera-4', 'test'],
   ['rsync', 'rsync', 'test'],
+  // The scale-out tests start a private 3-node RabbitMQ cluster (tools/src/harness/rabbitmq.ts) from
+  // the package's scripts; the system broker the package also starts is left alone.
+  ['rabbitmq-server', 'rabbitmq-server', 'test'],
 ];
 
 function onPath(bin) {

@@ -114,39 +114,54 @@ export const env = {
   },
   url(o: Common<string> & { protocols: string[] }): EnvVar<string> {
     return make(o, (raw) => {
-      let u: URL;
-      try {
-        u = new URL(raw);
-      } catch {
-        throw new InvalidValue(
-          `must be a URL like ${o.protocols[0]}//host:port (got ${o.secret ? '***' : shown(raw)})`,
-        );
-      }
-      if (!o.protocols.includes(u.protocol)) {
-        throw new InvalidValue(`must use ${o.protocols.join(' or ')} (got ${u.protocol})`);
-      }
+      checkUrl(raw, o.protocols, o.secret ?? false);
       return raw;
     });
   },
-  /** One URL or a comma-separated list of them (e.g. one per cluster node); each is checked like url(). */
-  urlList(o: Common<string> & { protocols: string[] }): EnvVar<string> {
-    const one = env.url(o);
-    return make(o, (raw) => {
-      const parts = raw.split(',').map((p) => p.trim());
-      if (parts.some((p) => p === ''))
-        throw new InvalidValue('has an empty entry in its comma-separated list');
-      for (const [i, part] of parts.entries()) {
-        try {
-          one.parse(part);
-        } catch (err) {
-          if (!(err instanceof InvalidValue) || parts.length === 1) throw err;
-          throw new InvalidValue(`entry ${i + 1} ${err.message}`);
-        }
-      }
-      return parts.join(',');
-    });
-  },
+  urlList: (o: Common<string> & { protocols: string[] }): EnvVar<string[]> => urlListVar(o),
 };
+
+/** `parse` of a URL (a message naming the problem is thrown as InvalidValue). */
+function checkUrl(raw: string, protocols: string[], secret: boolean): void {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new InvalidValue(
+      `must be a URL like ${protocols[0]}//host:port (got ${secret ? '***' : shown(raw)})`,
+    );
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new InvalidValue(`must use ${protocols.join(' or ')} (got ${u.protocol})`);
+  }
+}
+
+/**
+ * One URL or a comma-separated list of them (nodes of a cluster, tried in turn); each is checked like
+ * `env.url`, and the problem names the position of a bad one.
+ */
+function urlListVar(o: Common<string> & { protocols: string[] }): EnvVar<string[]> {
+  return make<string[]>(
+    {
+      ...o,
+      default: o.default === undefined ? undefined : [o.default],
+      defaultText: o.defaultText ?? o.default,
+    },
+    (raw) => {
+      const urls = raw.split(',').map((u) => u.trim());
+      urls.forEach((u, i) => {
+        if (u === '') throw new InvalidValue(`entry ${i + 1} of the comma-separated list is empty`);
+        try {
+          checkUrl(u, o.protocols, o.secret ?? false);
+        } catch (err) {
+          if (urls.length === 1) throw err;
+          throw new InvalidValue(`entry ${i + 1}: ${(err as Error).message}`);
+        }
+      });
+      return urls;
+    },
+  );
+}
 
 export type EnvSpec = Record<string, EnvVar<unknown>>;
 export type ConfigOf<S extends EnvSpec> = { [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
@@ -198,6 +213,7 @@ export function redactConfig<S extends EnvSpec>(spec: S, config: ConfigOf<S>): R
 }
 
 function redactUrl(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactUrl);
   if (typeof value !== 'string' || !value.includes('://')) return value;
   try {
     const u = new URL(value);

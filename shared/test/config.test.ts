@@ -75,26 +75,28 @@ describe('env.duration', () => {
 });
 
 describe('env.urlList', () => {
-  const listSpec = {
-    DATABASE_URL: env.urlList({
-      default: 'mariadb://localhost/db',
-      protocols: ['mariadb:'],
-      description: 'db',
-      secret: true,
-    }),
+  const spec = {
+    NODES: env.urlList({ default: 'amqp://a:5672', protocols: ['amqp:', 'amqps:'], description: 'nodes' }),
   };
-  it('takes one URL or a comma-separated list of them', () => {
-    expect(parseEnv(listSpec, {}).DATABASE_URL).toBe('mariadb://localhost/db');
-    expect(parseEnv(listSpec, { DATABASE_URL: 'mariadb://a:1/db, mariadb://b:2/db' }).DATABASE_URL).toBe(
-      'mariadb://a:1/db,mariadb://b:2/db',
-    );
+
+  it('takes one URL or a comma-separated list, and defaults to a list of one', () => {
+    expect(parseEnv(spec, {}).NODES).toEqual(['amqp://a:5672']);
+    expect(parseEnv(spec, { NODES: 'amqp://x:1, amqps://y:2' }).NODES).toEqual(['amqp://x:1', 'amqps://y:2']);
   });
-  it('names the bad entry, and refuses empty entries', () => {
-    expect(() => parseEnv(listSpec, { DATABASE_URL: 'mariadb://a/db,http://b/db' })).toThrow(
-      /DATABASE_URL: entry 2 must use mariadb:/,
+
+  it('names the bad entry', () => {
+    expect(() => parseEnv(spec, { NODES: 'amqp://x:1,http://y' })).toThrow(
+      /NODES: entry 2: must use amqp: or amqps:/,
     );
-    expect(() => parseEnv(listSpec, { DATABASE_URL: 'mariadb://a/db,,mariadb://b/db' })).toThrow(
-      /DATABASE_URL: has an empty entry/,
+    expect(() => parseEnv(spec, { NODES: 'amqp://x:1,,amqp://z' })).toThrow(
+      /NODES: entry 2 of the comma-separated list is empty/,
     );
+    expect(() => parseEnv(spec, { NODES: 'nope' })).toThrow(/NODES: must be a URL/);
+  });
+
+  it('hides the passwords of every entry in the logged config', () => {
+    const secretSpec = { NODES: env.urlList({ protocols: ['amqp:'], description: 'nodes' }) };
+    const config = parseEnv(secretSpec, { NODES: 'amqp://u:pw1@x:1,amqp://u:pw2@y:2' });
+    expect(JSON.stringify(redactConfig(secretSpec, config))).not.toMatch(/pw1|pw2/);
   });
 });

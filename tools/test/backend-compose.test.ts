@@ -186,3 +186,75 @@ describe('docker-compose.backend.yml', () => {
     expect(acl.slice(acl.indexOf('user monitor')).trim().split('\n').slice(1)).toEqual(['topic read $SYS/#']);
   });
 });
+
+/**
+ * docker-compose.cluster.yml (README "Scaling out"): valid for docker-compose, three RabbitMQ nodes with
+ * one cookie behind HAProxy, three Galera nodes, receivers on the AMQP intake listing every node.
+ */
+describe('docker-compose.cluster.yml', () => {
+  const CLUSTER_FILE = path.join(REPO_ROOT, 'docker-compose.cluster.yml');
+  const out = execFileSync(
+    findBinary('docker-compose', 'DOCKER_COMPOSE_BIN'),
+    ['-f', CLUSTER_FILE, '--env-file', path.join(REPO_ROOT, '.env.example'), 'config'],
+    { cwd: REPO_ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+  );
+  const cluster = parseYaml(out) as { services: Record<string, Service & { hostname?: string }> };
+  const svc = cluster.services;
+  const rabbits = ['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3'];
+  const galeras = ['galera-1', 'galera-2', 'galera-3'];
+
+  it('has 3 RabbitMQ nodes, HAProxy, 3 Galera nodes, receivers and the web admin', () => {
+    expect(Object.keys(svc).sort()).toEqual(
+      [...rabbits, 'haproxy', ...galeras, 'receiver-1', 'receiver-2', 'webadmin'].sort(),
+    );
+  });
+
+  it('gives the RabbitMQ nodes stable names, one cookie, the shipped config and their own data', () => {
+    const conf = readFileSync(path.join(REPO_ROOT, 'backend/rabbitmq/rabbitmq.conf'), 'utf8');
+    const cookies = new Set<string>();
+    for (const name of rabbits) {
+      const s = svc[name]!;
+      expect(s.hostname).toBe(name);
+      expect(conf).toContain(`= rabbit@${name}`);
+      cookies.add(environmentOf(s).RABBITMQ_ERLANG_COOKIE!);
+      expect(mounts(s)).toContain(`${name}-data:/var/lib/rabbitmq`);
+      expect(mounts(s).some((m) => m.endsWith(':/etc/rabbitmq/conf.d/20-sensorfleet.conf'))).toBe(true);
+      expect(s.healthcheck).toBeDefined();
+    }
+    expect(cookies.size).toBe(1);
+    expect(conf).toMatch(/^mqtt\.exchange = amq\.topic$/m);
+    expect(conf).toMatch(/^mqtt\.allow_anonymous = false$/m);
+    const haproxy = readFileSync(path.join(REPO_ROOT, 'backend/rabbitmq/haproxy.cfg'), 'utf8');
+    for (const name of rabbits) expect(haproxy).toContain(`server ${name} ${name}:1883 check`);
+  });
+
+  it('runs the receivers on the AMQP intake over every RabbitMQ node and every Galera node', () => {
+    const ids = new Set<string>();
+    for (const name of ['receiver-1', 'receiver-2']) {
+      const env = environmentOf(svc[name]!);
+      expect(envProblems(receiverEnv, env), name).toEqual([]);
+      expect(env.RECEIVER_INTAKE).toBe('amqp');
+      const amqpHosts = env.AMQP_URL!.split(',').map((u) => new URL(u).hostname);
+      expect(amqpHosts).toEqual(rabbits);
+      const dbHosts = env.DATABASE_URL!.split(',').map((u) => new URL(u).hostname);
+      expect(dbHosts).toEqual(galeras);
+      ids.add(env.RECEIVER_REPLICA_ID!);
+    }
+    expect(ids.size).toBe(2);
+    expect(environmentOf(svc.webadmin!).MQTT_URL).toBe('mqtt://haproxy:1883');
+  });
+
+  it('bootstraps Galera only from an empty galera-1, and takes every secret from .env', () => {
+    expect(JSON.stringify(svc['galera-1']!)).toMatch(/grastate\.dat.*--wsrep-new-cluster/);
+    for (const name of ['galera-2', 'galera-3'])
+      expect(JSON.stringify(svc[name]!)).not.toContain('--wsrep-new-cluster');
+    const raw = readFileSync(CLUSTER_FILE, 'utf8');
+    const example = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]!));
+    const used = new Set([...raw.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]!));
+    expect([...used].filter((v) => !documented.has(v))).toEqual([]);
+    for (const m of raw.matchAll(/^\s*([A-Z_]*(PASSWORD|PASS|COOKIE)):\s*(.+)$/gm)) {
+      expect(m[3], m[1]).toMatch(/^\$\{[A-Z0-9_]+:\?/);
+    }
+  });
+});

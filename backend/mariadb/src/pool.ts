@@ -17,10 +17,12 @@ export function parseDatabaseUrl(url: string): PoolConfig {
   };
 }
 
-/** DATABASE_URL as a list: one full URL per Galera node, comma-separated, in failover order. */
-export function splitDatabaseUrls(value: string): string[] {
-  const urls = value
-    .split(',')
+/**
+ * DATABASE_URL as a list: one full URL per Galera node, comma-separated (or already split by the env
+ * schema's `urlList`), in failover order.
+ */
+export function splitDatabaseUrls(value: string | readonly string[]): string[] {
+  const urls = (typeof value === 'string' ? value.split(',') : [...value])
     .map((u) => u.trim())
     .filter(Boolean);
   if (urls.length === 0) throw new Error('DATABASE_URL is empty');
@@ -40,7 +42,7 @@ export interface CreatePoolOptions extends Partial<PoolConfig>, FailoverEvents {
  * everything sent to the first node that is up. Each node's pool gives up on a dead node after 3 s
  * (acquireTimeout) instead of 10 s: that wait is most of the failover time.
  */
-export function createPool(url: string, opts: CreatePoolOptions = {}): Pool {
+export function createPool(url: string | readonly string[], opts: CreatePoolOptions = {}): Pool {
   const { onNodeDown, onActiveNode, onConflictRetry, retryDownMs, ...poolOpts } = opts;
   const urls = splitDatabaseUrls(url);
   const make = (one: string, extra: Partial<PoolConfig> = {}): Pool =>

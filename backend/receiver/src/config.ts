@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { commonEnv, env, mqttEnv } from '@sensorfleet/shared';
 
 export const MESSAGE_LOG_MODES = ['all', 'rejected', 'off'] as const;
+export const INTAKE_KINDS = ['mqtt', 'amqp'] as const;
 
 const REPLICA_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -27,6 +28,37 @@ export const receiverEnv = {
     secret: true,
   }),
   ...mqttEnv,
+  RECEIVER_INTAKE: env.oneOf(INTAKE_KINDS, {
+    default: 'mqtt',
+    description:
+      'where device messages come from: `mqtt` (persistent MQTT sessions on Mosquitto, the `MQTT_*` variables) ' +
+      'or `amqp` (a quorum queue on a RabbitMQ cluster, the `AMQP_*` variables; see "Scaling out")',
+  }),
+  AMQP_URL: env.urlList({
+    default: 'amqp://sensorfleet-receiver:sensorfleet@localhost:5672',
+    protocols: ['amqp:', 'amqps:'],
+    secret: true,
+    description:
+      'RabbitMQ nodes for `RECEIVER_INTAKE=amqp`, comma-separated (`amqp://user:pass@rabbit-1:5672,amqp://…`): ' +
+      'tried in turn, reconnecting to the next with backoff when one fails',
+  }),
+  AMQP_CA_FILE: env.optionalString({
+    description: 'PEM file of the CA that signed the RabbitMQ certificate (`amqps://`)',
+  }),
+  AMQP_QUEUE: env.string({
+    default: 'sensorfleet.intake',
+    pattern: /^[A-Za-z0-9_.:-]{1,200}$/,
+    patternText: 'letters, digits, . _ : - (1–200 chars)',
+    description:
+      'the durable quorum queue all replicas consume (declared and bound to `amq.topic` for the device topics)',
+  }),
+  AMQP_PREFETCH: env.int({
+    default: 1000,
+    min: 1,
+    max: 65_535,
+    description:
+      'unacked deliveries one replica holds at most: its batch across messages and the flow control',
+  }),
   RECEIVER_GROUP: env.string({
     default: 'receivers',
     pattern: /^[A-Za-z0-9_-]{1,64}$/,

@@ -16,6 +16,8 @@ import { registerFleetGauges } from './stats/fleet-gauges.js';
 import { IngestLoop } from './ingest/ingest-loop.js';
 import { IngestStats, StatsReporter } from './stats/ingest-stats.js';
 import { MessageIntake } from './intake/message-intake.js';
+import type { BrokerIntake, InboundHandler } from './intake/broker-intake.js';
+import { ReceiverAmqp } from './intake/receiver-amqp.js';
 import { ReceiverMqtt } from './intake/receiver-mqtt.js';
 import { createReceiverMetrics } from './stats/receiver-metrics.js';
 import { pruneIngestCounters, rotateMessageLog } from './maintenance/retention.js';
@@ -56,8 +58,7 @@ const ingest = new IngestLoop({
     stats.committed(result);
     return result;
   },
-  publishAck: (deviceId, ack): Promise<void> =>
-    mqttSession.publish(topics.ack(deviceId), JSON.stringify(ack)),
+  publishAck: (deviceId, ack): Promise<void> => broker.publish(topics.ack(deviceId), JSON.stringify(ack)),
   maxRows: config.INGEST_MAX_ROWS,
   maxWaitMs: config.INGEST_MAX_WAIT_MS,
   maxPendingRows: config.INGEST_MAX_PENDING_ROWS,
@@ -66,38 +67,53 @@ const ingest = new IngestLoop({
   metrics: metrics.ingest,
 });
 
+const onMessage: InboundHandler = (topic, payload, retained, receipt) => {
+  const item = intake.take(topic, payload, retained, Date.now());
+  if (!item) {
+    metrics.ignoredMessages.inc();
+    log.warn({ topic }, 'message on an unexpected topic ignored');
+    receipt.committed();
+    return;
+  }
+  metrics.countMessage(item.kind);
+  stats.received(item);
+  item.receipt = receipt;
+  return ingest.accept(item);
+};
+
 const share = (filter: string) =>
   config.RECEIVER_SHARED ? `$share/${config.RECEIVER_GROUP}/${filter}` : filter;
-const mqttSession = new ReceiverMqtt({
-  url: config.MQTT_URL,
-  username: config.MQTT_USERNAME,
-  password: config.MQTT_PASSWORD,
-  caFile: config.MQTT_CA_FILE,
-  replicaId: config.RECEIVER_REPLICA_ID,
-  reconnectMinMs: config.RECEIVER_RECONNECT_MIN_MS,
-  reconnectMaxMs: config.RECEIVER_RECONNECT_MAX_MS,
-  subscriptions: [
-    topicFilters.telemetry,
-    topicFilters.state,
-    topicFilters.online,
-    ...topicFilters.compat,
-  ].map(share),
-  catchUp: config.RECEIVER_RETAINED_CATCHUP ? [topicFilters.state, topicFilters.online] : [],
-  log: log.child({ module: 'mqtt' }),
-  onMessage: (topic, payload, retained, receipt): Promise<void> | undefined => {
-    const item = intake.take(topic, payload, retained, Date.now());
-    if (!item) {
-      metrics.ignoredMessages.inc();
-      log.warn({ topic }, 'message on an unexpected topic ignored');
-      receipt.committed();
-      return;
-    }
-    metrics.countMessage(item.kind);
-    stats.received(item);
-    item.receipt = receipt;
-    return ingest.accept(item);
-  },
-});
+const broker: BrokerIntake =
+  config.RECEIVER_INTAKE === 'amqp'
+    ? new ReceiverAmqp({
+        urls: config.AMQP_URL,
+        caFile: config.AMQP_CA_FILE,
+        queue: config.AMQP_QUEUE,
+        prefetch: config.AMQP_PREFETCH,
+        replicaId: config.RECEIVER_REPLICA_ID,
+        reconnectMinMs: config.RECEIVER_RECONNECT_MIN_MS,
+        reconnectMaxMs: config.RECEIVER_RECONNECT_MAX_MS,
+        log: log.child({ module: 'amqp' }),
+        onMessage,
+      })
+    : new ReceiverMqtt({
+        url: config.MQTT_URL,
+        username: config.MQTT_USERNAME,
+        password: config.MQTT_PASSWORD,
+        caFile: config.MQTT_CA_FILE,
+        replicaId: config.RECEIVER_REPLICA_ID,
+        reconnectMinMs: config.RECEIVER_RECONNECT_MIN_MS,
+        reconnectMaxMs: config.RECEIVER_RECONNECT_MAX_MS,
+        subscriptions: [
+          topicFilters.telemetry,
+          topicFilters.state,
+          topicFilters.online,
+          ...topicFilters.compat,
+        ].map(share),
+        catchUp: config.RECEIVER_RETAINED_CATCHUP ? [topicFilters.state, topicFilters.online] : [],
+        log: log.child({ module: 'mqtt' }),
+        onMessage,
+      });
 
 const fold = new SingleRunnerJob({
   name: 'fold',
@@ -146,9 +162,9 @@ await runService({
       registry,
       log,
       health: () => ({
-        ok: schemaReady && mqttSession.connected && ingest.healthy,
+        ok: schemaReady && broker.connected && ingest.healthy,
         checks: {
-          mqtt: { ok: mqttSession.connected },
+          [broker.name]: { ok: broker.connected },
           database: {
             ok: schemaReady && ingest.healthy,
             detail: { pendingRows: ingest.pendingRows, intakePaused: ingest.paused },
@@ -172,16 +188,16 @@ await runService({
       intervalMs: config.STATS_LOG_INTERVAL,
       log: log.child({ module: 'stats' }),
       extra: () => ({
-        mqttConnected: mqttSession.connected,
+        brokerConnected: broker.connected,
         databaseOk: ingest.healthy,
         pendingRows: ingest.pendingRows,
-        heldMessages: mqttSession.heldMessages,
+        heldMessages: broker.heldMessages,
         intakePaused: ingest.paused,
       }),
     }),
-    mqttSession,
+    broker,
     ingest,
     // Stopped first: no new messages are taken while the ingest finishes and acks what it has.
-    { name: 'intake', start: async () => {}, stop: async () => mqttSession.pause() },
+    { name: 'intake', start: async () => {}, stop: async () => broker.pause() },
   ],
 });

@@ -3,6 +3,19 @@ import { commonEnv, deviceIdEnv, env, mqttEnv, redisEnv } from '@sensorfleet/sha
 export const mqtthandlerEnv = {
   ...deviceIdEnv(),
   ...mqttEnv,
+  MQTT_URL: env.urlList({
+    default: 'mqtt://localhost:1883',
+    protocols: ['mqtt:', 'mqtts:', 'ws:', 'wss:'],
+    description:
+      'broker URL; `mqtts://` for TLS. A comma-separated list for a broker cluster (`mqtts://rabbit-1:8883,mqtts://rabbit-2:8883`): ' +
+      'after a lost connection the device reconnects to the next one',
+  }),
+  MQTT_CLEAN_SESSION: env.bool({
+    default: true,
+    description:
+      'clean MQTT session; set false on a RabbitMQ cluster (with `mqtt.durable_queue_type = quorum`) so the ' +
+      "device's subscriptions survive the loss of the node it was connected to",
+  }),
   ...redisEnv,
   MQTT_BATCH_MAX: env.int({
     default: 100,

@@ -35,6 +35,7 @@ const device = new DeviceLink({
     certFile: config.MQTT_CERT_FILE,
     keyFile: config.MQTT_KEY_FILE,
     keepaliveS: config.MQTT_KEEPALIVE_S,
+    cleanSession: config.MQTT_CLEAN_SESSION,
     reconnectMinMs: config.MQTT_RECONNECT_MIN_MS,
     reconnectMaxMs: config.MQTT_RECONNECT_MAX_MS,
   },

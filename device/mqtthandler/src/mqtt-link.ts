@@ -3,7 +3,11 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ReconnectBackoff, topicFilters, topics, type Logger } from '@sensorfleet/shared';
 
 export interface MqttLinkOptions {
-  url: string;
+  /**
+   * The broker, or several nodes of a broker cluster (a comma-separated `MQTT_URL`): after a lost
+   * connection the next reconnect goes to the next one, so a dead node costs one reconnect.
+   */
+  url: string | readonly string[];
   deviceId: string;
   username?: string | undefined;
   password?: string | undefined;
@@ -11,6 +15,12 @@ export interface MqttLinkOptions {
   certFile?: string | undefined;
   keyFile?: string | undefined;
   keepaliveS: number;
+  /**
+   * Clean MQTT session (default true). False on a RabbitMQ cluster with quorum session queues: there
+   * the subscription queue of a clean session stays on the node the device first used, and while that
+   * node is down the device can subscribe nowhere (README "Scaling out").
+   */
+  cleanSession?: boolean;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   log: Logger;
@@ -34,9 +44,19 @@ export class MqttLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private everConnected = false;
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
+  private options: IClientOptions | undefined;
 
   constructor(private readonly opts: MqttLinkOptions) {
     this.backoff = new ReconnectBackoff(opts.reconnectMinMs, opts.reconnectMaxMs);
+    this.urls = typeof opts.url === 'string' ? [opts.url] : opts.url;
+    if (this.urls.length === 0) throw new Error('MqttLink needs a broker URL');
+  }
+
+  /** The broker URL in use (or tried next). */
+  get url(): string {
+    return this.urls[this.urlIndex % this.urls.length]!;
   }
 
   get connected(): boolean {
@@ -51,7 +71,7 @@ export class MqttLink {
     const { deviceId } = this.opts;
     const options: IClientOptions = {
       clientId: deviceId,
-      clean: true,
+      clean: this.opts.cleanSession ?? true,
       keepalive: this.opts.keepaliveS,
       connectTimeout: 15_000,
       reconnectPeriod: 0, // we schedule reconnects ourselves (backoff with jitter)
@@ -64,7 +84,13 @@ export class MqttLink {
       ...(this.opts.certFile ? { cert: readFileSync(this.opts.certFile) } : {}),
       ...(this.opts.keyFile ? { key: readFileSync(this.opts.keyFile) } : {}),
     };
-    const client = mqtt.connect(this.opts.url, options);
+    this.options = options;
+    this.connectTo(this.url);
+  }
+
+  /** A client for `url` with this link's handlers (a new one per node: mqtt.js keeps its first URL). */
+  private connectTo(url: string): void {
+    const client = mqtt.connect(url, this.options!);
     this.client = client;
     client.on('connect', () => void this.handleConnect());
     client.on('close', () => this.handleClose());
@@ -105,7 +131,7 @@ export class MqttLink {
     const client = this.client!;
     const { deviceId, log } = this.opts;
     this.backoff.reset();
-    log.info({ url: this.opts.url, reconnect: this.everConnected }, 'connected to broker');
+    log.info({ url: this.url, reconnect: this.everConnected }, 'connected to broker');
     this.everConnected = true;
     try {
       await client.subscribeAsync({
@@ -132,7 +158,19 @@ export class MqttLink {
     );
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (!this.stopping) this.client?.reconnect();
+      if (this.stopping) return;
+      if (this.urls.length === 1) {
+        this.client?.reconnect();
+        return;
+      }
+      // Another node: the one we lost may be down for good. Publishes still pending on the old client
+      // fail now; the forwarder sends them again (it resends whatever was not acked).
+      const old = this.client;
+      old?.removeAllListeners();
+      old?.on('error', () => undefined);
+      old?.end(true);
+      this.urlIndex++;
+      this.connectTo(this.url);
     }, delay);
   }
 }

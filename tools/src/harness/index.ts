@@ -48,3 +48,4 @@ export { harnessRoot, harnessBase, sweepStaleRuns } from './run-root.js';
 export { sleep, waitFor } from './wait-for.js';
 export { PrometheusServer, type PrometheusServerOptions, type PromSample } from './prometheus.js';
 export { MysqldExporter, type MysqldExporterOptions } from './mysqld-exporter.js';
+export { RabbitMqCluster, RabbitMqNode, type CliResult, type RabbitMqClusterOptions } from './rabbitmq.js';

@@ -7,7 +7,11 @@ export interface BrokerTarget {
 }
 
 export type ReloadOutcome =
-  { kind: 'reloaded'; pid: number; source: string } | { kind: 'no-pid' } | { kind: 'failed'; reason: string };
+  | { kind: 'reloaded'; pid: number; source: string }
+  | { kind: 'no-pid' }
+  | { kind: 'failed'; reason: string }
+  /** A broker that applies account changes at once (RabbitMQ): nothing to reload. */
+  | { kind: 'immediate' };
 
 /** The process name of `pid` from /proc, or undefined where there is no /proc (macOS) or no such pid. */
 function processName(pid: number): string | undefined {

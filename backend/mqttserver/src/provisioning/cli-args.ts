@@ -41,7 +41,8 @@ options:
   -h, --help              this text
 
 environment:
-  MOSQUITTO_PASSWORD_FILE (required), MOSQUITTO_ACL_FILE, MOSQUITTO_PID_FILE, MOSQUITTO_PID,
+  PROVISIONING_BROKER (mosquitto|rabbitmq), MOSQUITTO_PASSWORD_FILE (required for mosquitto),
+  RABBITMQCTL, RABBITMQ_NODE, RABBITMQ_INTAKE_QUEUE (rabbitmq), MOSQUITTO_ACL_FILE, MOSQUITTO_PID_FILE, MOSQUITTO_PID,
   PUBLIC_MQTT_URL, DATABASE_URL (registration is skipped without it), MOSQUITTO_PASSWD_BIN
   (see backend/mqttserver/README.md)
 `;

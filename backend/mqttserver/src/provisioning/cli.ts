@@ -16,6 +16,8 @@ import { generatePassword } from './credentials.js';
 import { DeviceRegistry } from './device-registry.js';
 import { mosquittoPasswdBinary } from './passwd-binary.js';
 import { PasswordFile } from './password-file.js';
+import { RabbitMqAccounts } from './rabbitmq-accounts.js';
+import { rabbitMqDeviceIdProblem } from './rabbitmq-rights.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -94,18 +96,43 @@ export async function runCli(argv: string[], environment: NodeJS.ProcessEnv, io:
       return 1;
     }
   }
+  const rabbit = config.PROVISIONING_BROKER === 'rabbitmq';
+  if (!rabbit && config.MOSQUITTO_PASSWORD_FILE === undefined) {
+    io.stderr(
+      `${PROGRAM}: invalid configuration:\n  MOSQUITTO_PASSWORD_FILE: is required but not set (PROVISIONING_BROKER=mosquitto)\n`,
+    );
+    return 1;
+  }
+  if (rabbit && (inv.command.kind === 'add' || inv.command.kind === 'remove')) {
+    const problem = rabbitMqDeviceIdProblem(inv.command.id);
+    if (problem) {
+      io.stderr(`${PROGRAM}: ${problem}\n`);
+      return 2;
+    }
+  }
   const pidFile = config.MOSQUITTO_PID_FILE === undefined ? undefined : resolve(config.MOSQUITTO_PID_FILE);
   const pid = inv.pid ?? config.MOSQUITTO_PID;
   const registry = config.DATABASE_URL === undefined ? undefined : DeviceRegistry.open(config.DATABASE_URL);
   const deps: ProvisioningDeps = {
-    accounts: new PasswordFile(
-      resolve(config.MOSQUITTO_PASSWORD_FILE),
-      config.MOSQUITTO_PASSWD_BIN ?? mosquittoPasswdBinary(),
-    ),
-    reload: () => reloadBroker({ ...(pid !== undefined ? { pid } : {}), ...(pidFile ? { pidFile } : {}) }),
+    accounts: rabbit
+      ? new RabbitMqAccounts({
+          command: config.RABBITMQCTL.split(/\s+/).filter(Boolean),
+          node: config.RABBITMQ_NODE,
+          intakeQueue: config.RABBITMQ_INTAKE_QUEUE,
+        })
+      : new PasswordFile(
+          resolve(config.MOSQUITTO_PASSWORD_FILE!),
+          config.MOSQUITTO_PASSWD_BIN ?? mosquittoPasswdBinary(),
+        ),
+    // RabbitMQ applies user and permission changes at once.
+    reload: () =>
+      rabbit
+        ? { kind: 'immediate' }
+        : reloadBroker({ ...(pid !== undefined ? { pid } : {}), ...(pidFile ? { pidFile } : {}) }),
     registry,
     acl,
     mqttUrl: inv.mqttUrl ?? config.PUBLIC_MQTT_URL,
+    persistentSessions: rabbit,
     newPassword: generatePassword,
     now: () => new Date(),
     out: (text) => io.stdout(`${text}\n`),

@@ -24,6 +24,8 @@ export interface ProvisioningDeps {
   acl: AclSummary | undefined;
   /** MQTT_URL to print. */
   mqttUrl: string | undefined;
+  /** Devices get MQTT_CLEAN_SESSION=false (a RabbitMQ cluster: sessions in quorum queues). */
+  persistentSessions?: boolean;
   newPassword: () => string;
   now: () => Date;
   /** stdout: what the user copies (env blocks, the table). */
@@ -45,6 +47,9 @@ function reportReload(deps: ProvisioningDeps, outcome: ReloadOutcome): boolean {
         'broker: NOT reloaded, no pid known (MOSQUITTO_PID_FILE, MOSQUITTO_PID or --pid). Reload it before ' +
           'the change counts: `kill -HUP <pid>` or `docker compose kill -s HUP mqttserver`',
       );
+      return true;
+    case 'immediate':
+      deps.note('broker: the change applies at once (no reload needed)');
       return true;
     case 'failed':
       deps.note(`broker: NOT reloaded: ${outcome.reason}. Reload it by hand before the change counts`);
@@ -89,7 +94,14 @@ export async function addDevice(deps: ProvisioningDeps, id: string, rotate: bool
   }
   // Printed even after a failed step: the credentials are in the password file and this is the only
   // time the password can be seen.
-  deps.out(deviceEnvBlock({ deviceId: id, password, mqttUrl: deps.mqttUrl }));
+  deps.out(
+    deviceEnvBlock({
+      deviceId: id,
+      password,
+      mqttUrl: deps.mqttUrl,
+      persistentSession: deps.persistentSessions ?? false,
+    }),
+  );
   return ok ? 0 : 1;
 }
 

@@ -11,8 +11,30 @@ function optional<T>(v: EnvVar<T>): EnvVar<T | undefined> {
 
 /** Environment of `npm run device` (backend/mqttserver/src/provisioning). Relative paths are taken from where npm was run. */
 export const provisioningEnv = {
-  MOSQUITTO_PASSWORD_FILE: env.string({
-    description: "the broker's `password_file`; edited atomically under `<file>.lock`",
+  PROVISIONING_BROKER: env.oneOf(['mosquitto', 'rabbitmq'] as const, {
+    default: 'mosquitto',
+    description:
+      'where accounts live: `mosquitto` (password file + ACL) or `rabbitmq` (users, permissions and topic ' +
+      'permissions through `rabbitmqctl`; see "Scaling out")',
+  }),
+  MOSQUITTO_PASSWORD_FILE: env.optionalString({
+    description:
+      "the broker's `password_file`; edited atomically under `<file>.lock` (required with `PROVISIONING_BROKER=mosquitto`)",
+  }),
+  RABBITMQCTL: env.string({
+    default: 'rabbitmqctl',
+    description:
+      'the `rabbitmqctl` command for `PROVISIONING_BROKER=rabbitmq`, words split on spaces ' +
+      '(e.g. `docker compose -f docker-compose.cluster.yml exec -T rabbitmq-1 rabbitmqctl`)',
+  }),
+  RABBITMQ_NODE: env.optionalString({
+    description:
+      'Erlang node `rabbitmqctl` talks to (`-n`), e.g. `rabbit@rabbitmq-1`; default: its own default',
+  }),
+  RABBITMQ_INTAKE_QUEUE: env.string({
+    default: 'sensorfleet.intake',
+    description:
+      "the receivers' intake queue (their `AMQP_QUEUE`): the receiver account may use only this one",
   }),
   MOSQUITTO_ACL_FILE: env.optionalString({
     description: "the broker's `acl_file`; when set, checked to grant the account what it needs",

@@ -1,4 +1,4 @@
-import { createPool } from '@sensorfleet/mariadb';
+import { createPool, splitDatabaseUrls } from '@sensorfleet/mariadb';
 import type { Pool } from 'mariadb';
 
 export interface RegisteredDevice {
@@ -26,8 +26,8 @@ export class DeviceRegistry implements DeviceRegistryPort {
     private readonly where: string,
   ) {}
 
-  static open(databaseUrl: string): DeviceRegistry {
-    const u = new URL(databaseUrl);
+  static open(databaseUrl: string | readonly string[]): DeviceRegistry {
+    const u = new URL(splitDatabaseUrls(databaseUrl)[0]!);
     return new DeviceRegistry(
       createPool(databaseUrl, { connectionLimit: 1 }),
       `${u.hostname}:${u.port || 3306}${u.pathname}`,

@@ -14,6 +14,8 @@ export function deviceEnvBlock(o: {
   deviceId: string;
   password: string;
   mqttUrl: string | undefined;
+  /** On a RabbitMQ cluster the device keeps a persistent session (quorum session queue). */
+  persistentSession?: boolean;
 }): string {
   const url = o.mqttUrl ?? PLACEHOLDER_URL;
   return [
@@ -25,6 +27,7 @@ export function deviceEnvBlock(o: {
     `MQTT_USERNAME=${o.deviceId}`,
     `MQTT_PASSWORD=${o.password}`,
     `DEVICE_ID=${o.deviceId}`,
+    ...(o.persistentSession ? ['MQTT_CLEAN_SESSION=false'] : []),
   ].join('\n');
 }
 

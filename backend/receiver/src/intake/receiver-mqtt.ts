@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ReconnectBackoff, receiverClientId, topics, type Logger } from '@sensorfleet/shared';
 import type { Receipt } from '../ingest/ingest-item.js';
+import type { BrokerIntake } from './broker-intake.js';
 import { NO_RECEIPT, PubackAfterCommit } from './puback-after-commit.js';
 
 const ignoreLog = (): void => {};
@@ -54,7 +55,7 @@ export interface ReceiverMqttOptions {
  * `receivers/{replicaId}/online` (last will: `false`). Devices resend their unacked window when it
  * arrives: what they sent while no receiver was subscribed (after a broker restart) was dropped.
  */
-export class ReceiverMqtt {
+export class ReceiverMqtt implements BrokerIntake {
   readonly name = 'mqtt';
   private client: MqttClient | undefined;
   private publisher: MqttClient | undefined;
