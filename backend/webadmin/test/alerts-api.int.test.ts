@@ -212,6 +212,17 @@ describe('alerts API', () => {
     ).toMatchObject({ field: 'querystring.state' });
 
     const id = p1.alerts[0]!.id;
+    // Found by the HTTP fuzzer: `1e309` coerces to Infinity, which passed an integer check without a maximum.
+    for (const bad of ['1e309', '9007199254740993', '0', '1.5']) {
+      const r = await post(operator, `/api/alerts/${bad}/ack`, {});
+      expect(r.statusCode, `${bad}: ${r.body}`).toBe(400);
+      expect(r.json()).toMatchObject({ field: 'params.id' });
+    }
+    expect(
+      (
+        await rig.app.inject({ url: '/api/alerts?ruleId=1e309', headers: WebadminRig.browser(viewer) })
+      ).json(),
+    ).toMatchObject({ field: 'querystring.ruleId' });
     expect((await post(viewer, `/api/alerts/${id}/ack`, {})).statusCode).toBe(403);
     const ack = await post(operator, `/api/alerts/${id}/ack`, {});
     expect(ack.statusCode, ack.body).toBe(200);

@@ -115,7 +115,13 @@ export const AlertRulePatch = Type.Object(
 );
 export type AlertRulePatch = Static<typeof AlertRulePatch>;
 
-export const AlertRuleIdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+/**
+ * A row id in a URL or query string. The maximum is not decoration: fastify's coercion turns `1e309` into
+ * Infinity, which Ajv's integer check lets through (Infinity % 1 is NaN), and the database then sees it.
+ */
+const RowId = () => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+
+export const AlertRuleIdParams = Type.Object({ id: RowId() });
 export type AlertRuleIdParams = Static<typeof AlertRuleIdParams>;
 
 export const AlertRuleView = Type.Object({
@@ -187,7 +193,7 @@ export const AlertListQuery = Type.Object(
       }),
     ),
     deviceId: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN })),
-    ruleId: Type.Optional(Type.Integer({ minimum: 1 })),
+    ruleId: Type.Optional(RowId()),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
   },
@@ -199,7 +205,7 @@ export type AlertListQuery = Static<typeof AlertListQuery>;
 export const AlertList = Type.Object({ alerts: Type.Array(AlertView), next: Nullable(Type.String()) });
 export type AlertList = Static<typeof AlertList>;
 
-export const AlertIdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const AlertIdParams = Type.Object({ id: RowId() });
 export type AlertIdParams = Static<typeof AlertIdParams>;
 
 /** The JSON body of a webhook; `id` is the notification's, stable across retries (deduplicate on it). */
