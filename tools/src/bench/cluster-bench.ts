@@ -209,6 +209,96 @@ function galeraAsDatabase(galera: GaleraCluster) {
   };
 }
 
+/** BENCH_CLUSTER_* : the cluster on other hosts (see bench-results/README.md, "On real hosts"). */
+export interface ExternalCluster {
+  /** MQTT URL the simulated devices publish to, with an account that may publish any device's topics. */
+  mqttUrl: string;
+  /** The receivers' AMQP_URL list. */
+  amqpUrl: string;
+  /** DATABASE_URL list of a user that may CREATE and DROP databases named bench_*; any existing db. */
+  databaseUrl: string;
+}
+
+/** The three BENCH_CLUSTER_* variables, all or none; a partial set is a configuration error. */
+export function externalClusterFromEnv(env: NodeJS.ProcessEnv): ExternalCluster | undefined {
+  const names = ['BENCH_CLUSTER_MQTT_URL', 'BENCH_CLUSTER_AMQP_URL', 'BENCH_CLUSTER_DATABASE_URL'] as const;
+  const set = names.filter((n) => env[n]?.trim());
+  if (!set.length) return undefined;
+  const missing = names.filter((n) => !set.includes(n));
+  if (missing.length)
+    throw new Error(`${missing.join(', ')} must be set too (the external cluster takes all three)`);
+  const mqttUrl = env.BENCH_CLUSTER_MQTT_URL!.trim();
+  if (!/^(mqtt|tcp):\/\//.test(mqttUrl))
+    throw new Error(
+      `BENCH_CLUSTER_MQTT_URL must be mqtt://user:password@host:port (got ${JSON.stringify(mqttUrl)})`,
+    );
+  return {
+    mqttUrl,
+    amqpUrl: env.BENCH_CLUSTER_AMQP_URL!.trim(),
+    databaseUrl: env.BENCH_CLUSTER_DATABASE_URL!.trim(),
+  };
+}
+
+/** The same database name in every URL of a DATABASE_URL list. */
+function withDatabase(list: string, db: string): string {
+  return list
+    .split(',')
+    .map((u) => {
+      const url = new URL(u.trim());
+      url.pathname = `/${encodeURIComponent(db)}`;
+      return url.toString();
+    })
+    .join(',');
+}
+
+/**
+ * Brokers and databases on other hosts: nothing is started, their CPU is not sampled (read it on those
+ * hosts), and the bench never changes their global settings (no settleDatabase()).
+ */
+function externalTopology(ext: ExternalCluster): Topology {
+  const mqtt = new URL(ext.mqttUrl);
+  const username = decodeURIComponent(mqtt.username);
+  const password = decodeURIComponent(mqtt.password);
+  const amqpNodes = ext.amqpUrl
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  const admin = async (sql: string): Promise<void> => {
+    const pool = createPool(ext.databaseUrl, { connectionLimit: 1 });
+    try {
+      await pool.query(sql);
+    } finally {
+      await pool.end();
+    }
+  };
+  return {
+    name: 'external',
+    mqttUrl: `mqtt://${mqtt.host}`,
+    probeUrl: ext.mqttUrl,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    receiverEnv: (i, url) => ({
+      RECEIVER_INTAKE: 'amqp',
+      AMQP_URL: [...amqpNodes.slice(i % amqpNodes.length), ...amqpNodes.slice(0, i % amqpNodes.length)].join(
+        ',',
+      ),
+      RECEIVER_REPLICA_ID: `bench-receiver-${i + 1}`,
+      DATABASE_URL: url,
+    }),
+    processes: () => ({ broker: [], db: [] }),
+    createDatabase: async (label) => {
+      const db = `bench_${label}_${randomBytes(3).toString('hex')}`;
+      await admin(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      return withDatabase(ext.databaseUrl, db);
+    },
+    dropDatabase: async (url) => {
+      await admin(`DROP DATABASE IF EXISTS \`${dbName(url)}\``).catch(() => undefined);
+    },
+    sqlServers: [],
+    afterCase: async () => undefined,
+  };
+}
+
 /** Sums the CPU of whole process trees per group (ProcSampler measures single pids). */
 function groupSampler(groups: Record<string, number[]>): {
   start: () => void;
@@ -493,12 +583,17 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
   const quick = opts.quick ?? process.env.BENCH_QUICK === '1';
   const sizes = opts.sizes ?? (quick ? CLUSTER_QUICK_SIZES : CLUSTER_SIZES);
   const log = opts.log ?? ((l: string) => void process.stderr.write(`${l}\n`));
+  const external = externalClusterFromEnv(process.env);
+  // A smoke run is not a result, and figures of other hosts do not replace this machine's.
   const outFile = path.resolve(
     opts.outFile ??
       process.env.BENCH_CLUSTER_OUT ??
       (quick
         ? path.join(os.tmpdir(), 'sensorfleet-bench-cluster.quick.json')
-        : path.join(REPO_ROOT, 'bench-results/cluster.json')),
+        : path.join(
+            REPO_ROOT,
+            external ? 'bench-results/cluster-external.json' : 'bench-results/cluster.json',
+          )),
   );
   const caseTimeoutMs = quick ? 60_000 : 300_000;
   const load = [os.loadavg()[0]!];
@@ -524,24 +619,29 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
   let mariadb: MariaDbServer | undefined;
   let rabbit: RabbitMqCluster | undefined;
   let galera: GaleraCluster | undefined;
-  let versions: Record<string, string> = {};
+  const versions: Record<string, string> = {};
   try {
-    // One engine set at a time where possible: what is not under test does not take the cores.
-    mosquitto = await MosquittoServer.start({ extraConfig: MOSQUITTO_CONFIG });
-    mariadb = await MariaDbServer.start();
-    versions.mariadb = String(((await mariadb.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v);
-    await runAll(mosquittoTopology(mosquitto, mariadb));
-    await mosquitto.stop();
-    mosquitto = undefined;
-    log('[cluster] starting a 3-node RabbitMQ cluster');
-    rabbit = await RabbitMqCluster.start({ nodes: 3 });
-    versions.rabbitmq = (await rabbit.ctl(['version'])).trim();
-    await runAll(rabbitTopology('rabbitmq3+mariadb', rabbit, mariadbAsDatabase(mariadb)));
-    await mariadb.stop();
-    mariadb = undefined;
-    log('[cluster] starting a 3-node Galera cluster');
-    galera = await GaleraCluster.start({ nodes: 3 });
-    await runAll(rabbitTopology('rabbitmq3+galera3', rabbit, galeraAsDatabase(galera)));
+    if (external) {
+      log('[cluster] BENCH_CLUSTER_* set: the external cluster only, nothing started here');
+      await runAll(externalTopology(external));
+    } else {
+      // One engine set at a time where possible: what is not under test does not take the cores.
+      mosquitto = await MosquittoServer.start({ extraConfig: MOSQUITTO_CONFIG });
+      mariadb = await MariaDbServer.start();
+      versions.mariadb = String(((await mariadb.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v);
+      await runAll(mosquittoTopology(mosquitto, mariadb));
+      await mosquitto.stop();
+      mosquitto = undefined;
+      log('[cluster] starting a 3-node RabbitMQ cluster');
+      rabbit = await RabbitMqCluster.start({ nodes: 3 });
+      versions.rabbitmq = (await rabbit.ctl(['version'])).trim();
+      await runAll(rabbitTopology('rabbitmq3+mariadb', rabbit, mariadbAsDatabase(mariadb)));
+      await mariadb.stop();
+      mariadb = undefined;
+      log('[cluster] starting a 3-node Galera cluster');
+      galera = await GaleraCluster.start({ nodes: 3 });
+      await runAll(rabbitTopology('rabbitmq3+galera3', rabbit, galeraAsDatabase(galera)));
+    }
   } finally {
     await galera?.destroy().catch(() => undefined);
     await rabbit?.destroy().catch(() => undefined);
@@ -579,6 +679,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
       load_average_1m_start_end: load.map((l) => round(l, 2)),
       shared: 'all nodes of each cluster, the receivers and the simulated devices run on the same cores',
       quick,
+      ...(external ? { external: 'BENCH_CLUSTER_* hosts; broker and database CPU not sampled' } : {}),
     },
     sizes,
     method: {
