@@ -487,7 +487,10 @@ const columns: Column<ClusterCaseResult>[] = [
   { title: 'rows/s', value: (r) => fmt(r.rowsPerS) },
   { title: 'raw rows/s', value: (r) => fmt(r.rawRowsPerS) },
   { title: 'ratio', value: (r) => fmt(r.ratio, 2) },
-  { title: 'cores used', value: (r) => `${fmt(coresUsed(r) * 100)}%` },
+  {
+    title: 'cores used',
+    value: (r) => (Number.isFinite(coresUsed(r)) ? `${fmt(coresUsed(r) * 100)}%` : '–'),
+  },
   { title: 'CPU ceiling', value: (r) => fmt(cpuCeiling(r), 2) },
   { title: 'recv µs/row', value: (r) => fmt(receiverUsPerRow(r), 1) },
   { title: 'broker µs/msg', value: (r) => fmt(brokerUsPerMessage(r)) },
@@ -654,7 +657,9 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
   const failover = failoverTable();
   process.stdout.write(
     `\nIngest through the cluster, ${new Date().toISOString()} — ${cores} cores (${cpuModel}), Node ${process.version}` +
-      `; every process (3 RabbitMQ nodes, 3 Galera nodes, receivers, publishers) on the same cores\n` +
+      (external
+        ? '; broker and database: BENCH_CLUSTER_* hosts (their CPU not sampled)\n'
+        : '; every process (3 RabbitMQ nodes, 3 Galera nodes, receivers, publishers) on the same cores\n') +
       `rows/s: rows committed ÷ (first publish → last ack); raw: best of a 1000-row multi-row INSERT and conn.batch() ` +
       `of the same rows into the same database (Galera too); cores used: CPU s of receivers + broker + db ÷ ` +
       `(s × ${cores}); CPU ceiling: the ratio if that CPU were spread perfectly over ${cores} cores.\n\n` +
