@@ -72,6 +72,11 @@ export interface CaseResult {
 
 const PROBE_DEVICE = 'bench-probe';
 
+/** A server to run root statements on: a MariaDbServer, or one node of a Galera cluster. */
+export interface SqlServer {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
 function dbName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));
 }
@@ -91,7 +96,7 @@ async function dropDatabase(db: MariaDbServer, url: string): Promise<void> {
   await db.query(`DROP DATABASE IF EXISTS \`${dbName(url)}\``).catch(() => undefined);
 }
 
-async function dirtyPages(db: MariaDbServer): Promise<{ dirty: number; total: number }> {
+async function dirtyPages(db: SqlServer): Promise<{ dirty: number; total: number }> {
   const rows = (await db.query(
     'SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value FROM information_schema.GLOBAL_STATUS ' +
       "WHERE VARIABLE_NAME IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_BUFFER_POOL_PAGES_TOTAL')",
@@ -105,7 +110,7 @@ async function dirtyPages(db: MariaDbServer): Promise<{ dirty: number; total: nu
  * for at most `maxMs`), so that no phase pays for the one before it: the page cleaner flushes at full
  * speed while innodb_max_dirty_pages_pct is 0. Returns the ms it took.
  */
-export async function settleDatabase(db: MariaDbServer, maxMs = 8000): Promise<number> {
+export async function settleDatabase(db: SqlServer, maxMs = 8000): Promise<number> {
   const started = Date.now();
   const [before] = (await db.query('SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct')) as { pct: number }[];
   await db.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
@@ -131,7 +136,7 @@ async function scrape(receiver: NodeService): Promise<string> {
  * Until every receiver has taken a message and one ack came back: proves the subscriptions are in place
  * (health only says "connected") before the clock starts. The probe device's rows are not counted.
  */
-async function probeReceivers(brokerUrl: string, receivers: NodeService[]): Promise<void> {
+export async function probeReceivers(brokerUrl: string, receivers: NodeService[]): Promise<void> {
   const client = await mqtt.connectAsync(brokerUrl, {
     clientId: `bench-probe-${randomBytes(3).toString('hex')}`,
     clean: true,
@@ -169,7 +174,7 @@ async function probeReceivers(brokerUrl: string, receivers: NodeService[]): Prom
   }
 }
 
-async function commitHistogram(receivers: NodeService[]): Promise<{ h: Histogram; stored: number }> {
+export async function commitHistogram(receivers: NodeService[]): Promise<{ h: Histogram; stored: number }> {
   let h = emptyHistogram();
   let stored = 0;
   for (const r of receivers) {
@@ -335,7 +340,7 @@ export async function runCase(env: CaseEnv, c: BenchCase): Promise<CaseResult> {
  * messages queued to a replica that never comes. A clean-session connect under the same client id
  * deletes a session; the case is over, so nothing is lost.
  */
-async function endReceiverSessions(brokerUrl: string, receivers: number): Promise<void> {
+export async function endReceiverSessions(brokerUrl: string, receivers: number): Promise<void> {
   for (let i = 1; i <= receivers; i++) {
     const client = await mqtt.connectAsync(brokerUrl, {
       clientId: receiverClientId(`receiver-${i}`),
@@ -350,7 +355,7 @@ async function endReceiverSessions(brokerUrl: string, receivers: number): Promis
  * The devices' rows stored in `url` (the probe's left out), in the order they arrived: message by message,
  * the devices taking turns (like caseRows()).
  */
-async function storedRows(url: string, readingsPerMessage: number): Promise<ReadingRow[]> {
+export async function storedRows(url: string, readingsPerMessage: number): Promise<ReadingRow[]> {
   const pool = createPool(url, { connectionLimit: 1 });
   try {
     const rows = (await pool.query(

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { runDeviceBench } from './device-bench.js';
 import { runWebadminBench } from './webadmin-bench.js';
 import { runSystemBench } from './system-bench.js';
+import { runClusterBench } from './cluster-bench.js';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -308,6 +309,14 @@ if (!stopping && process.env.BENCH_SYSTEM !== '0') {
     await runSystemBench({ quick });
   } catch (err) {
     say(`system bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    code = 1;
+  }
+}
+if (!stopping && process.env.BENCH_CLUSTER !== '0') {
+  try {
+    await runClusterBench({ quick });
+  } catch (err) {
+    say(`cluster bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     code = 1;
   }
 }

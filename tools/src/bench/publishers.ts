@@ -16,6 +16,9 @@ export interface FleetOptions {
   baseMs: number;
   /** No ack progress for this long → everything unacknowledged is sent again (MQTT_ACK_TIMEOUT_MS). */
   ackTimeoutMs: number;
+  /** MQTT login of every publisher connection (brokers that refuse anonymous clients, e.g. RabbitMQ). */
+  username?: string;
+  password?: string;
 }
 
 export interface FleetResult {
@@ -104,6 +107,8 @@ export class PublisherFleet {
           await LeanMqttClient.connect(opts.brokerUrl, {
             clientId: `bench-pub-${i}-${randomBytes(3).toString('hex')}`,
             keepaliveS: 60,
+            ...(opts.username !== undefined ? { username: opts.username } : {}),
+            ...(opts.password !== undefined ? { password: opts.password } : {}),
           }),
         );
       }
