@@ -199,7 +199,9 @@ export class FailoverPool {
       } finally {
         await conn.release().catch(() => undefined);
       }
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      // Full jitter on a doubling cap (20, 40 … 500 ms): the writers that lost spread out instead of
+      // colliding again on the same row.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 10 * 2 ** attempt)));
     }
   }
 

@@ -70,7 +70,9 @@ export function createPool(url: string | readonly string[], opts: CreatePoolOpti
   });
   const pool = new FailoverPool(nodes, {
     retryDownMs: retryDownMs ?? 5_000,
-    maxConflictAttempts: 5,
+    // A hot row written through two nodes (a brief split of the replicas' first node) can lose several
+    // certifications in a row: 5 tries were exhausted under load in CI; 10 with a growing wait are not.
+    maxConflictAttempts: 10,
     ...(onNodeDown ? { onNodeDown } : {}),
     ...(onActiveNode ? { onActiveNode } : {}),
     ...(onConflictRetry ? { onConflictRetry } : {}),
