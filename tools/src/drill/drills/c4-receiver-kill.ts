@@ -1,5 +1,5 @@
 import type { Drill } from '../drill.js';
-import type { ClusterSystem } from '../cluster-system.js';
+import { INTAKE_QUEUE, type ClusterSystem } from '../cluster-system.js';
 import { runClusterFault, timeUntil } from '../cluster-steps.js';
 
 /**
@@ -29,7 +29,7 @@ export const clusterReceiverKill: Drill<ClusterSystem> = {
               'json',
             ]);
             const rows = JSON.parse(out) as { name: string; consumers?: number }[];
-            return rows.some((r) => r.name === 'sensorfleet.intake' && r.consumers === 1);
+            return rows.some((r) => r.name === INTAKE_QUEUE && r.consumers === 1);
           });
           return `the queue down to 1 consumer ${ms} ms after the kill`;
         },
