@@ -19,8 +19,12 @@ export class Compat004Publisher {
     private readonly client: MqttClient,
   ) {}
 
+  /** `brokerUrl` may list several brokers (comma-separated, a cluster's nodes): it moves on when one fails. */
   static async start(id: string, brokerUrl: string, password: string): Promise<Compat004Publisher> {
-    const client = await mqtt.connectAsync(brokerUrl, {
+    const urls = brokerUrl.split(',').map((u) => new URL(u.trim()));
+    const servers = urls.map((u) => ({ host: u.hostname, port: Number(u.port) }));
+    const client = await mqtt.connectAsync(urls[0]!.href, {
+      ...(servers.length > 1 ? { servers } : {}),
       clientId: id,
       username: id,
       password,

@@ -44,39 +44,52 @@ export async function runDrills(
   const system = await DrillSystem.start(options);
   options.onSystem?.(system);
   log(`system up in ${system.dir}`);
-  const rows: DrillResult[] = [];
   try {
-    // Every device has streamed for a moment and its first readings are stored before the first fault.
-    await system.waitForDrain(Date.now());
-    for (const drill of drills) {
-      log(`drill ${drill.id}: ${drill.name}`);
-      const started = Date.now();
-      try {
-        rows.push(await drill.run(system, scale, log));
-      } catch (err) {
-        rows.push({
-          id: drill.id,
-          name: drill.name,
-          produced: 0,
-          stored: 0,
-          lost: 0,
-          duplicated: 0,
-          countedLoss: 0,
-          recoveryMs: null,
-          maxLiveLatencyMs: null,
-          passed: false,
-          notes: [`the drill failed to run: ${(err as Error).stack ?? String(err)}`],
-        });
-      }
-      const row = rows.at(-1)!;
-      log(
-        `drill ${drill.id}: ${row.passed ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s` +
-          ` (produced ${row.produced}, lost ${row.lost}, counted ${row.countedLoss}, dup ${row.duplicated})` +
-          (row.passed ? '' : `\n    ${row.notes.join('\n    ')}`),
-      );
-    }
+    return await runDrillSet(system, drills, scale, log);
   } finally {
     await system.stop();
+  }
+}
+
+/**
+ * Runs drills one after another on a started system (any drill system: this machine's or the cluster's);
+ * a drill that throws becomes a failed row, the others still run. The caller stops the system.
+ */
+export async function runDrillSet<System extends { waitForDrain(sinceMs: number): Promise<number> }>(
+  system: System,
+  drills: readonly Drill<System>[],
+  scale: DrillScale,
+  log: (line: string) => void,
+): Promise<DrillResult[]> {
+  const rows: DrillResult[] = [];
+  // Every device has streamed for a moment and its first readings are stored before the first fault.
+  await system.waitForDrain(Date.now());
+  for (const drill of drills) {
+    log(`drill ${drill.id}: ${drill.name}`);
+    const started = Date.now();
+    try {
+      rows.push(await drill.run(system, scale, log));
+    } catch (err) {
+      rows.push({
+        id: drill.id,
+        name: drill.name,
+        produced: 0,
+        stored: 0,
+        lost: 0,
+        duplicated: 0,
+        countedLoss: 0,
+        recoveryMs: null,
+        maxLiveLatencyMs: null,
+        passed: false,
+        notes: [`the drill failed to run: ${(err as Error).stack ?? String(err)}`],
+      });
+    }
+    const row = rows.at(-1)!;
+    log(
+      `drill ${drill.id}: ${row.passed ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s` +
+        ` (produced ${row.produced}, lost ${row.lost}, counted ${row.countedLoss}, dup ${row.duplicated})` +
+        (row.passed ? '' : `\n    ${row.notes.join('\n    ')}`),
+    );
   }
   return rows;
 }

@@ -1,6 +1,6 @@
 import { sleep } from '../harness/index.js';
 import type { DrillResult, DrillScale } from './drill.js';
-import type { DrillSystem, DrillWindow } from './drill-system.js';
+import type { DrillTarget, DrillWindow } from './drill-audit.js';
 import { verdict } from './drill-verdict.js';
 
 export interface FaultSpec {
@@ -40,7 +40,7 @@ export interface FaultSpec {
  * sources produced, and measure how live readings fared during the recovery.
  */
 export async function runFault(
-  system: DrillSystem,
+  system: DrillTarget,
   spec: FaultSpec,
   log: (line: string) => void,
 ): Promise<DrillResult> {
