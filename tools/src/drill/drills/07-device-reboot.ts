@@ -11,7 +11,9 @@ import { runFault } from '../drill-steps.js';
 export const deviceReboot: Drill<DrillSystem> = {
   id: '7',
   name: 'every device process killed during a replay',
-  quick: true,
+  // Not in the quick subset: with a few seconds' outage the replay can end before the kill, so the drill's
+  // own precondition (killed during a replay) fails on a busy machine. The full run keeps it.
+  quick: false,
   run: async (system, scale, log) => {
     let replaying = false;
     return runFault(
