@@ -53,18 +53,27 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 try {
   const scale = drillScale(quick);
   const started = new Date();
+  // `complete: false` until the last drill ran: a run cut short leaves the rows it has.
+  const write = (rows: readonly unknown[], complete: boolean) => {
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(
+      outFile,
+      `${JSON.stringify({ started: started.toISOString(), complete, quick, devices, scale, rows }, null, 2)}\n`,
+    );
+  };
   const rows = await runDrills(
     drills,
     scale,
-    { devices, logLevel: process.env.LOG_LEVEL ?? 'warn', onSystem: (s) => (system = s) },
+    {
+      devices,
+      logLevel: process.env.LOG_LEVEL ?? 'warn',
+      onSystem: (s) => (system = s),
+      onRow: (r) => write(r, false),
+    },
     say,
   );
   process.stdout.write(`${drillTable(rows)}\n`);
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(
-    outFile,
-    `${JSON.stringify({ started: started.toISOString(), quick, devices, scale, rows }, null, 2)}\n`,
-  );
+  write(rows, true);
   say(`written: ${outFile}`);
   process.exit(rows.every((r) => r.passed) ? 0 : 1);
 } catch (err) {
