@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logLineTimes } from '../src/drill/service-log.js';
+import { logEntries, logLineTimes } from '../src/drill/service-log.js';
 
 describe('service log times', () => {
   it('finds the times of matching pino lines and skips the rest', () => {
@@ -16,5 +16,6 @@ describe('service log times', () => {
       1796281210000,
     ]);
     expect(logLineTimes(text, /connection lost/)).toEqual([Date.parse('2026-12-03T07:00:05.500Z')]);
+    expect(logEntries(text, /connection lost/)[0]?.fields).toMatchObject({ level: 40 });
   });
 });

@@ -1,28 +1,41 @@
 import { readFileSync } from 'node:fs';
 
-/** Times (ms since the epoch) of pino log lines (ISO `time`) whose msg matches: pure, on the text. */
-export function logLineTimes(text: string, msg: RegExp): number[] {
-  const times: number[] = [];
+/** One pino log line: its time (ms since the epoch) and its fields. */
+export interface LogEntry {
+  time: number;
+  fields: Record<string, unknown>;
+}
+
+/** The pino log lines (ISO or epoch `time`) whose msg matches: pure, on the text. */
+export function logEntries(text: string, msg: RegExp): LogEntry[] {
+  const out: LogEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
-      const entry = JSON.parse(line) as { time?: string | number; msg?: string };
-      const time = typeof entry.time === 'number' ? entry.time : Date.parse(entry.time ?? '');
-      if (Number.isFinite(time) && msg.test(entry.msg ?? '')) times.push(time);
+      const fields = JSON.parse(line) as Record<string, unknown>;
+      const raw = fields.time;
+      const time = typeof raw === 'number' ? raw : Date.parse(typeof raw === 'string' ? raw : '');
+      if (Number.isFinite(time) && msg.test(typeof fields.msg === 'string' ? fields.msg : ''))
+        out.push({ time, fields });
     } catch {
       // not a log line (e.g. a stack trace)
     }
   }
-  return times;
+  return out;
 }
 
-/** The same for a service's output file; a file not there yet has no lines. */
-export function serviceLogTimes(file: string, msg: RegExp): number[] {
+/** Times of the matching lines. */
+export function logLineTimes(text: string, msg: RegExp): number[] {
+  return logEntries(text, msg).map((e) => e.time);
+}
+
+/** The matching lines of a service's output file; a file not there yet has none. */
+export function serviceLogEntries(file: string, msg: RegExp): LogEntry[] {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     return [];
   }
-  return logLineTimes(text, msg);
+  return logEntries(text, msg);
 }

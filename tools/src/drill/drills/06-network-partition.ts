@@ -2,7 +2,7 @@ import { httpGet, sleep } from '../../harness/index.js';
 import type { Drill } from '../drill.js';
 import type { DrillSystem } from '../drill-system.js';
 import { runFault, seconds } from '../drill-steps.js';
-import { serviceLogTimes } from '../service-log.js';
+import { serviceLogEntries } from '../service-log.js';
 
 /** The shipped mqtthandler's reconnect delay cap (device/mqtthandler README, MQTT_RECONNECT_MAX_MS). */
 const SHIPPED_RECONNECT_MAX_MS = 300_000;
@@ -79,9 +79,17 @@ export const networkPartition: Drill<DrillSystem> = {
             await ns.heal();
           },
           checks: async () => {
-            const lost = serviceLogTimes(mqttLog, /broker connection lost/);
-            const reconnects = serviceLogTimes(mqttLog, /connected to broker/).filter((t) => t >= healAt);
+            const lostLines = serviceLogEntries(mqttLog, /broker connection lost/);
+            const lost = lostLines.map((e) => e.time);
+            const reconnects = serviceLogEntries(mqttLog, /connected to broker/)
+              .map((e) => e.time)
+              .filter((t) => t >= healAt);
             const lostAfterCut = lost.filter((t) => t >= cutAt);
+            // The retry scheduled last before the heal: its delay is what the recovery waited out.
+            const lastRetry = lostLines.filter((e) => e.time >= cutAt && e.time < healAt).at(-1);
+            const lastDelay = lastRetry ? Number(lastRetry.fields.delayMs) : NaN;
+            const retryDue =
+              lastRetry && Number.isFinite(lastDelay) ? lastRetry.time + lastDelay - healAt : null;
             const measured = seqAtHeal - seqAtCut;
             const expected = Math.floor((scale.partitionMs / system.intervalMs) * 0.8);
             const detected = lostAfterCut[0] !== undefined ? lostAfterCut[0] - cutAt : null;
@@ -106,6 +114,9 @@ export const networkPartition: Drill<DrillSystem> = {
                 note:
                   `what decided the recovery: mqtthandler: link loss noticed ${detected === null ? 'never (the TCP connection outlived the cut)' : `${seconds(detected)} after the cut`}, ` +
                   `${lost.filter((t) => t >= cutAt && t < healAt).length} loss/retry log line(s) while cut, ` +
+                  (retryDue === null
+                    ? ''
+                    : `the last retry before the heal (attempt ${String(lastRetry!.fields.attempt)}) waited ${seconds(lastDelay)}, due ${seconds(retryDue)} after the heal, `) +
                   `reconnected ${reconnected === null ? 'without a new connection (the old one resumed)' : `${seconds(reconnected)} after the heal`}; ` +
                   `keepalive ${scale.quick ? '5 s' : '30 s (shipped)'}, reconnect backoff cap ${seconds(cap)}${scale.quick ? '' : ' (shipped)'}`,
               },
