@@ -28,11 +28,12 @@ const NEEDED = [
   ['chromium', 'chromium', 'test'],
   // The backend dashboards' MariaDB panels are evaluated against the real exporter's metrics.
   ['prometheus-mysqld-exporter', 'prometheus-mysqld-exporter', 'test'],
-  // The clock-jump test preloads libfaketime into the sensor (the `faketime` binary comes with it); the
-  // partition test builds network namespaces and cuts them with `ip` and `tc` (as root).
-  ['faketime', 'faketime', 'test'],
-  ['ip', 'iproute2', 'test'],
-  ['tc', 'iproute2', 'test'],
+  // The clock-jump test and drill 10 preload libfaketime into the sensor (the `faketime` binary comes
+  // with it); the partition test and drill 6 build network namespaces and cut them with `ip` and `tc`
+  // (as root). `npm run drill` (--drill) needs them too.
+  ['faketime', 'faketime', 'test drill'],
+  ['ip', 'iproute2', 'test drill'],
+  ['tc', 'iproute2', 'test drill'],
   // The Galera cluster tests: the wsrep provider (a library, so checked by path) and rsync for the
   // state snapshot transfer to a joining node.
   ['/usr/lib/galera/libgalera_smm.so', 'galera-4', 'test'],
@@ -57,10 +58,14 @@ function run(cmd, args, opts = {}) {
 }
 
 const forTests = process.argv.includes('--test');
+const forDrill = process.argv.includes('--drill');
+// `only`: the runs that need the package (`test`, `drill`); none = every run.
+const wanted = (only) =>
+  only === undefined ||
+  (forTests && only.split(' ').includes('test')) ||
+  (forDrill && only.split(' ').includes('drill'));
 const missing = [
-  ...new Set(
-    NEEDED.filter(([bin, , only]) => (only !== 'test' || forTests) && !onPath(bin)).map(([, pkg]) => pkg),
-  ),
+  ...new Set(NEEDED.filter(([bin, , only]) => wanted(only) && !onPath(bin)).map(([, pkg]) => pkg)),
 ];
 if (missing.length) {
   const isRoot = process.getuid?.() === 0;

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DrillResult } from '../src/drill/drill.js';
 import { drillTable, pickDrills } from '../src/drill/drill-table.js';
-import { missingSeqs, seqRanges, verdict, type SourceAudit } from '../src/drill/drill-verdict.js';
+import {
+  backSteps,
+  BROKER_RESTART_004_LIMIT,
+  missingSeqs,
+  seqRanges,
+  verdict,
+  type SourceAudit,
+} from '../src/drill/drill-verdict.js';
 
 const audit = (over: Partial<SourceAudit> = {}): SourceAudit => ({
   source: 'dev-1',
@@ -51,6 +58,40 @@ describe('drill verdict', () => {
     expect(r.notes).toEqual(['FAILED: mail sent twice']);
   });
 
+  it('shows 004 loss after a broker restart as the known limit, never as a silent pass', () => {
+    const of004 = audit({ source: 'esp-004 (004)', produced: 35, stored: 18, compat004: true });
+    const r = verdict({ ...base, audits: [audit(), of004], brokerRestart: true });
+    expect(r).toMatchObject({
+      produced: 135,
+      stored: 118,
+      lost: 17,
+      countedLoss: 0,
+      passed: true,
+      knownLimit: BROKER_RESTART_004_LIMIT,
+      compat004: { published: 35, stored: 18, lost: 17 },
+    });
+    expect(r.notes.join()).toContain('known limit: esp-004 (004) 17 of 35 lost across the broker restart');
+    // Without a broker restart the same loss fails; a complete 004 window is a plain pass.
+    expect(verdict({ ...base, audits: [audit(), of004] }).passed).toBe(false);
+    const complete = verdict({ ...base, audits: [audit(), { ...of004, stored: 35 }], brokerRestart: true });
+    expect(complete).toMatchObject({ passed: true, compat004: { published: 35, stored: 35, lost: 0 } });
+    expect(complete.knownLimit).toBeUndefined();
+    // The limit excuses only the 004 source: a native gap still fails, and then no `pass*`.
+    const both = verdict({
+      ...base,
+      audits: [audit({ stored: 99, missing: [7] }), of004],
+      brokerRestart: true,
+    });
+    expect(both.passed).toBe(false);
+    expect(both.knownLimit).toBeUndefined();
+  });
+
+  it('finds steps back in time by seq', () => {
+    expect(backSteps([1, 2, 3])).toEqual([]);
+    expect(backSteps([10, 20, 20 - 3_600_000, 30 - 3_600_000])).toEqual([{ index: 2, byMs: -3_600_000 }]);
+    expect(backSteps([5, 4, 3])).toHaveLength(2);
+  });
+
   it('finds missing seqs in a window', () => {
     expect(missingSeqs(10, 15, [11, 13, 15])).toEqual([12, 14]);
     expect(missingSeqs(0, 100, [], 3)).toEqual([1, 2, 3]);
@@ -81,12 +122,29 @@ describe('drill table', () => {
     ]);
     const lines = text.split('\n');
     expect(lines[0]).toMatch(
-      /^drill\s+produced\s+stored\s+lost\s+counted\s+dup\s+recovery s\s+max live ms\s+result$/,
+      /^drill\s+produced\s+stored\s+lost\s+counted\s+dup\s+004 lost\s+recovery s\s+max live ms\s+result$/,
     );
-    expect(lines[2]).toMatch(/^1 broker down 60 s\s+6000\s+6000\s+0\s+0\s+0\s+1\.2\s+456\s+pass$/);
+    expect(lines[2]).toMatch(/^1 broker down 60 s\s+6000\s+6000\s+0\s+0\s+0\s+–\s+1\.2\s+456\s+pass$/);
     expect(lines[3]).toMatch(/^5b redis\s+.*–\s+–\s+FAIL$/);
     expect(lines[2]!.length).toBe(lines[0]!.length);
     expect(lines.slice(4)).toEqual(['', '5b redis: FAILED', '  - x']);
+  });
+
+  it('marks a row that passes only for a known limit pass* with a footnote, and shows 004 loss', () => {
+    const text = drillTable([
+      row({ lost: 17, compat004: { published: 35, stored: 18, lost: 17 }, knownLimit: 'the 004 limit' }),
+      row({ id: '2', name: 'receiver', compat004: { published: 40, stored: 40, lost: 0 } }),
+      row({ id: '9', name: 'cap' }),
+    ]);
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/\s+dup\s+004 lost\s+recovery s/);
+    expect(lines[2]).toMatch(
+      /^1 broker down 60 s\s+6000\s+6000\s+17\s+0\s+0\s+17\/35\s+1\.2\s+456\s+pass\*$/,
+    );
+    expect(lines[3]).toMatch(/\s0\/40\s+1\.2\s+456\s+pass$/);
+    expect(lines[4]).toMatch(/\s–\s+1\.2\s+456\s+pass$/);
+    expect(lines[5]).toBe('* drill 1: passes but for a known limit: the 004 limit');
+    expect(lines[6]).toMatch(/^004 lost: /);
   });
 
   it('picks drills by id; 5 means 5a and 5b; unknown ids are refused', () => {
@@ -94,6 +152,6 @@ describe('drill table', () => {
     expect(pickDrills(all, undefined)).toEqual(all);
     expect(pickDrills(all, ' 5, 11 ').map((d) => d.id)).toEqual(['5a', '5b', '11']);
     expect(pickDrills(all, '1,5b').map((d) => d.id)).toEqual(['1', '5b']);
-    expect(() => pickDrills(all, '1,6')).toThrow(/unknown drill 6/);
+    expect(() => pickDrills(all, '1,7')).toThrow(/unknown drill 7/);
   });
 });

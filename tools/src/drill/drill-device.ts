@@ -15,6 +15,10 @@ export interface DrillDeviceOptions {
   logLevel: string;
   /** Extension point: a command prefix for the sensor and the mqtthandler (e.g. `ip netns exec ns1`). */
   wrap?: string[];
+  /** Where the harness reaches the device's processes (with `wrap`: a namespace's nsAddress). */
+  host?: string;
+  /** Keep the mqtthandler's shipped keepalive, backoff and ack timeout (what users get). */
+  shippedMqttDefaults?: boolean;
   /** Extra env of the sensor (e.g. LD_PRELOAD, OUTBOX_MAX_READINGS). */
   sensorEnv?: Record<string, string>;
   /** Extra env of the mqtthandler. */
@@ -40,6 +44,11 @@ export interface DeviceCounters {
  */
 export class DrillDevice {
   readonly keys: DeviceKeys = deviceKeys();
+  /**
+   * How far the device's wall clock is off (drill 10 sets it back an hour): the drain check compares
+   * its readings' timestamps with the device's time, not the host's.
+   */
+  clockOffsetMs = 0;
   private constructor(
     readonly id: string,
     readonly redisServer: RedisServer,
@@ -50,12 +59,17 @@ export class DrillDevice {
   ) {}
 
   static async start(opts: DrillDeviceOptions): Promise<DrillDevice> {
+    const wrap = {
+      ...(opts.wrap ? { wrap: opts.wrap } : {}),
+      ...(opts.host ? { host: opts.host } : {}),
+    };
     const redisServer = await RedisServer.start({
       dir: path.join(opts.dir, 'redis'),
       appendfsync: opts.appendfsync,
+      ...wrap,
     });
-    const device = { LOG_LEVEL: opts.logLevel, REDIS_URL: redisServer.url };
-    const wrap = opts.wrap ? { wrap: opts.wrap } : {};
+    // The device's own services reach its Redis on their loopback (inside a namespace: the namespace's).
+    const device = { LOG_LEVEL: opts.logLevel, REDIS_URL: `redis://127.0.0.1:${redisServer.port}` };
     const mqtthandler = await NodeService.start('device/mqtthandler', {
       dir: path.join(opts.dir, 'mqtthandler'),
       label: `${opts.id}-mqtthandler`,
@@ -67,9 +81,9 @@ export class DrillDevice {
         MQTT_USERNAME: opts.id,
         MQTT_PASSWORD: opts.password,
         // Short backoff and ack timeout keep the drills short; the delivery logic is the same.
-        MQTT_RECONNECT_MIN_MS: '200',
-        MQTT_RECONNECT_MAX_MS: '2000',
-        MQTT_ACK_TIMEOUT_MS: '5000',
+        ...(opts.shippedMqttDefaults
+          ? {}
+          : { MQTT_RECONNECT_MIN_MS: '200', MQTT_RECONNECT_MAX_MS: '2000', MQTT_ACK_TIMEOUT_MS: '5000' }),
         STATE_PUBLISH_INTERVAL_MS: '2000',
         ...opts.mqtthandlerEnv,
       },
@@ -118,6 +132,18 @@ export class DrillDevice {
       running,
       'local',
     );
+  }
+
+  /** The sensor's status as it keeps it in Redis (`clockJumps`, `lastClockJump`, …). */
+  async sensorStatus(): Promise<Record<string, unknown>> {
+    try {
+      return JSON.parse((await this.redis.hget(this.keys.sensorStatus, 'json')) ?? '{}') as Record<
+        string,
+        unknown
+      >;
+    } catch {
+      return {};
+    }
   }
 
   /** Command results the device stored (id → result JSON): what it answers a repeated id with. */

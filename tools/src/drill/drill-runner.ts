@@ -5,12 +5,14 @@ import { receiverKill } from './drills/02-receiver-kill.js';
 import { mariadbDown } from './drills/03-mariadb-down.js';
 import { mqtthandlerKill } from './drills/04-mqtthandler-kill.js';
 import { redisKillAlways, redisKillEverysec } from './drills/05-device-redis-kill.js';
+import { networkPartition } from './drills/06-network-partition.js';
 import { deviceReboot } from './drills/07-device-reboot.js';
 import { receiverLost } from './drills/08-receiver-lost.js';
 import { outboxCap } from './drills/09-outbox-cap.js';
+import { clockJump } from './drills/10-clock-jump.js';
 import { webadminKill } from './drills/11-webadmin-kill.js';
 
-/** Every drill in the issue's order (6 and 10 are built elsewhere). Drill 8 leaves a replica to restart, so it runs late. */
+/** Every drill in the issue's order. Drill 8 leaves a replica to restart, so it runs late. */
 export const DRILLS: readonly Drill<DrillSystem>[] = [
   brokerDown,
   receiverKill,
@@ -18,15 +20,17 @@ export const DRILLS: readonly Drill<DrillSystem>[] = [
   mqtthandlerKill,
   redisKillAlways,
   redisKillEverysec,
+  networkPartition,
   deviceReboot,
   receiverLost,
   outboxCap,
+  clockJump,
   webadminKill,
 ];
 
 export function drillScale(quick: boolean): DrillScale {
   return quick
-    ? { outageMs: 4000, partitionMs: 8000, quick: true }
+    ? { outageMs: 4000, partitionMs: 15_000, quick: true }
     : { outageMs: 60_000, partitionMs: 300_000, quick: false };
 }
 
@@ -37,15 +41,22 @@ export function drillScale(quick: boolean): DrillScale {
 export async function runDrills(
   drills: readonly Drill<DrillSystem>[],
   scale: DrillScale,
-  options: DrillSystemOptions & { onSystem?: (s: DrillSystem) => void },
+  options: DrillSystemOptions & {
+    onSystem?: (s: DrillSystem) => void;
+    /** Every row so far, after each drill (a long run leaves its partial table if it is cut short). */
+    onRow?: (rows: readonly DrillResult[]) => void;
+  },
   log: (line: string) => void,
 ): Promise<DrillResult[]> {
   log(`starting the system (${options.devices ?? 4} devices)…`);
-  const system = await DrillSystem.start(options);
+  const system = await DrillSystem.start({
+    networkNamespace: drills.some((d) => d.networkNamespace),
+    ...options,
+  });
   options.onSystem?.(system);
   log(`system up in ${system.dir}`);
   try {
-    return await runDrillSet(system, drills, scale, log);
+    return await runDrillSet(system, drills, scale, log, options.onRow);
   } finally {
     await system.stop();
   }
@@ -60,6 +71,8 @@ export async function runDrillSet<System extends { waitForDrain(sinceMs: number)
   drills: readonly Drill<System>[],
   scale: DrillScale,
   log: (line: string) => void,
+  /** Every row so far, after each drill (a long run leaves its partial table if it is cut short). */
+  onRow?: (rows: readonly DrillResult[]) => void,
 ): Promise<DrillResult[]> {
   const rows: DrillResult[] = [];
   // Every device has streamed for a moment and its first readings are stored before the first fault.
@@ -86,10 +99,11 @@ export async function runDrillSet<System extends { waitForDrain(sinceMs: number)
     }
     const row = rows.at(-1)!;
     log(
-      `drill ${drill.id}: ${row.passed ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s` +
+      `drill ${drill.id}: ${row.passed ? (row.knownLimit ? 'passed* (known limit)' : 'passed') : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s` +
         ` (produced ${row.produced}, lost ${row.lost}, counted ${row.countedLoss}, dup ${row.duplicated})` +
         (row.passed ? '' : `\n    ${row.notes.join('\n    ')}`),
     );
+    onRow?.(rows);
   }
   return rows;
 }

@@ -7,6 +7,7 @@ import {
   harnessRoot,
   httpGet,
   MariaDbServer,
+  NetworkNamespace,
   NodeService,
   REPO_ROOT,
   SecuredBroker,
@@ -31,6 +32,11 @@ export interface DrillSystemOptions {
   dir?: string;
   logLevel?: string;
   log?: (line: string) => void;
+  /**
+   * Make a network namespace for a device inside it (drill 6): the broker's device listener also
+   * listens on the namespace's host-side address. Needs root.
+   */
+  networkNamespace?: boolean;
 }
 
 /** Extra settings of one device: the extension point for drills that run a device elsewhere. */
@@ -42,6 +48,10 @@ export interface DrillDeviceExtras {
   brokerUrl?: string;
   sensorEnv?: Record<string, string>;
   mqtthandlerEnv?: Record<string, string>;
+  /** Address the harness reaches the device's processes at (with `wrap`, e.g. a namespace's nsAddress). */
+  host?: string;
+  /** The mqtthandler with the shipped keepalive, reconnect backoff and ack timeout, not the drill's short ones. */
+  shippedMqttDefaults?: boolean;
 }
 
 export const RECEIVER_IDS = ['drill-r1', 'drill-r2'] as const;
@@ -71,7 +81,9 @@ export class DrillSystem {
     readonly webadminUrl: string,
     readonly mail: MailCatcher,
     readonly mailDir: string,
-    private readonly opts: Required<Omit<DrillSystemOptions, 'dir'>>,
+    private readonly opts: Required<Omit<DrillSystemOptions, 'dir' | 'networkNamespace'>>,
+    /** The namespace for a device inside it, when started with `networkNamespace`. */
+    readonly netns: NetworkNamespace | undefined,
   ) {}
 
   static async start(options: DrillSystemOptions = {}): Promise<DrillSystem> {
@@ -86,7 +98,12 @@ export class DrillSystem {
     mkdirSync(dir, { recursive: true });
     const started: { stop(): Promise<void> }[] = [];
     try {
-      const broker = await SecuredBroker.start({ dir: path.join(dir, 'mosquitto') });
+      const netns = options.networkNamespace ? await NetworkNamespace.create() : undefined;
+      if (netns) started.push({ stop: () => netns.destroy() });
+      const broker = await SecuredBroker.start({
+        dir: path.join(dir, 'mosquitto'),
+        ...(netns ? { deviceAlsoOn: [netns.hostAddress] } : {}),
+      });
       started.push(broker.server);
       const deviceIds = Array.from({ length: opts.devices }, (_, i) => `drill-${i + 1}`);
       const passwords = await broker.setAccounts(['webadmin', 'receiver', COMPAT004_ID, ...deviceIds]);
@@ -138,6 +155,7 @@ export class DrillSystem {
         mail,
         mailDir,
         opts,
+        netns,
       );
       system.passwords = passwords;
       await system.waitWebadminHealthy();
@@ -177,6 +195,8 @@ export class DrillSystem {
       intervalMs: this.opts.intervalMs,
       logLevel: this.opts.logLevel,
       ...(extras.wrap ? { wrap: extras.wrap } : {}),
+      ...(extras.host ? { host: extras.host } : {}),
+      ...(extras.shippedMqttDefaults ? { shippedMqttDefaults: true } : {}),
       ...(extras.sensorEnv ? { sensorEnv: extras.sensorEnv } : {}),
       ...(extras.mqtthandlerEnv ? { mqtthandlerEnv: extras.mqtthandlerEnv } : {}),
     });
@@ -336,5 +356,6 @@ export class DrillSystem {
     await Promise.allSettled(this.receivers.map((r) => r.stop()));
     await this.db.stop().catch(() => undefined);
     await this.broker.server.stop().catch(() => undefined);
+    await this.netns?.destroy().catch(() => undefined);
   }
 }

@@ -7,6 +7,7 @@ const HEADERS = [
   'lost',
   'counted',
   'dup',
+  '004 lost',
   'recovery s',
   'max live ms',
   'result',
@@ -20,13 +21,17 @@ function cells(r: DrillResult): string[] {
     String(r.lost),
     String(r.countedLoss),
     String(r.duplicated),
+    r.compat004 ? `${r.compat004.lost}/${r.compat004.published}` : '–',
     r.recoveryMs === null ? '–' : (r.recoveryMs / 1000).toFixed(1),
     r.maxLiveLatencyMs === null ? '–' : String(r.maxLiveLatencyMs),
-    r.passed ? 'pass' : 'FAIL',
+    !r.passed ? 'FAIL' : r.knownLimit ? 'pass*' : 'pass',
   ];
 }
 
-/** The drill table as text: one row per drill, numbers right-aligned, then every drill's notes. */
+/**
+ * The drill table as text: one row per drill, numbers right-aligned, a footnote for each known limit a
+ * `pass*` row rests on, then every drill's notes.
+ */
 export function drillTable(rows: readonly DrillResult[]): string {
   const body = rows.map(cells);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
@@ -36,6 +41,13 @@ export function drillTable(rows: readonly DrillResult[]): string {
       .join('  ')
       .trimEnd();
   const out = [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
+  const limits = [...new Set(rows.flatMap((r) => (r.passed && r.knownLimit ? [r.knownLimit] : [])))];
+  for (const limit of limits) {
+    const ids = rows.filter((r) => r.passed && r.knownLimit === limit).map((r) => r.id);
+    out.push(`* drill ${ids.join(', ')}: passes but for a known limit: ${limit}`);
+  }
+  if (rows.some((r) => r.compat004))
+    out.push('004 lost: source-004 messages lost / published in the window (– = not audited)');
   for (const r of rows.filter((x) => x.notes.length > 0)) {
     out.push('', `${r.id} ${r.name}${r.passed ? '' : ': FAILED'}`, ...r.notes.map((n) => `  - ${n}`));
   }

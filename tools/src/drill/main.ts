@@ -61,10 +61,39 @@ try {
   const scale = drillScale(quick);
   const started = new Date();
   const logLevel = process.env.LOG_LEVEL ?? 'warn';
+  // Rows of drills not run this time stay (a DRILLS=c1 run keeps the single-machine rows).
+  const previous = existsSync(outFile)
+    ? ((JSON.parse(readFileSync(outFile, 'utf8')) as { rows?: DrillResult[] }).rows ?? [])
+    : [];
+  // `complete: false` until the last drill ran: a run cut short leaves the rows it has.
+  const write = (rows: readonly DrillResult[], complete: boolean) => {
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(
+      outFile,
+      `${JSON.stringify(
+        {
+          started: started.toISOString(),
+          complete,
+          quick,
+          devices,
+          clusterDevices,
+          scale,
+          rows: mergeDrillRows(previous, [...rows]),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  };
   const rows: DrillResult[] = [];
   if (drills.single.length > 0)
     rows.push(
-      ...(await runDrills(drills.single, scale, { devices, logLevel, onSystem: (s) => (system = s) }, say)),
+      ...(await runDrills(
+        drills.single,
+        scale,
+        { devices, logLevel, onSystem: (s) => (system = s), onRow: (r) => write(r, false) },
+        say,
+      )),
     );
   if (drills.cluster.length > 0 && !stopping)
     rows.push(
@@ -76,26 +105,7 @@ try {
       )),
     );
   process.stdout.write(`${drillTable(rows)}\n`);
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  // Rows of drills not run this time stay (a DRILLS=c1 run keeps the single-machine rows).
-  const previous = existsSync(outFile)
-    ? ((JSON.parse(readFileSync(outFile, 'utf8')) as { rows?: DrillResult[] }).rows ?? [])
-    : [];
-  writeFileSync(
-    outFile,
-    `${JSON.stringify(
-      {
-        started: started.toISOString(),
-        quick,
-        devices,
-        clusterDevices,
-        scale,
-        rows: mergeDrillRows(previous, rows),
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  write(rows, true);
   say(`written: ${outFile}`);
   process.exit(rows.every((r) => r.passed) ? 0 : 1);
 } catch (err) {
