@@ -73,9 +73,12 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
             'clock',
             'Device clock',
             badge('jumped', 'warn'),
-            html`${clockJump}${
-              sensor?.lastClockJump?.at ? html` · at ${timeHtml(sensor.lastClockJump.at)} (device time)` : ''
-            } · readings keep their seq order, their timestamps follow the device clock`,
+            // The card stays as short as its neighbours; what it means for the data is in the tooltip.
+            html`<span title="Readings keep their seq order; their timestamps follow the device clock"
+              >${clockJump}${
+                sensor?.lastClockJump?.at ? html` · at ${timeHtml(sensor.lastClockJump.at)} device time` : ''
+              }</span
+            >`,
             'warn',
           )
         : ''

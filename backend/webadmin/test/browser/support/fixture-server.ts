@@ -79,7 +79,18 @@ function makeDevices(n: number, now: number): FxDevice[] {
         sensor:
           i % 9 === 6
             ? { status: 'error', driver: 'bme280', lastError: 'I2C read failed: EREMOTEIO (121)', errors: 14 }
-            : { status: 'ok', driver: i % 2 ? 'bme280' : 'simulated', model: i % 2 ? 'BME280' : undefined },
+            : {
+                status: 'ok',
+                driver: i % 2 ? 'bme280' : 'simulated',
+                model: i % 2 ? 'BME280' : undefined,
+                // One device whose clock was set back (NTP after a boot without RTC): the page's flag.
+                ...(i === 0
+                  ? {
+                      clockJumps: 1,
+                      lastClockJump: { at: new Date(now - 20 * 60_000).toISOString(), byMs: -3_600_000 },
+                    }
+                  : {}),
+              },
         version: i % 4 === 0 ? '0.1.0' : '0.1.1',
         uptimeS: 3600 * (5 + i),
         ts: lastSeen,
