@@ -1,7 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit tests are pure and fast; integration tests (*.int.test.ts) start real Redis / Mosquitto / MariaDB
-// through tools/src/harness, so they get longer timeouts and fewer parallel workers on a 2-core machine.
+// through tools/src/harness, so they get longer timeouts. Most integration files spend their time waiting
+// on servers and timers, not on the CPU, so two run side by side. The ones below are run alone afterwards:
+// they put whole systems, clusters or long outages on the 2 cores, or measure something (memory, recovery,
+// a benchmark's smoke run) that a neighbour's load would distort.
+const RUN_ALONE = [
+  'tools/test/drill.int.test.ts',
+  'tools/test/cluster-drill.int.test.ts',
+  'tools/test/cluster-bench.int.test.ts',
+  'tools/test/system-bench.int.test.ts',
+  'tools/test/receiver-resilience.int.test.ts',
+  'tools/test/receiver-sessions.int.test.ts',
+  'tools/test/rabbitmq-*.int.test.ts',
+  'tools/test/galera*.int.test.ts',
+  'tools/test/netns-partition.int.test.ts',
+  'tools/test/delivery.int.test.ts',
+  'tools/test/images.int.test.ts',
+  'backend/receiver/test/galera-writers.int.test.ts',
+  'backend/webadmin/test/galera.int.test.ts',
+  'backend/webadmin/test/alerts-notify.int.test.ts',
+  'backend/webadmin/test/browser/webadmin-stack.int.test.ts',
+  'device/mqtthandler/test/store-and-forward.int.test.ts',
+  'device/redis/test/redis-crash.int.test.ts',
+];
+
+const integration = {
+  include: ['**/test/**/*.int.test.ts'],
+  testTimeout: 180_000,
+  hookTimeout: 120_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
     reporters: ['default', './vitest.summary-reporter.js'],
@@ -13,17 +43,29 @@ export default defineConfig({
           name: 'unit',
           include: ['**/test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: {
+          ...integration,
           name: 'integration',
-          include: ['**/test/**/*.int.test.ts'],
+          exclude: ['**/node_modules/**', ...RUN_ALONE],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          ...integration,
+          name: 'integration-alone',
+          include: RUN_ALONE,
           exclude: ['**/node_modules/**'],
-          testTimeout: 180_000,
-          hookTimeout: 120_000,
-          pool: 'forks',
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -41,7 +41,11 @@ describe('GaleraCluster', () => {
     expect(url.split(',')).toHaveLength(3);
     await n2!.query('CREATE TABLE harness_galera.t (id INT PRIMARY KEY, v VARCHAR(20))');
     await n3!.query("INSERT INTO harness_galera.t VALUES (1, 'from node 3')");
-    expect(await n1!.query('SELECT v FROM harness_galera.t WHERE id = 1')).toEqual([{ v: 'from node 3' }]);
+    // Galera applies a replicated write asynchronously: a read on another node waits for it only when
+    // asked to (wsrep_sync_wait), as an application reading its own write through another node must.
+    expect(
+      await n1!.query('SET STATEMENT wsrep_sync_wait = 1 FOR SELECT v FROM harness_galera.t WHERE id = 1'),
+    ).toEqual([{ v: 'from node 3' }]);
 
     const pid = n3!.pid!;
     await n3!.kill();
