@@ -13,7 +13,8 @@ export const webadminEnv = {
   MQTT_RECONNECT_MIN_MS: env.int({
     default: 500,
     min: 100,
-    description: 'first broker reconnect delay (then exponential with jitter, to the next node of `MQTT_URL`)',
+    description:
+      'first broker reconnect delay (then exponential with jitter, to the next node of `MQTT_URL`)',
   }),
   MQTT_RECONNECT_MAX_MS: env.int({
     default: 10_000,

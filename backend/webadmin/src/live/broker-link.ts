@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import {
-  parseTopic,
-  ReconnectBackoff,
-  topicFilters,
-  type Logger,
-  type TopicKind,
-} from '@sensorfleet/shared';
+import { parseTopic, ReconnectBackoff, topicFilters, type Logger, type TopicKind } from '@sensorfleet/shared';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export type BrokerMessageHandler = (deviceId: string, payload: Buffer, retained: boolean) => void;
