@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isConflict } from '@sensorfleet/mariadb';
 import { topics, type Logger } from '@sensorfleet/shared';
 import type { Pool } from 'mariadb';
 import type { CommandRow, CommandStore } from './command-store.js';
@@ -92,7 +93,11 @@ export class DesiredStatePublisher {
     }
     this.running = this.runOnce()
       .then(() => undefined)
-      .catch((err: unknown) => this.deps.log.warn({ err }, 'command delivery round failed; retrying'));
+      .catch((err: unknown) => {
+        // A lost certification: another replica (on another Galera node) claimed these devices first.
+        if (isConflict(err)) this.deps.log.debug({ err }, 'another replica is publishing these commands');
+        else this.deps.log.warn({ err }, 'command delivery round failed; retrying');
+      });
     await this.running;
     this.running = undefined;
     if (this.again) {
@@ -116,8 +121,17 @@ export class DesiredStatePublisher {
         ' AND c.expires_at > ?',
       [resendBefore, now],
     )) as { id: string }[];
+    // A kicked device has its lease taken only if it has something due: every replica is kicked by the
+    // same `online` message, and leases taken for nothing would only conflict with each other.
+    const kickedDue = kicked.length
+      ? ((await this.deps.pool.query(
+          `SELECT DISTINCT device_id AS id FROM commands WHERE device_id IN (${kicked.map(() => '?').join(',')})` +
+            " AND (status = 'pending' OR (status = 'sent' AND sent_at < ?)) AND expires_at > ?",
+          [...kicked, resendBefore, now],
+        )) as { id: string }[])
+      : [];
     // Sorted: replicas take overlapping leases in one order, not into a deadlock.
-    const devices = [...new Set([...online.map((r) => r.id), ...kicked])].sort();
+    const devices = [...new Set([...online, ...kickedDue].map((r) => r.id))].sort();
     if (!devices.length) return 0;
     let published = 0;
     for (let i = 0; i < devices.length; i += 200)
