@@ -35,6 +35,21 @@ export const mqttEnv = {
   MQTT_KEY_FILE: env.optionalString({ description: 'client key PEM (TLS client auth, optional)' }),
 };
 
+/**
+ * `mqttEnv` for a client that follows the nodes of a broker cluster itself (the device's mqtthandler,
+ * the web admin): `MQTT_URL` may list them, and a lost connection moves the client to the next one.
+ */
+export const mqttNodesEnv = {
+  ...mqttEnv,
+  MQTT_URL: env.urlList({
+    default: 'mqtt://localhost:1883',
+    protocols: ['mqtt:', 'mqtts:', 'ws:', 'wss:'],
+    description:
+      'broker URL; `mqtts://` for TLS. A comma-separated list for a broker cluster (`mqtts://rabbit-1:8883,mqtts://rabbit-2:8883`): ' +
+      'after a lost connection the client reconnects to the next one',
+  }),
+};
+
 /** DEVICE_ID, falling back to balena's device UUID: a device needs no extra configuration on balena. */
 export function deviceIdEnv() {
   return {

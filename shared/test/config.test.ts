@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, env, envTable, parseEnv, redactConfig } from '../src/index.js';
+import { ConfigError, env, envTable, mqttNodesEnv, parseEnv, redactConfig } from '../src/index.js';
 
 const spec = {
   MQTT_URL: env.url({
@@ -98,5 +98,18 @@ describe('env.urlList', () => {
     const secretSpec = { NODES: env.urlList({ protocols: ['amqp:'], description: 'nodes' }) };
     const config = parseEnv(secretSpec, { NODES: 'amqp://u:pw1@x:1,amqp://u:pw2@y:2' });
     expect(JSON.stringify(redactConfig(secretSpec, config))).not.toMatch(/pw1|pw2/);
+  });
+});
+
+describe('mqttNodesEnv (the mqtthandler and the web admin)', () => {
+  it('takes one broker or the nodes of a cluster, and names a bad entry', () => {
+    expect(parseEnv(mqttNodesEnv, {}).MQTT_URL).toEqual(['mqtt://localhost:1883']);
+    expect(parseEnv(mqttNodesEnv, { MQTT_URL: 'mqtt://r1:1883, mqtts://r2:8883' }).MQTT_URL).toEqual([
+      'mqtt://r1:1883',
+      'mqtts://r2:8883',
+    ]);
+    expect(() => parseEnv(mqttNodesEnv, { MQTT_URL: 'mqtt://r1:1883,http://r2' })).toThrow(
+      /MQTT_URL.*entry 2/s,
+    );
   });
 });

@@ -335,4 +335,17 @@ export const migrations: Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 5,
+    name: 'web admin: command publishing leases per device (cluster-safe on Galera)',
+    statements: [
+      // Who publishes a device's commands right now. Taken with an upsert that Galera certifies: two
+      // replicas on two nodes (where row locks and GET_LOCK do not reach) cannot both hold it.
+      `CREATE TABLE IF NOT EXISTS command_leases (
+        device_id VARCHAR(64) NOT NULL PRIMARY KEY,
+        holder VARCHAR(80) NOT NULL,
+        until DATETIME(3) NOT NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
 ];

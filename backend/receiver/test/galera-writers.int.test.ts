@@ -5,13 +5,15 @@ import { GaleraCluster } from '@sensorfleet/tools/harness';
 import { BatchWriter, type BatchResult } from '../src/ingest/batch-writer.js';
 import type { IngestItem } from '../src/ingest/ingest-item.js';
 import { derivedOf } from '../src/intake/message-intake.js';
-import { foldOnce } from '../src/fold/fold-writer.js';
+import { foldOnce, pendingBatches } from '../src/fold/fold-writer.js';
 import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
 
 /**
  * Two receivers writing through DIFFERENT Galera nodes (what happens for a moment when one replica failed
  * over before the other): their overlapping batch transactions lose certification at commit (1213) and
- * are retried by the BatchWriter; every reading is still stored and counted once.
+ * are retried by the BatchWriter; every reading is still stored and counted once. And two fold jobs on
+ * two nodes at once (GET_LOCK, their single-runner lock, is node-local on Galera): each batch is folded
+ * once, because the fold deletes the batch rows in its transaction and certification lets one delete win.
  */
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const base = Date.UTC(2026, 10, 23, 9, 58, 0);
@@ -110,6 +112,45 @@ describe('batch writers on two Galera nodes at once', () => {
     expect(Number(stored?.n)).toBe(rounds * 4 * 600);
     console.log(
       `[galera] ${results.length} batches on two nodes in ${rounds} round(s): ${retried} retried after losing certification`,
+    );
+  });
+
+  it('folds each batch once with two fold jobs on two nodes at once', async () => {
+    const writer = new BatchWriter(pools[0]!, { messageLog: 'off', log: silent });
+    const devices = ['f-1', 'f-2', 'f-3'];
+    for (let from = 1; from <= 300; from += 10)
+      await writer.write(devices.map((d) => telemetry(d, from, from + 9)));
+    const conns = await Promise.all(pools.map((p) => p.getConnection()));
+    let lost = 0;
+    try {
+      expect(await pendingBatches(conns[0]!)).toBe(30);
+      // Small folds, so the two jobs overlap on the same batches many times.
+      const job = async (i: number) => {
+        for (;;) {
+          try {
+            if ((await foldOnce(conns[i]!, 3)).batches === 0) return;
+          } catch (err) {
+            const e = err as { errno?: number; message: string };
+            if (e.errno !== 1213 && !/folded by someone else/.test(e.message)) throw err;
+            lost++;
+          }
+        }
+      };
+      await Promise.all([job(0), job(1)]);
+      // The other node may not have applied the last fold yet when its job saw nothing pending.
+      while ((await foldOnce(conns[0]!, 100)).batches > 0);
+    } finally {
+      await Promise.all(conns.map((c) => c.release()));
+    }
+    const query = async <T>(sql: string) => (await pools[1]!.query(sql)) as T[];
+    expect(await query(ROLLUP_CHECK_SQL('readings_1m'))).toEqual([]);
+    expect(await query(ROLLUP_CHECK_SQL('readings_1h'))).toEqual([]);
+    const stored = await query<{ device_id: string; n: number }>(
+      "SELECT device_id, SUM(stored_readings) AS n FROM ingest_counters WHERE device_id LIKE 'f-%' GROUP BY device_id ORDER BY device_id",
+    );
+    expect(stored.map((r) => [r.device_id, Number(r.n)])).toEqual(devices.map((d) => [d, 300]));
+    console.log(
+      `[galera] two fold jobs on two nodes: ${lost} folds lost to the other, every batch counted once`,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { commonEnv, env, mqttEnv, type ConfigOf } from '@sensorfleet/shared';
+import { commonEnv, env, mqttNodesEnv, type ConfigOf } from '@sensorfleet/shared';
 import { parseWebhookAllowList } from './alerts/webhook-address-policy.js';
 
 export const webadminEnv = {
@@ -9,7 +9,18 @@ export const webadminEnv = {
       'MariaDB of the backend (`mariadb://user:pass@host:3306/db`); a comma-separated list of such URLs, one per Galera node, fails over in list order (backend/mariadb README)',
     secret: true,
   }),
-  ...mqttEnv,
+  ...mqttNodesEnv,
+  MQTT_RECONNECT_MIN_MS: env.int({
+    default: 500,
+    min: 100,
+    description:
+      'first broker reconnect delay (then exponential with jitter, to the next node of `MQTT_URL`)',
+  }),
+  MQTT_RECONNECT_MAX_MS: env.int({
+    default: 10_000,
+    min: 100,
+    description: 'broker reconnect delay cap',
+  }),
   HTTP_PORT: env.int({ default: 8080, min: 0, max: 65535, description: 'port of the web admin (0 = any)' }),
   HTTP_HOST: env.string({ default: '0.0.0.0', description: 'address the web admin binds to' }),
   PUBLIC_URL: env.optionalString({

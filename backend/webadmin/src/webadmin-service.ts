@@ -90,7 +90,15 @@ export async function createWebadmin(
     username: config.MQTT_USERNAME,
     password: config.MQTT_PASSWORD,
     caFile: config.MQTT_CA_FILE,
+    reconnectMinMs: config.MQTT_RECONNECT_MIN_MS,
+    reconnectMaxMs: config.MQTT_RECONNECT_MAX_MS,
     log: log.child({ module: 'broker' }),
+    // Whatever changed while the link was down was not seen here: pages refetch it from the database
+    // (which the receivers kept up to date), and the publisher looks for devices that came online.
+    onReconnect: () => {
+      hub.resync();
+      publisher.kick();
+    },
   });
   const store = new CommandStore(pool);
   const publisher = new DesiredStatePublisher({

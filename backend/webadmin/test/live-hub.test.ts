@@ -106,4 +106,15 @@ describe('live hub after a device starts its seqs over', () => {
     h.flush();
     expect(s.frames.filter((f) => f.type === 'reading').map((f) => f.seq)).toEqual([500, 1]);
   });
+
+  it('tells every page with a subscription to refetch after a broker reconnect', () => {
+    const { h } = hub();
+    const watching = new FakeSocket();
+    const idle = new FakeSocket();
+    h.subscribe(h.add(watching), ['d1']);
+    h.add(idle);
+    h.resync();
+    expect(watching.frames.at(-1)).toMatchObject({ type: 'dropped', count: 0 });
+    expect(idle.frames).toEqual([]);
+  });
 });

@@ -1,15 +1,8 @@
-import { commonEnv, deviceIdEnv, env, mqttEnv, redisEnv } from '@sensorfleet/shared';
+import { commonEnv, deviceIdEnv, env, mqttNodesEnv, redisEnv } from '@sensorfleet/shared';
 
 export const mqtthandlerEnv = {
   ...deviceIdEnv(),
-  ...mqttEnv,
-  MQTT_URL: env.urlList({
-    default: 'mqtt://localhost:1883',
-    protocols: ['mqtt:', 'mqtts:', 'ws:', 'wss:'],
-    description:
-      'broker URL; `mqtts://` for TLS. A comma-separated list for a broker cluster (`mqtts://rabbit-1:8883,mqtts://rabbit-2:8883`): ' +
-      'after a lost connection the device reconnects to the next one',
-  }),
+  ...mqttNodesEnv,
   MQTT_CLEAN_SESSION: env.bool({
     default: true,
     description:

@@ -6,6 +6,12 @@ import { verdict } from './drill-verdict.js';
 export interface ClusterFaultSpec {
   id: string;
   name: string;
+  /**
+   * Finds the part to kill (queue leader, a device's node …) before the clock starts: the lookups are
+   * `rabbitmqctl` runs that take seconds on a loaded machine, and counted from the kill they made c2's
+   * recovery look like 35 s when the device was back in about one.
+   */
+  choose?: () => Promise<void>;
   /** Kills the part (kill -9); resolves once it is dead. */
   kill: () => Promise<void>;
   /**
@@ -48,6 +54,7 @@ export async function runClusterFault(
 ): Promise<DrillResult> {
   const window = await system.openWindow();
   await sleep(2000);
+  await spec.choose?.();
   log(`  kill -9: ${spec.name}`);
   const killedAt = Date.now();
   await spec.kill();

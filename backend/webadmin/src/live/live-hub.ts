@@ -149,6 +149,24 @@ export class LiveHub {
     this.alertChanges.set(view.id, view);
   }
 
+  /**
+   * The broker link was away and is back: changes made meanwhile were never seen here, so every page
+   * with a subscription is told to refetch what it shows (the same message as after dropped updates).
+   */
+  resync(): void {
+    for (const client of this.clients) {
+      if (client.devices === undefined) continue;
+      this.send(
+        client,
+        JSON.stringify({
+          type: 'dropped',
+          count: 0,
+          message: 'the live feed was interrupted (broker reconnect); refetch what this page shows',
+        } satisfies LiveMessage),
+      );
+    }
+  }
+
   /** One tick: every queued change once to every client that shows its device. */
   flush(): void {
     if (

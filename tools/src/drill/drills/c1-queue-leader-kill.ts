@@ -19,12 +19,12 @@ export const queueLeaderKill: Drill<ClusterSystem> = {
       {
         id: 'c1',
         name: 'intake queue leader node kill -9',
-        kill: async () => {
+        choose: async () => {
           leader = await system.rabbit.queueLeader(INTAKE_QUEUE);
           if (!leader) throw new Error(`queue ${INTAKE_QUEUE} has no leader`);
           log(`  the leader is ${leader.nodeName}`);
-          await leader.kill();
         },
+        kill: async () => leader!.kill(),
         failover: async (killedAt) => {
           const ms = await timeUntil('a new intake queue leader', killedAt, async () => {
             const now = await system.rabbit.queueLeader(INTAKE_QUEUE);

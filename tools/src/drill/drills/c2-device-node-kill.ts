@@ -20,7 +20,7 @@ export const deviceNodeKill: Drill<ClusterSystem> = {
       {
         id: 'c2',
         name: "a device's RabbitMQ node kill -9",
-        kill: async () => {
+        choose: async () => {
           const leader = await system.rabbit.queueLeader(INTAKE_QUEUE);
           for (const d of system.devices) {
             const n = await system.mqttNodeOf(d.id);
@@ -29,8 +29,8 @@ export const deviceNodeKill: Drill<ClusterSystem> = {
           }
           if (!node) throw new Error('no device is connected to a node that does not lead the queue');
           log(`  ${deviceId} is on ${node.nodeName}`);
-          await node.kill();
         },
+        kill: async () => node!.kill(),
         failover: async (killedAt) => {
           const ms = await timeUntil(`${deviceId} connected again`, killedAt, async () => {
             const now = await system.mqttNodeOf(deviceId);

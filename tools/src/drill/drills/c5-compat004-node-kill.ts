@@ -21,12 +21,12 @@ export const compat004NodeKill: Drill<ClusterSystem> = {
       {
         id: 'c5',
         name: "the 004 publisher's RabbitMQ node kill -9",
-        kill: async () => {
+        choose: async () => {
           node = await system.mqttNodeOf(id);
           if (!node) throw new Error(`${id} is not connected`);
           log(`  ${id} is on ${node.nodeName}`);
-          await node.kill();
         },
+        kill: async () => node!.kill(),
         failover: async (killedAt) => {
           const ms = await timeUntil(`${id} connected again`, killedAt, async () => {
             const now = await system.mqttNodeOf(id);
