@@ -2,9 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests are pure and fast; integration tests (*.int.test.ts) start real Redis / Mosquitto / MariaDB
 // through tools/src/harness, so they get longer timeouts. Most integration files spend their time waiting
-// on servers and timers, not on the CPU, so two run side by side. The ones below are run alone afterwards:
-// they put whole systems, clusters or long outages on the 2 cores, or measure something (memory, recovery,
-// a benchmark's smoke run) that a neighbour's load would distort.
+// on servers and timers, not on the CPU, so `npm test` (scripts/run-tests.mjs) runs two side by side. The
+// ones below are the project `integration-alone`, run afterwards one at a time: they put whole systems,
+// clusters or long outages on the 2 cores, or measure something (memory, recovery, a benchmark's smoke
+// run) that a neighbour's load would distort.
 const RUN_ALONE = [
   'tools/test/drill.int.test.ts',
   'tools/test/cluster-drill.int.test.ts',
@@ -19,6 +20,7 @@ const RUN_ALONE = [
   'tools/test/images.int.test.ts',
   'backend/receiver/test/galera-writers.int.test.ts',
   'backend/webadmin/test/galera.int.test.ts',
+  'backend/webadmin/test/broker-cluster.int.test.ts',
   'backend/webadmin/test/alerts-notify.int.test.ts',
   'backend/webadmin/test/browser/webadmin-stack.int.test.ts',
   'device/mqtthandler/test/store-and-forward.int.test.ts',
@@ -43,8 +45,6 @@ export default defineConfig({
           name: 'unit',
           include: ['**/test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
-          maxWorkers: 2,
-          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -53,8 +53,6 @@ export default defineConfig({
           ...integration,
           name: 'integration',
           exclude: ['**/node_modules/**', ...RUN_ALONE],
-          maxWorkers: 2,
-          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -64,8 +62,6 @@ export default defineConfig({
           name: 'integration-alone',
           include: RUN_ALONE,
           exclude: ['**/node_modules/**'],
-          maxWorkers: 1,
-          sequence: { groupOrder: 1 },
         },
       },
     ],
