@@ -77,6 +77,9 @@ export class MqttLink {
       reconnectPeriod: 0, // we schedule reconnects ourselves (backoff with jitter)
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt-packet's number cache is 65,536 two-byte Buffers (~6 MB of heap, a tenth of the device's
+      // memory budget) to save one tiny allocation per packet; a device sends a few packets per second.
+      writeCache: false,
       username: this.opts.username,
       password: this.opts.password,
       will: { topic: topics.online(deviceId), payload: Buffer.from('false'), qos: 1, retain: true },

@@ -1,4 +1,6 @@
-import { commonEnv, env, MAX_INTERVAL_MS, MIN_INTERVAL_MS, redisEnv } from '@sensorfleet/shared';
+import { commonEnv, redisEnv } from '@sensorfleet/shared/common-env';
+import { env } from '@sensorfleet/shared/config';
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '@sensorfleet/shared/measuring-interval';
 
 export const sensorEnv = {
   ...redisEnv,

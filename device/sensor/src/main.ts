@@ -1,15 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import {
-  createLogger,
-  createMetricsRegistry,
-  HealthEndpoint,
-  loadConfig,
-  MeasuringStateStore,
-  OutboxStore,
-  redactConfig,
-  runService,
-} from '@sensorfleet/shared';
+import { loadConfig, redactConfig } from '@sensorfleet/shared/config';
+import { MeasuringStateStore } from '@sensorfleet/shared/device-redis/measuring-state';
+import { OutboxStore } from '@sensorfleet/shared/device-redis/outbox-store';
+import { HealthEndpoint } from '@sensorfleet/shared/health-endpoint';
+import { createLogger } from '@sensorfleet/shared/logger';
+import { createMetricsRegistry } from '@sensorfleet/shared/metrics';
+import { runService } from '@sensorfleet/shared/service-runner';
 import { sensorEnv } from './config.js';
 import { MeasurementLoop } from './measurement-loop.js';
 import { seedMeasuringState } from './measuring-seed.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deviceKeys } from '@sensorfleet/shared';
+import { deviceKeys } from '@sensorfleet/shared/device-redis/keys';
 
 /**
  * Writes SENSOR_START_RUNNING into the measuring state if nobody has set it yet (first boot), so the

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from '@sensorfleet/shared';
+import { Gauge, type Registry } from '@sensorfleet/shared/metrics';
 import type { MeasuringStateReader } from './measurement-loop.js';
 import type { SensorSource } from './sources/sensor-source.js';
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from '@sensorfleet/shared';
+import { Counter, Gauge, type Registry } from '@sensorfleet/shared/metrics';
 import type { LoopMetrics } from './measurement-loop.js';
 
 /** The sensor's Prometheus metrics (README "Metrics and health"), fed by the measurement loop. */

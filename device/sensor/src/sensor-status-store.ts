@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deviceKeys } from '@sensorfleet/shared';
+import { deviceKeys } from '@sensorfleet/shared/device-redis/keys';
 import type { SensorReport } from './measurement-loop.js';
 
 /** The sensor's health as the rest of the device (mqtthandler → device state) sees it. */

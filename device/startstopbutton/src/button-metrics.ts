@@ -1,4 +1,4 @@
-import { Counter, type Registry } from '@sensorfleet/shared';
+import { Counter, type Registry } from '@sensorfleet/shared/metrics';
 import type { ButtonServiceStatus } from './button-service.js';
 
 /** A Prometheus counter that follows a running total kept elsewhere (read when scraped). */

@@ -1,4 +1,5 @@
-import { commonEnv, env, redisEnv, type EnvVar } from '@sensorfleet/shared';
+import { commonEnv, redisEnv } from '@sensorfleet/shared/common-env';
+import { env, type EnvVar } from '@sensorfleet/shared/config';
 
 /** An integer variable that may be left unset (shared's env helpers have no optional integer). */
 function optionalInt(o: { description: string; min: number; max: number }): EnvVar<number | undefined> {

@@ -1,16 +1,11 @@
 import { Redis } from 'ioredis';
-import {
-  createLogger,
-  createMetricsRegistry,
-  HealthEndpoint,
-  loadConfig,
-  MeasuringStateStore,
-  OutboxStore,
-  redactConfig,
-  runService,
-  type Component,
-  type HealthReport,
-} from '@sensorfleet/shared';
+import { loadConfig, redactConfig } from '@sensorfleet/shared/config';
+import { MeasuringStateStore } from '@sensorfleet/shared/device-redis/measuring-state';
+import { OutboxStore } from '@sensorfleet/shared/device-redis/outbox-store';
+import { HealthEndpoint, type HealthReport } from '@sensorfleet/shared/health-endpoint';
+import { createLogger } from '@sensorfleet/shared/logger';
+import { createMetricsRegistry } from '@sensorfleet/shared/metrics';
+import { runService, type Component } from '@sensorfleet/shared/service-runner';
 import { registerButtonMetrics } from './button-metrics.js';
 import { ButtonService } from './button-service.js';
 import { startStopButtonEnv } from './config.js';

@@ -1,8 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ISO_UTC_PATTERN } from './reading.js';
 
-export const MIN_INTERVAL_MS = 100;
-export const MAX_INTERVAL_MS = 86_400_000;
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../measuring-interval.js';
+
+export { MAX_INTERVAL_MS, MIN_INTERVAL_MS };
 
 export const COMMAND_NAMES = ['start', 'stop', 'set_interval', 'ping', 'status'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runDeviceBench } from './device-bench.js';
+import { runDeviceMemoryBench } from './device-memory.js';
 import { runWebadminBench } from './webadmin-bench.js';
 import { runSystemBench } from './system-bench.js';
 import { runClusterBench } from './cluster-bench.js';
@@ -293,6 +294,14 @@ if (!stopping && process.env.BENCH_DEVICE !== '0') {
     await runDeviceBench({ quick });
   } catch (err) {
     say(`device bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    code = 1;
+  }
+}
+if (!stopping && process.env.BENCH_DEVICE_MEMORY !== '0') {
+  try {
+    await runDeviceMemoryBench({ quick });
+  } catch (err) {
+    say(`device memory bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     code = 1;
   }
 }

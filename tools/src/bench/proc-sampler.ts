@@ -27,6 +27,19 @@ export function readRssAnonBytes(pid: number): number | undefined {
   }
 }
 
+/** VmRSS, RssAnon and RssFile of a process in bytes from one read of /proc/<pid>/status; undefined when gone. */
+export function readMemoryBytes(pid: number): { rss: number; anon: number; file: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const rss = kb('VmRSS');
+    return Number.isFinite(rss) ? { rss, anon: kb('RssAnon'), file: kb('RssFile') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** User + system CPU seconds a process has used so far (children not included). */
 export function readCpuSeconds(pid: number): number | undefined {
   try {
@@ -44,6 +57,8 @@ export interface ProcUsage {
   peakRssMb: number;
   /** Highest RssAnon seen, MB: the process's own memory, without the shared file-backed pages. */
   peakRssAnonMb: number;
+  /** Highest RssFile seen, MB: file-backed pages (mostly the node binary's code and data). */
+  peakRssFileMb: number;
   /** CPU seconds used while sampling. */
   cpuSeconds: number;
 }
@@ -56,6 +71,7 @@ export class ProcSampler {
   private timer: NodeJS.Timeout | undefined;
   private readonly peak = new Map<string, number>();
   private readonly peakAnon = new Map<string, number>();
+  private readonly peakFile = new Map<string, number>();
   private readonly cpuAtStart = new Map<string, number>();
   private readonly cpuLast = new Map<string, number>();
   private selfCpuStart: NodeJS.CpuUsage | undefined;
@@ -80,18 +96,22 @@ export class ProcSampler {
   private sample(): void {
     for (const [name, pid] of Object.entries(this.pids)) {
       if (pid === undefined) continue;
-      const rss = readRssBytes(pid);
-      if (rss !== undefined) this.peak.set(name, Math.max(this.peak.get(name) ?? 0, rss));
-      const anon = readRssAnonBytes(pid);
-      if (anon !== undefined) this.peakAnon.set(name, Math.max(this.peakAnon.get(name) ?? 0, anon));
+      const mem = readMemoryBytes(pid);
+      if (mem !== undefined) {
+        this.peak.set(name, Math.max(this.peak.get(name) ?? 0, mem.rss));
+        this.peakAnon.set(name, Math.max(this.peakAnon.get(name) ?? 0, mem.anon));
+        this.peakFile.set(name, Math.max(this.peakFile.get(name) ?? 0, mem.file));
+      }
       const cpu = readCpuSeconds(pid);
       if (cpu !== undefined) this.cpuLast.set(name, cpu);
     }
     const selfRss = process.memoryUsage.rss();
     this.peak.set('bench', Math.max(this.peak.get('bench') ?? 0, selfRss));
-    const selfAnon = readRssAnonBytes(process.pid);
-    if (selfAnon !== undefined)
-      this.peakAnon.set('bench', Math.max(this.peakAnon.get('bench') ?? 0, selfAnon));
+    const self = readMemoryBytes(process.pid);
+    if (self !== undefined) {
+      this.peakAnon.set('bench', Math.max(this.peakAnon.get('bench') ?? 0, self.anon));
+      this.peakFile.set('bench', Math.max(this.peakFile.get('bench') ?? 0, self.file));
+    }
   }
 
   stop(): Record<string, ProcUsage> {
@@ -105,6 +125,7 @@ export class ProcSampler {
       out[name] = {
         peakRssMb: (this.peak.get(name) ?? NaN) / 2 ** 20,
         peakRssAnonMb: (this.peakAnon.get(name) ?? NaN) / 2 ** 20,
+        peakRssFileMb: (this.peakFile.get(name) ?? NaN) / 2 ** 20,
         cpuSeconds: start !== undefined && last !== undefined ? last - start : NaN,
       };
     }
@@ -112,6 +133,7 @@ export class ProcSampler {
     out['bench'] = {
       peakRssMb: (this.peak.get('bench') ?? NaN) / 2 ** 20,
       peakRssAnonMb: (this.peakAnon.get('bench') ?? NaN) / 2 ** 20,
+      peakRssFileMb: (this.peakFile.get('bench') ?? NaN) / 2 ** 20,
       cpuSeconds: (self.user + self.system) / 1e6,
     };
     return out;

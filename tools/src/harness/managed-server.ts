@@ -182,6 +182,8 @@ export abstract class ManagedServer {
    * started (not some other server that grabbed the port); false or throw when not yet.
    */
   protected abstract probe(pid: number): Promise<boolean>;
+  /** Called right after every spawn, before readiness (e.g. a benchmark sampling the whole life). */
+  protected spawned(_pid: number): void {}
   /** Runs before every spawn: write config files, create the data dir, … */
   protected async prepare(): Promise<void> {}
   /** The server's own log file, if it writes one (shown in start errors, streamed to `log`). */
@@ -321,7 +323,10 @@ export abstract class ManagedServer {
       }),
     };
     this.run = run;
-    if (child.pid !== undefined) recordChild(child.pid, cmd, this.dir);
+    if (child.pid !== undefined) {
+      recordChild(child.pid, cmd, this.dir);
+      this.spawned(child.pid);
+    }
     if (this.logFn && serverLog !== undefined && this.tailServerLog)
       this.tailToLog(run, serverLog, serverLogOffset);
 

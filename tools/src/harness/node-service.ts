@@ -24,6 +24,13 @@ export interface NodeServiceOptions extends ServerOptions {
    * network namespace): the process group still holds the service, so kill -9 and stop reach it.
    */
   wrap?: string[];
+  /**
+   * Node flags instead of those of the workspace's `start` script (benchmarks comparing heap settings);
+   * default: the start script's, as the container runs it.
+   */
+  nodeFlags?: string[];
+  /** Called with the pid right after every spawn, before the service is ready. */
+  onSpawn?: (pid: number) => void;
 }
 
 /**
@@ -67,7 +74,7 @@ export class NodeService extends ManagedServer {
   protected spawnSpec(): SpawnSpec {
     const node = [
       process.execPath,
-      ...nodeFlagsOf(this.service),
+      ...(this.opts.nodeFlags ?? nodeFlagsOf(this.service)),
       path.join(REPO_ROOT, this.service, this.opts.entry ?? 'dist/main.js'),
     ];
     const [command, ...args] = [...(this.opts.wrap ?? []), ...node];
@@ -83,6 +90,10 @@ export class NodeService extends ManagedServer {
         METRICS_HOST: this.host,
       },
     };
+  }
+
+  protected override spawned(pid: number): void {
+    this.opts.onSpawn?.(pid);
   }
 
   protected probe(): Promise<boolean> {

@@ -1,0 +1,62 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { FLAG_SETS, parseFlagSets, summarise, type FlagSetResult } from '../src/bench/device-memory.js';
+import { nodeFlagsOf } from '../src/harness/node-service.js';
+
+const DEVICE_SERVICES = ['device/sensor', 'device/mqtthandler', 'device/startstopbutton'] as const;
+
+describe('device memory bench: flag sets', () => {
+  it('takes known names, `shipped` as the start scripts, and label=flags for anything else', () => {
+    expect(parseFlagSets('no-flags; shipped ;x=--max-semi-space-size=2  --no-opt')).toEqual([
+      { name: 'no-flags', flags: [] },
+      { name: 'shipped', flags: undefined },
+      { name: 'x', flags: ['--max-semi-space-size=2', '--no-opt'] },
+    ]);
+    expect(parseFlagSets('semi-1')).toEqual([{ name: 'semi-1', flags: FLAG_SETS['semi-1'] }]);
+  });
+
+  it('names the variable and the known sets on a typo', () => {
+    expect(() => parseFlagSets('shiped')).toThrow(/BENCH_MEMORY_FLAGS: unknown flag set 'shiped'.*no-flags/);
+  });
+
+  it('summarises rounds: the highest peak, the median CPU and drain rate', () => {
+    const proc = (rss: number, cpu: number) => ({
+      peakRssMb: rss,
+      peakRssAnonMb: rss - 40,
+      peakRssFileMb: 40,
+      cpuSeconds: cpu,
+      startupCpuSeconds: cpu / 2,
+    });
+    const set: FlagSetResult = {
+      name: 'x',
+      flags: {},
+      rounds: [55, 61, 58].map((rss, i) => ({
+        round: i + 1,
+        processes: {
+          sensor: proc(rss, [1, 3, 2][i]!),
+          mqtthandler: proc(rss + 5, [1, 3, 2][i]!),
+          startstopbutton: proc(rss - 1, [1, 3, 2][i]!),
+        },
+        drainSeconds: [1, 2, 3][i]!,
+        drainReadingsPerS: [900, 1000, 1100][i]!,
+        liveSeconds: 15,
+      })),
+    };
+    const s = summarise(set);
+    expect(s.processes.sensor).toMatchObject({ peakRssMb: 61, peakRssAnonMb: 21, cpuSeconds: 2 });
+    expect(s.drainReadingsPerS).toBe(1000);
+    expect(s.processes.mqtthandler?.peakRssMb).toBe(66);
+    // the three live services together, per round (startup = half of each one's CPU), then the median
+    expect(s.liveStartupCpuSeconds).toBe(3);
+    expect(s.liveSteadyCpuSeconds).toBe(3);
+  });
+});
+
+describe('device services: shipped node flags', () => {
+  // A flag this node does not know makes it exit before the service starts: a crash-looping container.
+  it.each(DEVICE_SERVICES)('%s: the start script has heap flags and this node accepts them', (svc) => {
+    const flags = nodeFlagsOf(svc);
+    expect(flags).toContain('--max-semi-space-size=1');
+    expect(() => execFileSync(process.execPath, [...flags, '-e', '0'], { stdio: 'pipe' })).not.toThrow();
+  });
+});
