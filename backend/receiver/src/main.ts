@@ -102,6 +102,7 @@ const broker: BrokerIntake =
         password: config.MQTT_PASSWORD,
         caFile: config.MQTT_CA_FILE,
         replicaId: config.RECEIVER_REPLICA_ID,
+        sessionExpirySeconds: config.RECEIVER_SESSION_EXPIRY_S,
         reconnectMinMs: config.RECEIVER_RECONNECT_MIN_MS,
         reconnectMaxMs: config.RECEIVER_RECONNECT_MAX_MS,
         subscriptions: [

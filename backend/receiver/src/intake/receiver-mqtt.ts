@@ -18,6 +18,12 @@ export interface ReceiverMqttOptions {
    * same id to take over.
    */
   replicaId: string;
+  /**
+   * How long the broker keeps that session once the connection is gone (MQTT 5 session expiry): a
+   * replica back within it resumes; one gone for longer stops being handed a share (its session, and
+   * what was queued in it, is dropped).
+   */
+  sessionExpirySeconds: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   subscriptions: string[];
@@ -41,9 +47,13 @@ export interface ReceiverMqttOptions {
 }
 
 /**
- * The backend's broker sessions. Intake is a persistent session (clean session false) under a client id
- * stable per replica, so the broker keeps this replica's messages while it is away (a restart, a deploy)
- * and sends again whatever it had not PUBACKed; PUBACKs are sent only after the commit
+ * The backend's broker sessions, MQTT 5. Intake is a persistent session (clean start false) under a client
+ * id stable per replica, so the broker keeps this replica's messages while it is away (a restart, a deploy)
+ * and sends again whatever it had not PUBACKed. The session expires `sessionExpirySeconds` after the
+ * connection is gone: with MQTT 3.1.1 only the broker-wide `persistent_client_expiration` (days) ended it,
+ * and Mosquitto 2.0.11 kept handing a replica gone for good its share of the shared subscription until
+ * then (measured with 2.0.11 in test/intake/session-expiry.int.test.ts: once the session expired, the
+ * other members got every message). PUBACKs are sent only after the commit
  * (puback-after-commit.ts). While the ingest is full, handleMessage's callback is held as well (mqtt.js
  * handles one incoming packet at a time until it calls back), which bounds the receiver's memory and
  * lets the broker hold the rest. Acks go out on a second connection: holding handleMessage also holds the
@@ -74,7 +84,11 @@ export class ReceiverMqtt implements BrokerIntake {
   private options(clientId: string, ca: Buffer | undefined, clean: boolean): IClientOptions {
     return {
       clientId,
+      protocolVersion: 5,
       clean,
+      // MQTT 5 ends a session when its connection closes unless it has an expiry: the ack connection
+      // (clean) keeps none, the intake session is kept for a replica's return.
+      ...(clean ? {} : { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds } }),
       keepalive: 30,
       reconnectPeriod: 0, // reconnects are ours: exponential backoff with jitter (reconnectAfterClose)
       resubscribe: false, // subscribed on every connect anyway
@@ -135,6 +149,7 @@ export class ReceiverMqtt implements BrokerIntake {
           url: this.opts.url,
           clientId,
           sessionPresent: connack.sessionPresent,
+          sessionExpirySeconds: this.opts.sessionExpirySeconds,
           subscriptions: this.opts.subscriptions,
         },
         'connected to broker',
