@@ -79,7 +79,7 @@ export const receiverEnv = {
     min: 1,
     max: 1_209_600,
     description:
-      'seconds the broker keeps this replica\'s session (MQTT 5 session expiry) after its connection ' +
+      "seconds the broker keeps this replica's session (MQTT 5 session expiry) after its connection " +
       'is gone: what it has not committed and its share of new messages wait that long for it (a restart, ' +
       'a deploy, a host reboot); a replica away longer loses its session, the broker stops handing it a ' +
       'share, and the source-004 messages queued for it are dropped (native devices resend theirs)',

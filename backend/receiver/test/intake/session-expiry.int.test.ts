@@ -127,7 +127,7 @@ describe('receiver session expiry (MQTT 5, real Mosquitto)', () => {
     online.clear();
   });
 
-  it("hands a replica killed for good no share once its session expired: the other one gets every message", async () => {
+  it('hands a replica killed for good no share once its session expired: the other one gets every message', async () => {
     const byLost: string[] = [];
     const lost = await startReplica('r2', byLost);
     const shared = await publish(20);
