@@ -84,6 +84,13 @@ export const receiverEnv = {
       'a deploy, a host reboot); a replica away longer loses its session, the broker stops handing it a ' +
       'share, and the source-004 messages queued for it are dropped (native devices resend theirs)',
   }),
+  RECEIVER_LEAVING: env.bool({
+    default: false,
+    description:
+      'this replica is being removed for good (scaling down): on SIGTERM it unsubscribes, takes and ' +
+      'commits what was already queued for it, and ends its broker session, so no share is left waiting ' +
+      'for it (MQTT intake; backend/receiver/README.md, "Removing a replica for good")',
+  }),
   RECEIVER_RECONNECT_MIN_MS: env.int({
     default: 500,
     min: 100,

@@ -200,5 +200,13 @@ await runService({
     ingest,
     // Stopped first: no new messages are taken while the ingest finishes and acks what it has.
     { name: 'intake', start: async () => {}, stop: async () => broker.pause() },
+    // Before that, when this replica is being removed for good: no share of new messages is left for it.
+    {
+      name: 'leave',
+      start: async () => {},
+      stop: async () => {
+        if (config.RECEIVER_LEAVING) await broker.leave?.();
+      },
+    },
   ],
 });

@@ -72,6 +72,8 @@ export class ReceiverMqtt implements BrokerIntake {
   private pubacks: PubackAfterCommit | undefined;
   private closing = false;
   private stopped = false;
+  private leaving = false;
+  private lastMessageAt = 0;
   private readonly corked = new WeakSet<object>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -127,6 +129,7 @@ export class ReceiverMqtt implements BrokerIntake {
     this.pubacks = pubacks;
     client.handleMessage = (packet, callback) => {
       if (this.closing) return; // never PUBACK after stop began: the broker keeps the message
+      this.lastMessageAt = Date.now();
       this.corkUntilNextTurn(client);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       const receipt =
@@ -154,6 +157,7 @@ export class ReceiverMqtt implements BrokerIntake {
         },
         'connected to broker',
       );
+      if (this.leaving) return; // reconnected while leaving: nothing to subscribe to any more
       client
         .subscribeAsync(Object.fromEntries(this.opts.subscriptions.map((t) => [t, { qos: 1 as const }])))
         .then((granted) => {
@@ -234,6 +238,29 @@ export class ReceiverMqtt implements BrokerIntake {
     this.closing = true;
   }
 
+  /**
+   * Scaling down (RECEIVER_LEAVING): unsubscribes, so the broker hands this replica no new messages;
+   * takes what was already queued for its session (it still arrives after the UNSUBACK) until none came
+   * for `quietMs`; stop() then ends the session (session expiry 0 on DISCONNECT) once the ingest has
+   * committed and PUBACKed what it took. Bounded by `maxMs`: a replica that never gets quiet still leaves.
+   */
+  async leave(quietMs = 1000, maxMs = 30_000): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) {
+      this.opts.log.warn(
+        "leaving while not connected: the broker keeps this replica's session until it expires",
+      );
+      return;
+    }
+    this.leaving = true;
+    this.lastMessageAt = Date.now();
+    await client.unsubscribeAsync(this.opts.subscriptions);
+    const deadline = Date.now() + maxMs;
+    while (Date.now() - this.lastMessageAt < quietMs && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    this.opts.log.info({ heldMessages: this.heldMessages }, 'left the shared subscription');
+  }
+
   async stop(): Promise<void> {
     this.closing = true;
     this.stopped = true;
@@ -249,6 +276,11 @@ export class ReceiverMqtt implements BrokerIntake {
         ),
       );
     }
-    await Promise.all([client?.endAsync().catch(() => {}), this.publisher?.endAsync().catch(() => {})]);
+    // Leaving for good: session expiry 0 ends the session now (nothing is queued for it any more).
+    const end = this.leaving ? { reasonCode: 0, properties: { sessionExpiryInterval: 0 } } : {};
+    await Promise.all([
+      client?.endAsync(false, end).catch(() => {}),
+      this.publisher?.endAsync().catch(() => {}),
+    ]);
   }
 }

@@ -3,14 +3,15 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SecuredBroker, sleep, waitFor } from '@sensorfleet/tools/harness';
-import { createLogger, topicFilters, topics } from '@sensorfleet/shared';
+import { createLogger, receiverClientId, topicFilters, topics } from '@sensorfleet/shared';
 import { ReceiverMqtt } from '../../src/intake/receiver-mqtt.js';
 
 /**
  * A receiver replica's MQTT 5 session expiry against the shipped Mosquitto config (whose
  * `persistent_client_expiration` is 14 days): a replica killed -9 for good stops being handed a share of
  * the shared subscription once its session expired, and one back within the expiry resumes its session
- * and gets what was queued for it. The replica that dies is a real process (the built ReceiverMqtt,
+ * and gets what was queued for it; a replica that leaves (scaling down) ends its session at once. The
+ * replica that dies is a real process (the built ReceiverMqtt,
  * dist/), killed with SIGKILL: no DISCONNECT, the broker only sees the TCP connection go.
  */
 const EXPIRY_S = 2;
@@ -54,6 +55,7 @@ function linesOf(child: ChildProcess, into: string[]): void {
 describe('receiver session expiry (MQTT 5, real Mosquitto)', () => {
   let broker: SecuredBroker;
   let survivor: ReceiverMqtt;
+  let receiverAccount: { username: string; password: string };
   let device: MqttClient;
   let receiverPassword: string;
   const children: ChildProcess[] = [];
@@ -91,6 +93,7 @@ describe('receiver session expiry (MQTT 5, real Mosquitto)', () => {
     broker = await SecuredBroker.start();
     const passwords = await broker.setAccounts(['receiver', 'dev-1']);
     receiverPassword = passwords.get('receiver')!;
+    receiverAccount = { username: 'receiver', password: receiverPassword };
     device = await mqtt.connectAsync(broker.deviceUrl, {
       clientId: 'dev-1',
       username: 'dev-1',
@@ -165,5 +168,54 @@ describe('receiver session expiry (MQTT 5, real Mosquitto)', () => {
       queued.every((p) => after.includes(p)),
     );
     expect(whileAway.filter((p) => bySurvivor.includes(p) || after.includes(p))).toEqual(whileAway);
+  });
+
+  it('a replica that leaves gets no share from then on and leaves no session behind', async () => {
+    const byLeaving: string[] = [];
+    const leaving = new ReceiverMqtt({
+      url: broker.url,
+      username: 'receiver',
+      password: receiverPassword,
+      replicaId: 'r2',
+      sessionExpirySeconds: 300, // the default: only the leave ends the session here
+      reconnectMinMs: 200,
+      reconnectMaxMs: 1000,
+      subscriptions: [sharedTelemetry],
+      log: createLogger('r2', 'warn', { pretty: false }),
+      onMessage: (_topic, payload, _retained, receipt) => {
+        receipt.committed();
+        byLeaving.push(payload.toString());
+        return undefined;
+      },
+    });
+    await leaving.start();
+    await waitFor('r2 subscribed', 10_000, async () => online.get('r2') === 'true');
+    const before = await publish(20);
+    await waitFor('20 messages taken', 10_000, async () => bySurvivor.length + byLeaving.length === 20);
+    expect(byLeaving.length).toBeGreaterThan(0);
+
+    await leaving.leave(300);
+    leaving.pause();
+    await leaving.stop();
+    const after = await publish(20);
+    await waitFor('every message after the leave taken by r1', 5000, async () =>
+      after.every((p) => bySurvivor.includes(p)),
+    );
+    expect(before.filter((p) => bySurvivor.includes(p) || byLeaving.includes(p))).toEqual(before);
+    // Its client id finds no session: nothing is kept for it.
+    const probe = mqtt.connect(broker.url, {
+      clientId: receiverClientId('r2'),
+      protocolVersion: 5,
+      clean: false,
+      reconnectPeriod: 0,
+      properties: { sessionExpiryInterval: 0 },
+      ...receiverAccount,
+    });
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      probe.once('connect', resolve);
+      probe.once('error', reject);
+    });
+    expect(connack.sessionPresent).toBe(false);
+    await probe.endAsync();
   });
 });
