@@ -240,11 +240,12 @@ export class ReceiverMqtt implements BrokerIntake {
 
   /**
    * Scaling down (RECEIVER_LEAVING): unsubscribes, so the broker hands this replica no new messages;
-   * takes what was already queued for its session (it still arrives after the UNSUBACK) until none came
-   * for `quietMs`; stop() then ends the session (session expiry 0 on DISCONNECT) once the ingest has
-   * committed and PUBACKed what it took. Bounded by `maxMs`: a replica that never gets quiet still leaves.
+   * takes what was already queued for its session (it still arrives after the UNSUBACK) until everything
+   * it took is committed and none came for `quietMs` (while the ingest is full the broker cannot send,
+   * so quiet alone proves nothing); stop() then ends the session (session expiry 0 on DISCONNECT). Bounded
+   * by `maxMs`, well inside the service's 20 s stop timeout: a replica that never gets quiet still leaves.
    */
-  async leave(quietMs = 1000, maxMs = 30_000): Promise<void> {
+  async leave(quietMs = 1000, maxMs = 10_000): Promise<void> {
     const client = this.client;
     if (!client?.connected) {
       this.opts.log.warn(
@@ -256,7 +257,7 @@ export class ReceiverMqtt implements BrokerIntake {
     this.lastMessageAt = Date.now();
     await client.unsubscribeAsync(this.opts.subscriptions);
     const deadline = Date.now() + maxMs;
-    while (Date.now() - this.lastMessageAt < quietMs && Date.now() < deadline)
+    while ((this.heldMessages > 0 || Date.now() - this.lastMessageAt < quietMs) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 100));
     this.opts.log.info({ heldMessages: this.heldMessages }, 'left the shared subscription');
   }
