@@ -74,6 +74,23 @@ export const receiverEnv = {
       'not committed and its share of new ones while it is away, for whoever next starts with this id. ' +
       'Every replica needs its own; keep it across restarts and replacements',
   }),
+  RECEIVER_SESSION_EXPIRY_S: env.int({
+    default: 300,
+    min: 1,
+    max: 1_209_600,
+    description:
+      "seconds the broker keeps this replica's session (MQTT 5 session expiry) after its connection " +
+      'is gone: what it has not committed and its share of new messages wait that long for it (a restart, ' +
+      'a deploy, a host reboot); a replica away longer loses its session, the broker stops handing it a ' +
+      'share, and the source-004 messages queued for it are dropped (native devices resend theirs)',
+  }),
+  RECEIVER_LEAVING: env.bool({
+    default: false,
+    description:
+      'this replica is being removed for good (scaling down): on SIGTERM it unsubscribes, takes and ' +
+      'commits what was already queued for it, and ends its broker session, so no share is left waiting ' +
+      'for it (MQTT intake; backend/receiver/README.md, "Removing a replica for good")',
+  }),
   RECEIVER_RECONNECT_MIN_MS: env.int({
     default: 500,
     min: 100,

@@ -102,6 +102,7 @@ const broker: BrokerIntake =
         password: config.MQTT_PASSWORD,
         caFile: config.MQTT_CA_FILE,
         replicaId: config.RECEIVER_REPLICA_ID,
+        sessionExpirySeconds: config.RECEIVER_SESSION_EXPIRY_S,
         reconnectMinMs: config.RECEIVER_RECONNECT_MIN_MS,
         reconnectMaxMs: config.RECEIVER_RECONNECT_MAX_MS,
         subscriptions: [
@@ -199,5 +200,13 @@ await runService({
     ingest,
     // Stopped first: no new messages are taken while the ingest finishes and acks what it has.
     { name: 'intake', start: async () => {}, stop: async () => broker.pause() },
+    // Before that, when this replica is being removed for good: no share of new messages is left for it.
+    {
+      name: 'leave',
+      start: async () => {},
+      stop: async () => {
+        if (config.RECEIVER_LEAVING) await broker.leave?.();
+      },
+    },
   ],
 });

@@ -22,6 +22,11 @@ export interface FaultSpec {
   faultMs: number;
   /** Ends the fault; resolves when the broken part is back. */
   heal: () => Promise<void>;
+  /**
+   * Recovery time and live latency counted from the fault, not from its end: for a fault that is never
+   * healed (a replica lost for good), where `faultMs` is only how long its effects are known to last.
+   */
+  recoveryFromFault?: boolean;
   /** The drill's own checks, after the audit. */
   checks?: (window: DrillWindow) => Promise<{ ok: boolean; note: string }[]>;
   /**
@@ -63,20 +68,22 @@ export async function runFault(
       });
   await sleep(spec.leadMs ?? 2000);
   log(`  fault: ${spec.name}`);
+  const faultStart = Date.now();
   await spec.fault();
   await sleep(spec.faultMs);
   log('  ending the fault');
   await spec.heal();
   const faultEnd = Date.now();
-  const recoveryMs = await system.waitForDrain(faultEnd);
-  log(`  backlog empty ${recoveryMs} ms after the fault ended`);
+  const since = spec.recoveryFromFault ? faultStart : faultEnd;
+  const recoveryMs = await system.waitForDrain(since);
+  log(`  backlog empty ${recoveryMs} ms after the fault${spec.recoveryFromFault ? '' : ' ended'}`);
   await sleep(1000);
   await system.closeWindow(window);
   const audits = await system.audit(window);
   const notes = [...(spec.notes ?? [])];
   const maxLiveLatencyMs = spec.liveLatency
-    ? await spec.liveLatency(faultEnd, recoveryMs)
-    : await system.maxLiveLatencyMs(faultEnd, faultEnd + recoveryMs);
+    ? await spec.liveLatency(since, recoveryMs)
+    : await system.maxLiveLatencyMs(since, since + recoveryMs);
   const checks = spec.checks ? await spec.checks(window) : [];
   return verdict({
     id: spec.id,

@@ -62,9 +62,12 @@ export class NodeService extends ManagedServer {
     );
   }
 
-  /** Environment changes apply at the next start/restart. */
-  setEnv(env: Record<string, string>): void {
-    Object.assign(this.opts.env, env);
+  /** Environment changes apply at the next start/restart; `undefined` removes a variable. */
+  setEnv(env: Record<string, string | undefined>): void {
+    for (const [name, value] of Object.entries(env)) {
+      if (value === undefined) delete this.opts.env[name];
+      else this.opts.env[name] = value;
+    }
   }
 
   get healthUrl(): string {

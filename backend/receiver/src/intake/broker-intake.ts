@@ -29,6 +29,12 @@ export interface BrokerIntake {
   /** Stops taking new messages; publishing goes on until stop() so acks of finished work can leave. */
   pause(): void;
   stop(): Promise<void>;
+  /**
+   * Scaling down, before pause(): stop being handed new messages, take what is already on its way, and
+   * have stop() end this replica's broker state instead of keeping it for a return. Intakes with no
+   * per-replica state (a queue all replicas consume) have nothing to do.
+   */
+  leave?(): Promise<void>;
   /** Publishes to an MQTT topic (`devices/{id}/ack`, …) at QoS 1; resolves once the broker has it. */
   publish(topic: string, payload: string, retain?: boolean): Promise<void>;
 }

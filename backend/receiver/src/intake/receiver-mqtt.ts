@@ -18,6 +18,12 @@ export interface ReceiverMqttOptions {
    * same id to take over.
    */
   replicaId: string;
+  /**
+   * How long the broker keeps that session once the connection is gone (MQTT 5 session expiry): a
+   * replica back within it resumes; one gone for longer stops being handed a share (its session, and
+   * what was queued in it, is dropped).
+   */
+  sessionExpirySeconds: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   subscriptions: string[];
@@ -41,9 +47,13 @@ export interface ReceiverMqttOptions {
 }
 
 /**
- * The backend's broker sessions. Intake is a persistent session (clean session false) under a client id
- * stable per replica, so the broker keeps this replica's messages while it is away (a restart, a deploy)
- * and sends again whatever it had not PUBACKed; PUBACKs are sent only after the commit
+ * The backend's broker sessions, MQTT 5. Intake is a persistent session (clean start false) under a client
+ * id stable per replica, so the broker keeps this replica's messages while it is away (a restart, a deploy)
+ * and sends again whatever it had not PUBACKed. The session expires `sessionExpirySeconds` after the
+ * connection is gone: with MQTT 3.1.1 only the broker-wide `persistent_client_expiration` (days) ended it,
+ * and Mosquitto 2.0.11 kept handing a replica gone for good its share of the shared subscription until
+ * then (measured with 2.0.11 in test/intake/session-expiry.int.test.ts: once the session expired, the
+ * other members got every message). PUBACKs are sent only after the commit
  * (puback-after-commit.ts). While the ingest is full, handleMessage's callback is held as well (mqtt.js
  * handles one incoming packet at a time until it calls back), which bounds the receiver's memory and
  * lets the broker hold the rest. Acks go out on a second connection: holding handleMessage also holds the
@@ -62,6 +72,8 @@ export class ReceiverMqtt implements BrokerIntake {
   private pubacks: PubackAfterCommit | undefined;
   private closing = false;
   private stopped = false;
+  private leaving = false;
+  private lastMessageAt = 0;
   private readonly corked = new WeakSet<object>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -74,7 +86,11 @@ export class ReceiverMqtt implements BrokerIntake {
   private options(clientId: string, ca: Buffer | undefined, clean: boolean): IClientOptions {
     return {
       clientId,
+      protocolVersion: 5,
       clean,
+      // MQTT 5 ends a session when its connection closes unless it has an expiry: the ack connection
+      // (clean) keeps none, the intake session is kept for a replica's return.
+      ...(clean ? {} : { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds } }),
       keepalive: 30,
       reconnectPeriod: 0, // reconnects are ours: exponential backoff with jitter (reconnectAfterClose)
       resubscribe: false, // subscribed on every connect anyway
@@ -113,6 +129,7 @@ export class ReceiverMqtt implements BrokerIntake {
     this.pubacks = pubacks;
     client.handleMessage = (packet, callback) => {
       if (this.closing) return; // never PUBACK after stop began: the broker keeps the message
+      this.lastMessageAt = Date.now();
       this.corkUntilNextTurn(client);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       const receipt =
@@ -135,10 +152,12 @@ export class ReceiverMqtt implements BrokerIntake {
           url: this.opts.url,
           clientId,
           sessionPresent: connack.sessionPresent,
+          sessionExpirySeconds: this.opts.sessionExpirySeconds,
           subscriptions: this.opts.subscriptions,
         },
         'connected to broker',
       );
+      if (this.leaving) return; // reconnected while leaving: nothing to subscribe to any more
       client
         .subscribeAsync(Object.fromEntries(this.opts.subscriptions.map((t) => [t, { qos: 1 as const }])))
         .then((granted) => {
@@ -219,6 +238,30 @@ export class ReceiverMqtt implements BrokerIntake {
     this.closing = true;
   }
 
+  /**
+   * Scaling down (RECEIVER_LEAVING): unsubscribes, so the broker hands this replica no new messages;
+   * takes what was already queued for its session (it still arrives after the UNSUBACK) until everything
+   * it took is committed and none came for `quietMs` (while the ingest is full the broker cannot send,
+   * so quiet alone proves nothing); stop() then ends the session (session expiry 0 on DISCONNECT). Bounded
+   * by `maxMs`, well inside the service's 20 s stop timeout: a replica that never gets quiet still leaves.
+   */
+  async leave(quietMs = 1000, maxMs = 10_000): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) {
+      this.opts.log.warn(
+        "leaving while not connected: the broker keeps this replica's session until it expires",
+      );
+      return;
+    }
+    this.leaving = true;
+    this.lastMessageAt = Date.now();
+    await client.unsubscribeAsync(this.opts.subscriptions);
+    const deadline = Date.now() + maxMs;
+    while ((this.heldMessages > 0 || Date.now() - this.lastMessageAt < quietMs) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    this.opts.log.info({ heldMessages: this.heldMessages }, 'left the shared subscription');
+  }
+
   async stop(): Promise<void> {
     this.closing = true;
     this.stopped = true;
@@ -234,6 +277,11 @@ export class ReceiverMqtt implements BrokerIntake {
         ),
       );
     }
-    await Promise.all([client?.endAsync().catch(() => {}), this.publisher?.endAsync().catch(() => {})]);
+    // Leaving for good: session expiry 0 ends the session now (nothing is queued for it any more).
+    const end = this.leaving ? { reasonCode: 0, properties: { sessionExpiryInterval: 0 } } : {};
+    await Promise.all([
+      client?.endAsync(false, end).catch(() => {}),
+      this.publisher?.endAsync().catch(() => {}),
+    ]);
   }
 }
