@@ -1,7 +1,7 @@
 import { sleep } from '../harness/index.js';
 import type { DrillResult, DrillScale } from './drill.js';
 import type { DrillTarget, DrillWindow } from './drill-audit.js';
-import { verdict } from './drill-verdict.js';
+import { verdict, type SourceAudit } from './drill-verdict.js';
 
 export interface FaultSpec {
   id: string;
@@ -22,6 +22,11 @@ export interface FaultSpec {
   faultMs: number;
   /** Ends the fault; resolves when the broken part is back. */
   heal: () => Promise<void>;
+  /**
+   * Replaces the seq-based audit (system.audit), e.g. where a power cut makes the device reuse seqs so
+   * that seqs no longer count readings (drill 5).
+   */
+  audit?: (window: DrillWindow) => Promise<SourceAudit[]>;
   /** The drill's own checks, after the audit. */
   checks?: (window: DrillWindow) => Promise<{ ok: boolean; note: string }[]>;
   /**
@@ -72,7 +77,7 @@ export async function runFault(
   log(`  backlog empty ${recoveryMs} ms after the fault ended`);
   await sleep(1000);
   await system.closeWindow(window);
-  const audits = await system.audit(window);
+  const audits = spec.audit ? await spec.audit(window) : await system.audit(window);
   const notes = [...(spec.notes ?? [])];
   const maxLiveLatencyMs = spec.liveLatency
     ? await spec.liveLatency(faultEnd, recoveryMs)

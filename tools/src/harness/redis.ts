@@ -9,6 +9,7 @@
  * own memory until Redis fsyncs them, so `powerCut()` (a kill -9) loses what was not synced yet, as a
  * power cut of the device would (with `everysec`: up to about a second; with `always`: nothing).
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { findBinary } from './binaries.js';
@@ -123,6 +124,36 @@ export class RedisServer extends ManagedServer {
       args,
       ...(this.underPowerCut ? { env: powerCutEnv(path.join(this.dir, AOF_DIRNAME)) } : {}),
     };
+  }
+
+  /** The AOF file Redis appends to: the newest incr file of the multi-part AOF (undefined before one). */
+  liveAofFile(): string | undefined {
+    const dir = path.join(this.dir, AOF_DIRNAME);
+    if (!existsSync(dir)) return undefined;
+    const incr = readdirSync(dir)
+      .filter((f) => /\.\d+\.incr\.aof$/.test(f))
+      .sort((a, b) => Number(/\.(\d+)\.incr/.exec(a)?.[1]) - Number(/\.(\d+)\.incr/.exec(b)?.[1]))
+      .at(-1);
+    return incr === undefined ? undefined : path.join(dir, incr);
+  }
+
+  /** Bytes of the live AOF on disk (under the shim it grows only when Redis fsyncs). */
+  aofBytesOnDisk(): number {
+    const file = this.liveAofFile();
+    return file === undefined ? 0 : statSync(file).size;
+  }
+
+  /**
+   * Resolves once Redis has fsynced its AOF again (the file on disk grew; needs writes going on and the
+   * shim), so that a power cut `delayMs` later loses about `delayMs` of appends with `everysec`.
+   */
+  async nextAofSync(timeoutMs = 5000): Promise<void> {
+    const size = this.aofBytesOnDisk();
+    const deadline = Date.now() + timeoutMs;
+    while (this.aofBytesOnDisk() === size) {
+      if (Date.now() > deadline) throw new Error(`redis ${this.port}: no AOF fsync within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /**
