@@ -89,6 +89,28 @@ describe('power cut of the device Redis (LD_PRELOAD shim)', () => {
     expect(survived).toBeLessThanOrEqual(last + 1);
   });
 
+  it('an AOF rewrite (fork, new base and incr files, rename) under the shim: the cut AOF still loads', async () => {
+    server = await RedisServer.start({ appendfsync: 'everysec', powerCut: true });
+    const r = server;
+    const admin = new Redis(r.url);
+    const rewrite = (async () => {
+      await sleep(500);
+      await admin.bgrewriteaof();
+      for (;;) {
+        const info = await admin.info('persistence');
+        if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) break;
+        await sleep(50);
+      }
+      admin.disconnect();
+    })();
+    const { acked, cutAt } = await writeThenCut(r, 2500);
+    await rewrite;
+    const survived = await counterAfterRestart(r);
+    expect(survived).toBeGreaterThanOrEqual(acked.filter((a) => a.at <= cutAt - 2000).at(-1)!.value);
+    expect(survived).toBeLessThanOrEqual(acked.at(-1)!.value);
+    expect(readFileSync(r.outputLog, 'utf8')).toContain('Background AOF rewrite finished successfully');
+  });
+
   it('without the shim a kill -9 keeps everything written (the page cache survives it)', async () => {
     server = await RedisServer.start({ appendfsync: 'everysec' });
     expect(() => server!.powerCut()).toThrow(/powerCut: true/);
