@@ -32,6 +32,10 @@ const NEEDED = [
   // with it); the partition test and drill 6 build network namespaces and cut them with `ip` and `tc`
   // (as root). `npm run drill` (--drill) needs them too.
   ['faketime', 'faketime', 'test drill'],
+  // The power-cut test and drill 5 preload a shim the harness compiles from its C source
+  // (tools/src/harness/power-cut/): a C compiler and libc headers.
+  ['cc', 'gcc', 'test drill'],
+  ['/usr/include/stdio.h', 'libc6-dev', 'test drill'],
   ['ip', 'iproute2', 'test drill'],
   ['tc', 'iproute2', 'test drill'],
   // The Galera cluster tests: the wsrep provider (a library, so checked by path) and rsync for the

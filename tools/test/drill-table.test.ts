@@ -50,6 +50,20 @@ describe('drill verdict', () => {
     expect(verdict({ ...base, audits: [audit({ countedLoss: 2 })], allowedLoss: 10 }).passed).toBe(false);
   });
 
+  it('takes a count that is an upper bound (power cut) when no more are missing than it counted', () => {
+    // Redis lost 6 appends, 4 of them had reached MariaDB: 2 missing
+    const bound = audit({ stored: 98, countedLoss: 6, countedIsBound: true });
+    expect(verdict({ ...base, audits: [bound], allowedLoss: 11 }).passed).toBe(true);
+    expect(verdict({ ...base, audits: [bound], allowedLoss: 5 }).passed).toBe(false);
+    const r = verdict({
+      ...base,
+      audits: [audit({ stored: 93, countedLoss: 6, countedIsBound: true })],
+      allowedLoss: 11,
+    });
+    expect(r.passed).toBe(false);
+    expect(r.notes.join()).toContain('7 missing but at most 6 counted');
+  });
+
   it('fails duplicates, an empty window and failed checks', () => {
     expect(verdict({ ...base, audits: [audit({ duplicated: 1 })] }).passed).toBe(false);
     expect(verdict({ ...base, audits: [audit({ produced: 0, stored: 0 })] }).passed).toBe(false);

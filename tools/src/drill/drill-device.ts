@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { deviceKeys, MeasuringStateStore, OutboxStore, type DeviceKeys } from '@sensorfleet/shared';
-import { NodeService, RedisServer } from '../harness/index.js';
+import { httpGet, NodeService, RedisServer } from '../harness/index.js';
 
 export interface DrillDeviceOptions {
   id: string;
@@ -11,6 +11,8 @@ export interface DrillDeviceOptions {
   /** The broker's device listener (client id = user name). */
   brokerUrl: string;
   appendfsync: 'always' | 'everysec';
+  /** Its Redis under the power-cut shim: redisServer.powerCut() loses the AOF writes not yet fsynced. */
+  powerCut?: boolean;
   intervalMs: number;
   logLevel: string;
   /** Extension point: a command prefix for the sensor and the mqtthandler (e.g. `ip netns exec ns1`). */
@@ -66,6 +68,7 @@ export class DrillDevice {
     const redisServer = await RedisServer.start({
       dir: path.join(opts.dir, 'redis'),
       appendfsync: opts.appendfsync,
+      ...(opts.powerCut ? { powerCut: true } : {}),
       ...wrap,
     });
     // The device's own services reach its Redis on their loopback (inside a namespace: the namespace's).
@@ -124,6 +127,13 @@ export class DrillDevice {
       dropped: stats.dropped,
       redisLostAppends: lost,
     };
+  }
+
+  /** A metric of the sensor process (its /metrics), e.g. `sensorfleet_readings_taken_total`. */
+  async sensorMetric(name: string): Promise<number> {
+    const { body } = await httpGet(`http://${this.sensor.host}:${this.sensor.port}/metrics`);
+    const line = body.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
   }
 
   /** Measuring on / off through Redis, the way the device's button does it. */

@@ -1,7 +1,7 @@
 import { sleep } from '../harness/index.js';
 import type { DrillResult, DrillScale } from './drill.js';
 import type { DrillTarget, DrillWindow } from './drill-audit.js';
-import { verdict } from './drill-verdict.js';
+import { verdict, type SourceAudit } from './drill-verdict.js';
 
 export interface FaultSpec {
   id: string;
@@ -27,6 +27,11 @@ export interface FaultSpec {
    * healed (a replica lost for good), where `faultMs` is only how long its effects are known to last.
    */
   recoveryFromFault?: boolean;
+  /**
+   * Replaces the seq-based audit (system.audit), e.g. where a power cut makes the device reuse seqs so
+   * that seqs no longer count readings (drill 5).
+   */
+  audit?: (window: DrillWindow) => Promise<SourceAudit[]>;
   /** The drill's own checks, after the audit. */
   checks?: (window: DrillWindow) => Promise<{ ok: boolean; note: string }[]>;
   /**
@@ -79,7 +84,7 @@ export async function runFault(
   log(`  backlog empty ${recoveryMs} ms after the fault${spec.recoveryFromFault ? '' : ' ended'}`);
   await sleep(1000);
   await system.closeWindow(window);
-  const audits = await system.audit(window);
+  const audits = spec.audit ? await spec.audit(window) : await system.audit(window);
   const notes = [...(spec.notes ?? [])];
   const maxLiveLatencyMs = spec.liveLatency
     ? await spec.liveLatency(since, recoveryMs)

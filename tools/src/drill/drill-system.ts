@@ -42,6 +42,8 @@ export interface DrillSystemOptions {
 /** Extra settings of one device: the extension point for drills that run a device elsewhere. */
 export interface DrillDeviceExtras {
   appendfsync?: 'always' | 'everysec';
+  /** Its Redis under the power-cut shim (drill 5). */
+  powerCut?: boolean;
   /** Command prefix of its processes, e.g. `['ip', 'netns', 'exec', 'ns1']`. */
   wrap?: string[];
   /** Broker URL the device uses instead of the device listener on 127.0.0.1 (e.g. from a netns). */
@@ -161,7 +163,8 @@ export class DrillSystem {
       await system.waitWebadminHealthy();
       system.token = system.adminToken();
       for (const [i, id] of deviceIds.entries()) {
-        // Every other device with appendfsync always, so drill 5 has both kinds.
+        // Every other device with appendfsync always, so every drill runs on both policies (drill 5 adds
+        // its own devices, under the power-cut shim).
         await system.addDevice(id, { appendfsync: i % 2 === 0 ? 'always' : 'everysec' });
       }
       if (opts.compat004PerSecond > 0) {
@@ -192,6 +195,7 @@ export class DrillSystem {
       password: this.passwords.get(id)!,
       brokerUrl: extras.brokerUrl ?? this.broker.deviceUrl,
       appendfsync: extras.appendfsync ?? 'everysec',
+      ...(extras.powerCut ? { powerCut: true } : {}),
       intervalMs: this.opts.intervalMs,
       logLevel: this.opts.logLevel,
       ...(extras.wrap ? { wrap: extras.wrap } : {}),

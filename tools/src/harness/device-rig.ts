@@ -14,6 +14,8 @@ import { sleep, waitFor } from './wait-for.js';
 export interface DeviceRigOptions {
   deviceId?: string;
   appendfsync?: 'always' | 'everysec';
+  /** Redis under the power-cut shim: redisServer.powerCut() loses the AOF writes not yet fsynced. */
+  powerCut?: boolean;
   /** Start MariaDB and a receiver (default true). */
   backend?: boolean;
   /** Env of the sensor process on top of the defaults; false = no sensor process. */
@@ -49,7 +51,7 @@ export class DeviceRig {
     const deviceId = opts.deviceId ?? `dev-${Math.random().toString(36).slice(2, 8)}`;
     const backend = opts.backend ?? true;
     const [redisServer, broker, db] = await Promise.all([
-      RedisServer.start({ appendfsync: opts.appendfsync ?? 'everysec' }),
+      RedisServer.start({ appendfsync: opts.appendfsync ?? 'everysec', powerCut: opts.powerCut ?? false }),
       MosquittoServer.start(),
       backend ? MariaDbServer.start() : undefined,
     ]);

@@ -11,7 +11,14 @@ export {
   type ServerPlacement,
   type SpawnSpec,
 } from './managed-server.js';
-export { DEVICE_REDIS_CONF, RedisServer, redisCommand, type RedisServerOptions } from './redis.js';
+export {
+  AOF_DIRNAME,
+  DEVICE_REDIS_CONF,
+  RedisServer,
+  redisCommand,
+  type RedisServerOptions,
+} from './redis.js';
+export { POWER_CUT_SOURCE, powerCutEnv, powerCutLibrary } from './power-cut.js';
 export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from './mosquitto.js';
 export { makeDevCerts, SecuredBroker, type SecuredBrokerOptions } from './secured-broker.js';
 export {

@@ -4,11 +4,17 @@
  * overrides only what must differ on a shared machine (port, bind 127.0.0.1 [+ `host`], dir) and the two settings
  * the image's entrypoint takes from the environment (appendfsync, maxmemory). Needs Redis 7 (the image's
  * version: the conf uses `appenddirname`); the AOF lives under `<dir>/appendonlydir/`.
+ *
+ * With `powerCut: true` Redis runs under the power-cut shim (power-cut.ts): its AOF writes stay in its
+ * own memory until Redis fsyncs them, so `powerCut()` (a kill -9) loses what was not synced yet, as a
+ * power cut of the device would (with `everysec`: up to about a second; with `always`: nothing).
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { findBinary } from './binaries.js';
 import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-server.js';
+import { powerCutEnv } from './power-cut.js';
 import { REPO_ROOT } from './repo-root.js';
 
 /** The device Redis config as it ships in the image. */
@@ -19,7 +25,12 @@ export interface RedisServerOptions extends ServerOptions {
   appendfsync?: 'always' | 'everysec';
   /** As REDIS_MAXMEMORY on the device, e.g. '64mb'; default 0 (no limit). */
   maxmemory?: string;
+  /** Run under the power-cut shim, so that powerCut() loses the AOF writes not yet fsynced. */
+  powerCut?: boolean;
 }
+
+/** The AOF directory under a Redis dir (the shipped conf's `appenddirname`). */
+export const AOF_DIRNAME = 'appendonlydir';
 
 function encodeCommand(args: string[]): string {
   return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
@@ -70,11 +81,13 @@ export class RedisServer extends ManagedServer {
   protected readonly kind = 'redis';
   readonly appendfsync: 'always' | 'everysec';
   readonly maxmemory: string;
+  readonly underPowerCut: boolean;
 
   private constructor(dir: string, port: number, ownsDir: boolean, opts: RedisServerOptions) {
     super(dir, port, ownsDir, opts.log, opts);
     this.appendfsync = opts.appendfsync ?? 'everysec';
     this.maxmemory = opts.maxmemory ?? '0';
+    this.underPowerCut = opts.powerCut ?? false;
     this.startTimeoutMs = 60_000; // loading a big AOF takes a while
   }
 
@@ -106,7 +119,51 @@ export class RedisServer extends ManagedServer {
       '--maxmemory',
       this.maxmemory,
     ];
-    return { command: findBinary('redis-server', 'REDIS_SERVER_BIN'), args };
+    return {
+      command: findBinary('redis-server', 'REDIS_SERVER_BIN'),
+      args,
+      ...(this.underPowerCut ? { env: powerCutEnv(path.join(this.dir, AOF_DIRNAME)) } : {}),
+    };
+  }
+
+  /** The AOF file Redis appends to: the newest incr file of the multi-part AOF (undefined before one). */
+  liveAofFile(): string | undefined {
+    const dir = path.join(this.dir, AOF_DIRNAME);
+    if (!existsSync(dir)) return undefined;
+    const incr = readdirSync(dir)
+      .filter((f) => /\.\d+\.incr\.aof$/.test(f))
+      .sort((a, b) => Number(/\.(\d+)\.incr/.exec(a)?.[1]) - Number(/\.(\d+)\.incr/.exec(b)?.[1]))
+      .at(-1);
+    return incr === undefined ? undefined : path.join(dir, incr);
+  }
+
+  /** Bytes of the live AOF on disk (under the shim it grows only when Redis fsyncs). */
+  aofBytesOnDisk(): number {
+    const file = this.liveAofFile();
+    return file === undefined ? 0 : statSync(file).size;
+  }
+
+  /**
+   * Resolves once Redis has fsynced its AOF again (the file on disk grew; needs writes going on and the
+   * shim), so that a power cut `delayMs` later loses about `delayMs` of appends with `everysec`.
+   */
+  async nextAofSync(timeoutMs = 5000): Promise<void> {
+    const size = this.aofBytesOnDisk();
+    const deadline = Date.now() + timeoutMs;
+    while (this.aofBytesOnDisk() === size) {
+      if (Date.now() > deadline) throw new Error(`redis ${this.port}: no AOF fsync within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /**
+   * A power cut of the device's Redis: kill -9 under the shim, so the AOF writes Redis had not fsynced
+   * are gone (a plain kill() keeps them: the kernel has them). Needs `powerCut: true`.
+   */
+  powerCut(): Promise<void> {
+    if (!this.underPowerCut) throw new Error('powerCut() needs a Redis started with powerCut: true');
+    this.emit('power cut: kill -9, AOF writes not yet fsynced are lost');
+    return this.kill();
   }
 
   protected async probe(pid: number): Promise<boolean> {
