@@ -1,24 +1,12 @@
 import type { Pool, PoolConnection, QueryOptions, SqlImportOptions } from 'mariadb';
-import { isConflict, isNodeFailure, isTransactionLost } from './galera-errors.js';
+import { isConflict, isNodeFailure } from './galera-errors.js';
+import { guardConnection } from './transaction-guard.js';
 
 /** One database node behind a FailoverPool: its own connector pool and when it may be tried again. */
 export interface FailoverNode {
   /** host:port, for logs and metrics (never the password). */
   readonly label: string;
   readonly pool: Pool;
-}
-
-/** Server status flag: a transaction is open (OK packet, `conn.info.status`). */
-const SERVER_STATUS_IN_TRANS = 1;
-
-/** What a statement or COMMIT gets when the server rolled the transaction back without saying so. */
-function transactionDropped(): Error {
-  return Object.assign(
-    new Error(
-      'the server rolled the transaction back (a conflicting write replicated from another node); run it again',
-    ),
-    { errno: 1213, code: 'ER_LOCK_DEADLOCK', sqlState: '40001' },
-  );
 }
 
 export interface FailoverEvents {
@@ -137,55 +125,19 @@ export class FailoverPool {
   }
 
   /**
-   * Wraps a connection's methods once (the connector reuses connections):
-   * - errors that say the node is gone make later connections skip it;
-   * - statements go out one after the other, and after a statement found the transaction aborted
-   *   (certification lost, error 1213, or a savepoint gone with it, 1305) the following ones fail
-   *   without being sent, until rollback. On Galera a replicated write from another node aborts a
-   *   transaction between statements; statements already queued behind would otherwise run in autocommit
-   *   and commit half a transaction. Pipelining is off on these pools for the same reason: a PREPARE that
-   *   fails so would leave its pipelined EXECUTE running the previous prepared statement.
+   * Wraps a connection's methods once (the connector reuses connections): errors that say the node is
+   * gone make later connections skip it, and transactions get the guard every pool has
+   * (transaction-guard.ts). On Galera it matters most: a write replicated from another node aborts a
+   * local transaction between two of its statements.
    */
   private watch(conn: PoolConnection, i: number): void {
     if (this.watched.has(conn)) return;
     this.watched.add(conn);
-    let chain: Promise<unknown> = Promise.resolve();
-    let aborted: Error | undefined;
-    let inTransaction = false;
-    const methods = conn as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    // The connector skips COMMIT when the server says no transaction is open, so a transaction the
-    // server dropped would "commit" silently: the server status after each statement is checked.
-    const stillOpen = (): boolean =>
-      ((conn.info?.status ?? SERVER_STATUS_IN_TRANS) & SERVER_STATUS_IN_TRANS) !== 0;
-    const wrap = (name: string, kind: 'statement' | 'commit' | 'begin' | 'end'): void => {
-      const original = methods[name]!.bind(conn);
-      methods[name] = (...args) => {
-        const run = chain.then(async () => {
-          if ((kind === 'statement' || kind === 'commit') && aborted !== undefined) throw aborted;
-          if (kind === 'commit' && inTransaction && !stillOpen()) throw (aborted = transactionDropped());
-          if (kind === 'begin' || kind === 'end' || kind === 'commit') aborted = undefined;
-          try {
-            const result = await original(...args);
-            if (kind === 'begin') inTransaction = true;
-            else if (kind !== 'statement') inTransaction = false;
-            else if (inTransaction && !stillOpen()) throw (aborted = transactionDropped());
-            return result;
-          } catch (err) {
-            if (isNodeFailure(err, 0) && this.active === i) this.markDown(i, err);
-            if (kind === 'statement' && isTransactionLost(err)) aborted = err as Error;
-            if (kind === 'commit' || kind === 'end') inTransaction = false;
-            throw err;
-          }
-        });
-        chain = run.catch(() => undefined);
-        return run;
-      };
-    };
-    for (const name of ['query', 'execute', 'batch']) wrap(name, 'statement');
-    wrap('commit', 'commit');
-    wrap('beginTransaction', 'begin');
-    wrap('rollback', 'end');
-    wrap('release', 'end');
+    guardConnection(conn, {
+      onError: (err) => {
+        if (isNodeFailure(err, 0) && this.active === i) this.markDown(i, err);
+      },
+    });
   }
 
   private async autocommit<T>(run: (conn: PoolConnection) => Promise<T>): Promise<T> {

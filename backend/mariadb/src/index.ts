@@ -1,6 +1,13 @@
 export { migrate, migrateWhenReady, type MigrationResult } from './migrate.js';
 export { migrations, type Migration } from './migrations.js';
-export { createPool, parseDatabaseUrl, splitDatabaseUrls, type CreatePoolOptions } from './pool.js';
+export {
+  connectorPoolConfig,
+  createPool,
+  parseDatabaseUrl,
+  splitDatabaseUrls,
+  type CreatePoolOptions,
+} from './pool.js';
+export { guardConnection, type GuardEvents } from './transaction-guard.js';
 export { FailoverPool, type FailoverEvents, type FailoverNode } from './failover-pool.js';
 export { isConflict, isNodeFailure } from './galera-errors.js';
 export { queryIngestStats, type IngestStatsOptions, type Queryable } from './ingest-stats-query.js';

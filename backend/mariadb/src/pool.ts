@@ -1,5 +1,6 @@
 import { createPool as createMariaPool, type Pool, type PoolConfig } from 'mariadb';
 import { FailoverPool, type FailoverEvents } from './failover-pool.js';
+import { guardConnection } from './transaction-guard.js';
 
 /** DATABASE_URL (`mariadb://user:pass@host:3306/db`) → connector options. */
 export function parseDatabaseUrl(url: string): PoolConfig {
@@ -35,8 +36,30 @@ export interface CreatePoolOptions extends Partial<PoolConfig>, FailoverEvents {
 }
 
 /**
- * All times are written and read as UTC (`timezone: 'Z'`), whatever the server's zone; BIGINTs come back
- * as numbers (seqs stay far below 2^53).
+ * The connector options of one node's pool: all times are written and read as UTC (`timezone: 'Z'`),
+ * whatever the server's zone; BIGINTs come back as numbers (seqs stay far below 2^53). No pipelining:
+ * see transaction-guard.ts (a PREPARE that fails must not leave its pipelined EXECUTE running).
+ * Exported for the benchmark that compares it with the connector's defaults.
+ */
+export function connectorPoolConfig(url: string, opts: Partial<PoolConfig> = {}): PoolConfig {
+  return {
+    ...parseDatabaseUrl(url),
+    connectionLimit: 5,
+    timezone: 'Z',
+    bigIntAsNumber: true,
+    insertIdAsNumber: true,
+    decimalAsNumber: true,
+    acquireTimeout: 10_000,
+    connectTimeout: 5_000,
+    pipelining: false,
+    ...opts,
+  };
+}
+
+/**
+ * A pool whose connections keep transactions all-or-nothing when the server aborts one in the middle
+ * (deadlock victim, lock wait timeout with innodb_rollback_on_timeout, Galera conflict): statements one
+ * after the other, none sent after the abort until the rollback (transaction-guard.ts).
  *
  * A comma-separated list of URLs (a Galera cluster) gives a FailoverPool: one connector pool per node,
  * everything sent to the first node that is up. Each node's pool gives up on a dead node after 3 s
@@ -46,26 +69,19 @@ export function createPool(url: string | readonly string[], opts: CreatePoolOpti
   const { onNodeDown, onActiveNode, onConflictRetry, retryDownMs, ...poolOpts } = opts;
   const urls = splitDatabaseUrls(url);
   const make = (one: string, extra: Partial<PoolConfig> = {}): Pool =>
-    createMariaPool({
-      ...parseDatabaseUrl(one),
-      connectionLimit: 5,
-      timezone: 'Z',
-      bigIntAsNumber: true,
-      insertIdAsNumber: true,
-      decimalAsNumber: true,
-      acquireTimeout: 10_000,
-      connectTimeout: 5_000,
-      ...extra,
-      ...poolOpts,
-    });
-  if (urls.length === 1) return make(urls[0]!);
+    createMariaPool(connectorPoolConfig(one, { ...extra, ...poolOpts }));
+  if (urls.length === 1) {
+    const pool = make(urls[0]!);
+    const getConnection = pool.getConnection.bind(pool);
+    pool.getConnection = async () => guardConnection(await getConnection());
+    return pool;
+  }
   const nodes = urls.map((one) => {
     const cfg = parseDatabaseUrl(one);
     return {
       label: `${cfg.host}:${cfg.port}`,
-      // minimumIdle 0: no connections are opened to the standby nodes until they are needed. No
-      // pipelining: see FailoverPool.watch (an aborted transaction must stop at its first failure).
-      pool: make(one, { acquireTimeout: 3_000, connectTimeout: 2_000, minimumIdle: 0, pipelining: false }),
+      // minimumIdle 0: no connections are opened to the standby nodes until they are needed.
+      pool: make(one, { acquireTimeout: 3_000, connectTimeout: 2_000, minimumIdle: 0 }),
     };
   });
   const pool = new FailoverPool(nodes, {

@@ -233,18 +233,28 @@ function sameDir(a: string, b: string): boolean {
 export class MariaDbServer extends ManagedServer {
   protected readonly kind = 'mariadb';
 
-  private constructor(dir: string, port: number, ownsDir: boolean, log?: (line: string) => void) {
+  private constructor(
+    dir: string,
+    port: number,
+    ownsDir: boolean,
+    log?: (line: string) => void,
+    private readonly serverArgs: readonly string[] = [],
+  ) {
     super(dir, port, ownsDir, log);
     this.startTimeoutMs = 120_000; // crash recovery after kill() can take a while on a slow disk
     this.stopTimeoutMs = 30_000;
   }
 
-  /** Start a private MariaDB. A `dir` that already holds `data/` is reused (persistent instance). */
-  static start(opts: ServerOptions = {}): Promise<MariaDbServer> {
+  /**
+   * Start a private MariaDB. A `dir` that already holds `data/` is reused (persistent instance).
+   * `serverArgs` are appended to the command line, for settings that cannot change at run time
+   * (e.g. `--innodb-rollback-on-timeout`).
+   */
+  static start(opts: ServerOptions & { serverArgs?: readonly string[] } = {}): Promise<MariaDbServer> {
     return ManagedServer.startOnFreePort(
       'mariadb',
       opts,
-      (dir, port, ownsDir) => new MariaDbServer(dir, port, ownsDir, opts.log),
+      (dir, port, ownsDir) => new MariaDbServer(dir, port, ownsDir, opts.log, opts.serverArgs),
     );
   }
 
@@ -333,6 +343,7 @@ export class MariaDbServer extends ManagedServer {
       '--character-set-server=utf8mb4',
       '--collation-server=utf8mb4_unicode_ci',
       '--default-time-zone=+00:00',
+      ...this.serverArgs,
     ];
     if (isRoot()) args.push('--user=root');
     return { command: findBinary('mariadbd', 'MARIADBD_BIN'), args };

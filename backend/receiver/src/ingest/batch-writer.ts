@@ -99,7 +99,8 @@ export class BatchWriter {
         ),
       ].sort();
       const registry = planRegistry(items, readings.outcomes);
-      // Issued in this order without waiting in between (the connection pipelines them).
+      // Issued in this order at once; the connection sends them one after the other and none after one
+      // that found the transaction aborted (@sensorfleet/mariadb transaction-guard.ts).
       const done = Promise.all([
         insertBatchRecord(conn, batchId, sqlDateTime(Date.now()), {
           ranges: readings.stored,

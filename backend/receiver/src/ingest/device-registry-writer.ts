@@ -22,7 +22,7 @@ const incomingStateIsNewer =
  * VALUES(col) of a column already assigned reads the assigned value, not the inserted one.
  */
 export function writeRegistry(conn: PoolConnection, plan: RegistryPlan): Promise<unknown> {
-  // Issued at once (pipelined, in this order on the wire); awaited together.
+  // Issued at once and awaited together; the connection sends them in this order, one after the other.
   const q: Promise<unknown>[] = [];
   const upsert = (columns: string[], assignments: string[], rows: unknown[][]) => {
     if (!rows.length) return;

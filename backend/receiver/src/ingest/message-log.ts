@@ -110,7 +110,7 @@ const TUPLE = '(?,?,?,?,?,?,?,?,?,?,?,?,?)';
 /** Keeps a statement well below max_allowed_packet (16 MiB by default). */
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
-/** Multi-row inserts of the rows, issued at once (pipelined) on the transaction's connection. */
+/** Multi-row inserts of the rows, issued at once on the transaction's connection (sent in order). */
 export function insertMessageLog(conn: PoolConnection, rows: MessageLogRow[]): Promise<unknown> {
   const statements: Promise<unknown>[] = [];
   let chunk: MessageLogRow[] = [];
