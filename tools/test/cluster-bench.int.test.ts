@@ -34,9 +34,13 @@ describe('cluster benchmark (BENCH_QUICK sizes)', () => {
     };
     expect(JSON.parse(readFileSync(outFile, 'utf8'))).toEqual(JSON.parse(JSON.stringify(result)));
     const names = Object.keys(result.cases).sort();
+    const { batchReadingsPerMessage, shapes, receivers } = CLUSTER_QUICK_SIZES;
     const expected = ['mosquitto+mariadb', 'rabbitmq3+mariadb', 'rabbitmq3+galera3'].flatMap((t) =>
-      [1, CLUSTER_QUICK_SIZES.batchReadingsPerMessage].flatMap((m) => [1, 2].map((r) => `${t}/m${m}-r${r}`)),
+      shapes.flatMap((m) =>
+        receivers.map((r) => `${t}/m${m === 'single' ? 1 : batchReadingsPerMessage}-r${r}`),
+      ),
     );
+    expect(expected.length).toBeGreaterThanOrEqual(3);
     expect(names).toEqual(expected.sort());
     for (const [name, c] of Object.entries(result.cases)) {
       expect({ name, complete: c.complete, once: c.all_rows_stored_once }).toEqual({

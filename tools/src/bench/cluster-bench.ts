@@ -42,6 +42,9 @@ export interface ClusterSizes {
   batchReadingsPerDevice: number;
   batchReadingsPerMessage: number;
   rawRepeats: number;
+  /** The case grid on each path: message shapes (1-reading, batched) × receiver counts. */
+  shapes: ('single' | 'batched')[];
+  receivers: (1 | 2)[];
 }
 
 export const CLUSTER_SIZES: ClusterSizes = {
@@ -50,6 +53,8 @@ export const CLUSTER_SIZES: ClusterSizes = {
   batchReadingsPerDevice: 6_000,
   batchReadingsPerMessage: 50,
   rawRepeats: 2,
+  shapes: ['single', 'batched'],
+  receivers: [1, 2],
 };
 
 export const CLUSTER_QUICK_SIZES: ClusterSizes = {
@@ -58,6 +63,10 @@ export const CLUSTER_QUICK_SIZES: ClusterSizes = {
   batchReadingsPerDevice: 100,
   batchReadingsPerMessage: 50,
   rawRepeats: 1,
+  // The smoke run proves every path stores every row once with competing receivers; the grid's other
+  // corners only matter as measurements.
+  shapes: ['batched'],
+  receivers: [2],
 };
 
 export interface ClusterBenchOptions {
@@ -602,12 +611,13 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
   const load = [os.loadavg()[0]!];
   log(
     `cluster benchmark${quick ? ' (BENCH_QUICK: tiny, not a measurement)' : ''}: ${sizes.devices} devices, ` +
-      `1-reading and ${sizes.batchReadingsPerMessage}-reading messages, 1 and 2 receivers, 3 paths`,
+      `${sizes.shapes.map((m) => (m === 'single' ? '1' : String(sizes.batchReadingsPerMessage))).join(' and ')}-reading ` +
+      `messages, ${sizes.receivers.join(' and ')} receiver(s), 3 paths`,
   );
   const results: ClusterCaseResult[] = [];
   const runAll = async (topo: Topology): Promise<void> => {
-    for (const rpm of [1, sizes.batchReadingsPerMessage])
-      for (const receivers of [1, 2] as const) {
+    for (const rpm of sizes.shapes.map((m) => (m === 'single' ? 1 : sizes.batchReadingsPerMessage)))
+      for (const receivers of sizes.receivers) {
         log(`[cluster] ${topo.name} m${rpm}-r${receivers}`);
         const r = await runClusterCase(topo, sizes, rpm, receivers, log, caseTimeoutMs);
         results.push(r);
