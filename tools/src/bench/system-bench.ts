@@ -26,6 +26,7 @@ import { LatencyCollector, type LatencySummary, type PhaseWindow } from './laten
 import { LiveWebClients } from './live-web-clients.js';
 import { TelemetryTap } from './telemetry-tap.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
+import { EventLoopLagScraper } from './event-loop-lag.js';
 import { rawBatchInsert, rawMultiRowInsert, type RawResult } from './raw-insert.js';
 import {
   addHistograms,
@@ -114,6 +115,31 @@ const envSize = (name: string, fallback: number): number => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
   return n;
 };
+
+/**
+ * BENCH_SYSTEM_DEVICE_NICE: the niceness (0–19) given to the device-side stand-ins (fleet simulator and
+ * its Redis, the backlog mqtthandlers and their Redis, the real device's services and Redis). In
+ * production each of them is a separate machine; on this machine they compete with the backend for the
+ * same cores. 0 (default): equal priority.
+ */
+export function deviceNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['BENCH_SYSTEM_DEVICE_NICE'];
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 19)
+    throw new Error(`BENCH_SYSTEM_DEVICE_NICE must be an integer 0–19 (got ${raw})`);
+  return n;
+}
+
+/** Lowers a process's CPU priority (a no-op for 0 or a process that is gone). */
+function renice(pid: number | undefined, nice: number): void {
+  if (!nice || pid === undefined) return;
+  try {
+    os.setPriority(pid, nice);
+  } catch {
+    // Gone already: nothing to lower.
+  }
+}
 
 function sizesFrom(quick: boolean, overrides: Partial<SystemSizes> = {}): SystemSizes {
   const base = quick ? SYSTEM_QUICK_SIZES : SYSTEM_SIZES;
@@ -413,6 +439,17 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     log(`  ${sizes.clients} web clients subscribed; ${sizes.warmupS} s warm-up`);
     await sleep(sizes.warmupS * 1000);
 
+    const deviceNice = deviceNiceFromEnv();
+    for (const pid of [
+      fleet.pid,
+      fleetRedis.pid,
+      deviceSensor.pid,
+      deviceMqtthandler.pid,
+      deviceButton.pid,
+      deviceRedis.pid,
+      backlogRedis.pid,
+    ])
+      renice(pid, deviceNice);
     const basePids: Record<string, number | undefined> = {
       mosquitto: secured.server.pid,
       mariadb: db.pid,
@@ -441,6 +478,15 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const deviceWireBefore = deviceProxy.snapshot();
     const deviceCountersBefore = await handlerCounters(deviceMqtthandler.port);
     const drainSampler = new ProcSampler(basePids, 200);
+    const servicePorts = (): Record<string, number> => ({
+      'receiver-1': receivers[0]!.port,
+      'receiver-2': receivers[1]!.port,
+      webadmin: webadmin.port,
+      fleet: fleet.port,
+      'device-mqtthandler': deviceMqtthandler.port,
+    });
+    const drainLag = new EventLoopLagScraper(servicePorts());
+    drainLag.start();
     const loadBefore = os.loadavg()[0]!;
     const drainStart = Date.now();
     drainSampler.start();
@@ -461,6 +507,11 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         ),
       ),
     );
+    for (const h of backlogHandlers) renice(h.pid, deviceNice);
+    const backlogLag = new EventLoopLagScraper(
+      Object.fromEntries(backlogHandlers.map((h, i) => [`${backlogIds[i]}-mqtthandler`, h.port])),
+    );
+    backlogLag.start();
     const backlogSampler = new ProcSampler(
       Object.fromEntries(backlogHandlers.map((h, i) => [`${backlogIds[i]}-mqtthandler`, h.pid])),
       200,
@@ -478,6 +529,8 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const drainEnd = Date.now();
     const drainUsage = drainSampler.stop();
     const backlogUsage = backlogSampler.stop();
+    // The drain scraper last: its `bench` (this process over the whole drain) is the one kept.
+    const drainLagFigures = { ...backlogLag.stop(), ...drainLag.stop() };
     const backlogCpuLifetime = backlogHandlers.map((h) => readCpuSeconds(h.pid!) ?? NaN);
     const commitAfter = await commitHistogram(receivers);
     const drainSeconds = (drainEnd - drainStart) / 1000;
@@ -502,12 +555,15 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
 
     // After the drain: the same live load alone.
     const afterSampler = new ProcSampler(basePids, 200);
+    const afterLag = new EventLoopLagScraper(servicePorts());
     const afterStart = Date.now();
     afterSampler.start();
+    afterLag.start();
     await sleep(sizes.afterS * 1000);
     const afterEnd = Date.now();
     const loadAfter = os.loadavg()[0]!;
     const afterUsage = afterSampler.stop();
+    const afterLagFigures = afterLag.stop();
     const deviceReadings = (await deviceOutbox.lastSeq()) - deviceSeqBefore;
     const deviceWireAfter = deviceProxy.snapshot();
     const deviceCountersAfter = await handlerCounters(deviceMqtthandler.port);
@@ -676,11 +732,21 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       .reduce(addHistograms, emptyHistogram());
     const afterSeconds = (afterEnd - afterStart) / 1000;
     const processes: Record<string, Record<string, number | null>> = {};
-    const usageRow = (peak: number, peakAnon: number, drainCpu: number, afterCpu: number) => ({
+    const usageRow = (
+      peak: number,
+      peakAnon: number,
+      drainCpu: number,
+      afterCpu: number,
+      drainWait: number,
+      afterWait: number,
+    ) => ({
       peak_rss_mb: round(peak),
       peak_rss_anon_mb: round(peakAnon),
       cpu_percent_during_drain: round((100 * drainCpu) / drainSeconds),
       cpu_percent_after_drain: round((100 * afterCpu) / afterSeconds),
+      // Time runnable but waiting for a CPU, ms per second of the phase (/proc/<pid>/schedstat).
+      run_queue_wait_ms_per_s_during_drain: round((1000 * drainWait) / drainSeconds),
+      run_queue_wait_ms_per_s_after_drain: round((1000 * afterWait) / afterSeconds),
     });
     for (const name of [...Object.keys(basePids), 'bench']) {
       const d: ProcUsage | undefined = drainUsage[name];
@@ -690,6 +756,8 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         Math.max(d?.peakRssAnonMb ?? NaN, a?.peakRssAnonMb ?? NaN),
         d?.cpuSeconds ?? NaN,
         a?.cpuSeconds ?? NaN,
+        d?.runQueueWaitSeconds ?? NaN,
+        a?.runQueueWaitSeconds ?? NaN,
       );
     }
     backlogHandlers.forEach((_, i) => {
@@ -701,6 +769,8 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         // Its whole life (start-up included): the process existed only for the drain.
         cpu_percent_during_drain: round((100 * (backlogCpuLifetime[i] ?? NaN)) / drainSeconds),
         cpu_percent_after_drain: null,
+        run_queue_wait_ms_per_s_during_drain: round((1000 * (u?.runQueueWaitSeconds ?? NaN)) / drainSeconds),
+        run_queue_wait_ms_per_s_after_drain: null,
       };
     });
     const deviceServices = Object.entries(processes).filter(
@@ -733,7 +803,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         web_clients: sizes.clients,
         receivers: receivers.length,
         broker: 'SecuredBroker: the shipped mosquitto.conf, an account per service and device, ACLs',
+        device_side_nice: deviceNice,
       },
+      event_loop_lag: { during_drain: drainLagFigures, after_drain: afterLagFigures },
       drain: {
         readings: backlogReadings,
         rows: drainRows,
