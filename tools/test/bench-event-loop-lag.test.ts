@@ -30,8 +30,9 @@ describe('readRunQueueWaitSeconds', () => {
 });
 
 describe('deviceNiceFromEnv', () => {
-  it('defaults to equal priority and takes 0–19', () => {
-    expect(deviceNiceFromEnv({})).toBe(0);
+  it('defaults to 10 and takes 0–19', () => {
+    expect(deviceNiceFromEnv({})).toBe(10);
+    expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '0' })).toBe(0);
     expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '10' })).toBe(10);
   });
 

@@ -56,6 +56,11 @@ describe('system benchmark (BENCH_QUICK sizes)', () => {
       for (const n of frames) expect(n).toBeGreaterThan(0);
       for (const kind of ['browser', 'committed'])
         expect(get(result, `latency.${kind}.after_drain.samples`)).toBeGreaterThan(0);
+      // The same live load with the device-side stand-ins niced (BENCH_SYSTEM_DEVICE_NICE, default 10),
+      // and back at equal priority afterwards.
+      expect(get(result, 'system.device_side_nice')).toBe(10);
+      expect(get(result, 'latency.browser.after_drain_stand_ins_niced.samples')).toBeGreaterThan(0);
+      expect(get(result, 'phases.equal_priority_restored')).toBe(true);
 
       // Every figure is there (a number, not null), for every process.
       const figures = [
