@@ -56,6 +56,11 @@ describe('system benchmark (BENCH_QUICK sizes)', () => {
       for (const n of frames) expect(n).toBeGreaterThan(0);
       for (const kind of ['browser', 'committed'])
         expect(get(result, `latency.${kind}.after_drain.samples`)).toBeGreaterThan(0);
+      // The same live load with the device-side stand-ins niced (BENCH_SYSTEM_DEVICE_NICE, default 10),
+      // and back at equal priority afterwards.
+      expect(get(result, 'system.device_side_nice')).toBe(10);
+      expect(get(result, 'latency.browser.after_drain_stand_ins_niced.samples')).toBeGreaterThan(0);
+      expect(get(result, 'phases.equal_priority_restored')).toBe(true);
 
       // Every figure is there (a number, not null), for every process.
       const figures = [
@@ -97,7 +102,12 @@ describe('system benchmark (BENCH_QUICK sizes)', () => {
       ]) {
         expect(typeof processes[name]?.peak_rss_mb, name).toBe('number');
         expect(typeof processes[name]?.cpu_percent_during_drain, name).toBe('number');
+        expect(typeof processes[name]?.run_queue_wait_ms_per_s_during_drain, name).toBe('number');
       }
+      for (const name of ['receiver-1', 'receiver-2', 'webadmin', 'fleet', 'bench'])
+        expect(get(result, `event_loop_lag.after_drain.${name}.samples`), name).toBeGreaterThan(0);
+      // No ack timeout and no receiver (re)starting in this run: nothing has a reason to be sent twice.
+      expect(get(result, 'drain.resent_readings')).toBe(0);
       const wire = get(result, 'wire') as Record<string, number | string | null>[];
       expect(wire.map((w) => w.batch_max)).toEqual([100, 1, 100]);
       expect(wire[0]!.readings_per_message).toBeGreaterThan(1);

@@ -72,6 +72,12 @@ export class Forwarder {
   readonly name = 'forwarder';
   private readonly scheduler: ReplayScheduler;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Set by onConnected, cleared by onDisconnected: the link reports `connected` from the broker's CONNACK,
+   * before the ack subscription and presence are set up. A window sent in that gap would be sent again by
+   * onConnected's replay (and its acks could be missed), so nothing leaves before the session is ready.
+   */
+  private sessionReady = false;
   private pumping: Promise<void> | undefined;
   private again = false;
   private active = false;
@@ -116,6 +122,7 @@ export class Forwarder {
 
   /** The link is (again) up: everything unacknowledged gets sent again, backlog behind live. */
   async onConnected(): Promise<void> {
+    this.sessionReady = true;
     await this.restart('link up: replaying the outbox');
   }
 
@@ -135,6 +142,7 @@ export class Forwarder {
   }
 
   onDisconnected(): void {
+    this.sessionReady = false;
     this.epoch++;
   }
 
@@ -288,7 +296,7 @@ export class Forwarder {
     // live readings back for the size of the step, and a step ahead would fake an ack timeout.
     const now = this.deps.now ?? (() => performance.now());
     const { link, store } = this.deps;
-    if (!link.connected) return;
+    if (!link.connected || !this.sessionReady) return;
     const epoch = this.epoch;
     if (now() - this.lastRollbackCheck >= ROLLBACK_CHECK_MS) {
       this.lastRollbackCheck = now();

@@ -36,9 +36,18 @@ export class ReplayScheduler {
   private backlogEnd = 0;
   private preferLive = true;
   private lastLiveAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Time from the last live read to the next: the batch wait after a read that found readings (so a fast
+   * sensor's readings are batched), half of it after an empty one. A reading that arrives after a quiet
+   * spell (a 1 Hz sensor: every one) is therefore picked up at the next poll instead of waiting out a batch
+   * wait that batches nothing.
+   */
+  private liveGapMs: number;
   private liveFull = false;
 
-  constructor(private readonly opts: ReplaySchedulerOptions) {}
+  constructor(private readonly opts: ReplaySchedulerOptions) {
+    this.liveGapMs = opts.batchMaxWaitMs;
+  }
 
   /**
    * (Re)connect or restart: nothing is in flight any more, all of the outbox up to lastSeq is backlog.
@@ -87,7 +96,7 @@ export class ReplayScheduler {
 
   /** When the next live read becomes due (for the forwarder's timer). */
   liveDueAt(): number {
-    return this.liveFull ? Number.NEGATIVE_INFINITY : this.lastLiveAt + this.opts.batchMaxWaitMs;
+    return this.liveFull ? Number.NEGATIVE_INFINITY : this.lastLiveAt + this.liveGapMs;
   }
 
   /** What to read next, or undefined when the window is full or nothing is due. */
@@ -95,7 +104,10 @@ export class ReplayScheduler {
     const room = this.opts.inflightMax - this.inflight.size;
     if (room <= 0) return undefined;
     const count = Math.min(this.opts.batchMax, room);
-    const liveDue = now >= this.liveDueAt();
+    // A quarter batch wait of slack: the forwarder polls every half batch wait, and the previous read was
+    // stamped after its Redis round trip, so the tick that is due lands a few ms early; without slack the
+    // read would slip a whole tick (live reads every 1.5 batch waits instead of every one).
+    const liveDue = now + this.opts.batchMaxWaitMs / 4 >= this.liveDueAt();
     if (this.backlogRemaining && (!liveDue || !this.preferLive)) {
       return { kind: 'backlog', afterSeq: this.backlogCursor, toSeq: this.backlogEnd, count };
     }
@@ -112,6 +124,7 @@ export class ReplayScheduler {
     if (req.kind === 'live') {
       if (last) this.liveCursor = Math.max(this.liveCursor, last.seq);
       this.lastLiveAt = now;
+      this.liveGapMs = last ? this.opts.batchMaxWaitMs : this.opts.batchMaxWaitMs / 2;
       this.liveFull = readings.length >= req.count;
       this.preferLive = false;
     } else {

@@ -19,7 +19,9 @@ afterEach(async () => {
   await Promise.all(forwarders.splice(0).map((f) => f.stop()));
 });
 
-async function rig(opts: { readings?: number; batchMax?: number; inflightMax?: number } = {}) {
+async function rig(
+  opts: { readings?: number; batchMax?: number; inflightMax?: number; connect?: boolean } = {},
+) {
   const store = new MemoryStore();
   for (let i = 1; i <= (opts.readings ?? 0); i++)
     store.append(`2026-11-23T10:00:${String(i % 60).padStart(2, '0')}.000Z`, i);
@@ -46,7 +48,7 @@ async function rig(opts: { readings?: number; batchMax?: number; inflightMax?: n
   });
   forwarders.push(forwarder);
   await forwarder.start();
-  await forwarder.onConnected();
+  if (opts.connect ?? true) await forwarder.onConnected();
   await settle();
   const ack = async (a: Omit<Ack, 'v'>) => {
     await forwarder.onAck(Buffer.from(JSON.stringify({ v: 1, ...a })));
@@ -179,5 +181,17 @@ describe('Forwarder', () => {
     forwarder.onReceiverOnline('receiver-1');
     await settle();
     expect(link.seqs).toHaveLength(after);
+  });
+
+  it('sends nothing between the broker accepting the connection and the session being set up', async () => {
+    // mqtt.js reports `connected` at the CONNACK, before the ack subscription and presence are in place;
+    // a window sent then would be sent a second time by onConnected's replay (1.4 % of a backlog drain).
+    const { link, forwarder, counts } = await rig({ readings: 25, connect: false });
+    expect(link.connected).toBe(true);
+    expect(link.seqs).toEqual([]);
+    await forwarder.onConnected();
+    await settle();
+    expect(link.seqs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(counts.published).toBe(25);
   });
 });

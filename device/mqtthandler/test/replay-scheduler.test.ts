@@ -33,8 +33,9 @@ describe('ReplayScheduler', () => {
     s.reset(1000);
     let last = 1000;
     const kinds: string[] = [];
-    for (let now = 0; now <= 1000; now += 50) {
-      last += 5; // 100 live readings per second arrive
+    // Stepped like the forwarder's timer: every half batch wait.
+    for (let now = 0; now <= 1000; now += 100) {
+      last += 10; // 100 live readings per second arrive
       for (let round = 0; round < 3; round++) {
         const req = s.next(now);
         if (!req) break;
@@ -67,9 +68,37 @@ describe('ReplayScheduler', () => {
     s.reset(0);
     const live = s.next(0)!;
     s.sent(live, [], 0);
-    expect(s.next(100)).toBeUndefined();
-    expect(s.liveDueAt()).toBe(200);
-    expect(s.next(200)).toMatchObject({ kind: 'live' });
+    expect(s.next(25)).toBeUndefined();
+    // An empty read: the next poll after half the batch wait (a quarter early at the most).
+    expect(s.liveDueAt()).toBe(100);
+    expect(s.next(50)).toMatchObject({ kind: 'live' });
+  });
+
+  it('sends a reading after a quiet spell at the next poll, and batches for the batch wait after one', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(0);
+    let last = 0;
+    const sentAt = new Map<number, number>();
+    // Polled every 100 ms (the forwarder's timer, half the batch wait), a reading arriving every 1 s at +30.
+    for (let now = 0; now <= 3000; now += 100) {
+      if (now % 1000 === 100) last++; // arrived at now - 70
+      const req = s.next(now);
+      if (!req) continue;
+      const got = serve(req, last);
+      s.sent(req, got, now);
+      for (const r of got) sentAt.set(r.seq, now);
+    }
+    // Each waited for the next poll only (70 ms), not for a batch wait that batches nothing.
+    expect([...sentAt.entries()]).toEqual([
+      [1, 100],
+      [2, 1100],
+      [3, 2100],
+    ]);
+    // Right after a read that found readings, the next waits for the batch wait (less the slack).
+    const req = s.next(5000)!;
+    s.sent(req, serve(req, last + 2), 5000);
+    expect(s.next(5100)).toBeUndefined();
+    expect(s.next(5150)).toMatchObject({ kind: 'live' });
   });
 
   it('ends the backlog when a backlog read comes back empty (entries deleted meanwhile)', () => {

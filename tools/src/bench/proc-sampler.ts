@@ -52,6 +52,20 @@ export function readCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * Seconds the process's main thread has spent waiting on a CPU run queue (runnable, not running): the
+ * second field of /proc/<pid>/schedstat, in ns. For Node that thread is the event loop.
+ */
+export function readRunQueueWaitSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+    const ns = Number(fields[1]);
+    return Number.isFinite(ns) ? ns / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ProcUsage {
   /** Highest VmRSS seen, MB (1 MB = 2^20 bytes). */
   peakRssMb: number;
@@ -61,6 +75,8 @@ export interface ProcUsage {
   peakRssFileMb: number;
   /** CPU seconds used while sampling. */
   cpuSeconds: number;
+  /** Seconds the main thread waited on a run queue while sampling (runnable but not given a CPU). */
+  runQueueWaitSeconds: number;
 }
 
 /**
@@ -74,6 +90,8 @@ export class ProcSampler {
   private readonly peakFile = new Map<string, number>();
   private readonly cpuAtStart = new Map<string, number>();
   private readonly cpuLast = new Map<string, number>();
+  private readonly waitAtStart = new Map<string, number>();
+  private readonly waitLast = new Map<string, number>();
   private selfCpuStart: NodeJS.CpuUsage | undefined;
 
   constructor(
@@ -87,7 +105,11 @@ export class ProcSampler {
       if (pid === undefined) continue;
       const cpu = readCpuSeconds(pid);
       if (cpu !== undefined) this.cpuAtStart.set(name, cpu);
+      const wait = readRunQueueWaitSeconds(pid);
+      if (wait !== undefined) this.waitAtStart.set(name, wait);
     }
+    const selfWait = readRunQueueWaitSeconds(process.pid);
+    if (selfWait !== undefined) this.waitAtStart.set('bench', selfWait);
     this.sample();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref();
@@ -104,7 +126,11 @@ export class ProcSampler {
       }
       const cpu = readCpuSeconds(pid);
       if (cpu !== undefined) this.cpuLast.set(name, cpu);
+      const wait = readRunQueueWaitSeconds(pid);
+      if (wait !== undefined) this.waitLast.set(name, wait);
     }
+    const selfWait = readRunQueueWaitSeconds(process.pid);
+    if (selfWait !== undefined) this.waitLast.set('bench', selfWait);
     const selfRss = process.memoryUsage.rss();
     this.peak.set('bench', Math.max(this.peak.get('bench') ?? 0, selfRss));
     const self = readMemoryBytes(process.pid);
@@ -119,6 +145,11 @@ export class ProcSampler {
     this.timer = undefined;
     this.sample();
     const out: Record<string, ProcUsage> = {};
+    const waited = (name: string) => {
+      const start = this.waitAtStart.get(name);
+      const last = this.waitLast.get(name);
+      return start !== undefined && last !== undefined ? last - start : NaN;
+    };
     for (const name of Object.keys(this.pids)) {
       const start = this.cpuAtStart.get(name);
       const last = this.cpuLast.get(name);
@@ -127,6 +158,7 @@ export class ProcSampler {
         peakRssAnonMb: (this.peakAnon.get(name) ?? NaN) / 2 ** 20,
         peakRssFileMb: (this.peakFile.get(name) ?? NaN) / 2 ** 20,
         cpuSeconds: start !== undefined && last !== undefined ? last - start : NaN,
+        runQueueWaitSeconds: waited(name),
       };
     }
     const self = process.cpuUsage(this.selfCpuStart);
@@ -135,6 +167,7 @@ export class ProcSampler {
       peakRssAnonMb: (this.peakAnon.get('bench') ?? NaN) / 2 ** 20,
       peakRssFileMb: (this.peakFile.get('bench') ?? NaN) / 2 ** 20,
       cpuSeconds: (self.user + self.system) / 1e6,
+      runQueueWaitSeconds: waited('bench'),
     };
     return out;
   }
