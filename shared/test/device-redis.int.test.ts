@@ -62,14 +62,15 @@ describe('device Redis (real redis-server, AOF always)', () => {
     for (let i = 1; i <= 3; i++) await outbox.append(new Date(i * 1000).toISOString(), { v: i }, bounds);
     await redis.set(outbox.keys.sentMax, '2'); // the mqtthandler read 1 and 2 for sending
     const results = [];
-    for (let i = 4; i <= 6; i++) results.push(await outbox.append(new Date(i * 1000).toISOString(), { v: i }, bounds));
+    for (let i = 4; i <= 6; i++)
+      results.push(await outbox.append(new Date(i * 1000).toISOString(), { v: i }, bounds));
     expect(results.map((r) => [r.dropped, r.unconfirmed])).toEqual([
       [0, 1],
       [0, 1],
       [1, 0],
     ]);
     expect(await outbox.stats()).toMatchObject({ backlog: 3, dropped: 1, dropsUnconfirmed: 2 });
-    expect(await redis.zrange(outbox.keys.dropsUnconfirmed, 0, -1)).toEqual([
+    expect(await redis.zrange(outbox.keys.dropsUnconfirmed, '0', '-1')).toEqual([
       `1 ${new Date(1000).toISOString()}`,
       `2 ${new Date(2000).toISOString()}`,
     ]);
@@ -86,7 +87,7 @@ describe('device Redis (real redis-server, AOF always)', () => {
     const r = await outbox.append(new Date(2000).toISOString(), { v: 2 }, bounds);
     expect(r).toMatchObject({ dropped: 1, unconfirmed: 1 });
     expect(await outbox.stats()).toMatchObject({ dropped: 1, dropsUnconfirmed: UNCONFIRMED_DROPS_MAX });
-    expect(await redis.zrange(outbox.keys.dropsCounted, 0, -1)).toEqual(['1 x']);
+    expect(await redis.zrange(outbox.keys.dropsCounted, '0', '-1')).toEqual(['1 x']);
   });
 
   it('bounds the outbox by age', async () => {

@@ -76,6 +76,8 @@ export interface ForwarderMetrics {
   resends(): void;
   seqConflicts(n: number): void;
   seqRollbacks(): void;
+  /** Unconfirmed drops a probe answer settled: stored (not lost) and unknown (counted). */
+  probeAnswered(stored: number, unknown: number): void;
 }
 
 const ackDecoder = createDecoder(Ack, { maxBytes: 1_000_000 });
@@ -248,6 +250,7 @@ export class Forwarder {
     for (const r of [...stored, ...unknown]) probe.stubs.delete(r.seq);
     if (!probe.stubs.size) this.probe = undefined;
     const { confirmed, counted } = await this.deps.store.resolveProbe(stored, unknown);
+    this.deps.metrics.probeAnswered(confirmed, counted);
     this.deps.log.info(
       { confirmed, counted },
       'backend answered the probe for dropped sent readings: the stored ones are not lost, the others counted',

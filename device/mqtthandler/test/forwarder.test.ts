@@ -28,7 +28,16 @@ async function rig(opts: { readings?: number; batchMax?: number; inflightMax?: n
   for (let i = 1; i <= (opts.readings ?? 0); i++)
     store.append(`2026-11-23T10:00:${String(i % 60).padStart(2, '0')}.000Z`, i);
   const link = new FakeLink();
-  const counts = { published: 0, stored: 0, rejected: 0, resends: 0, conflicts: 0, rollbacks: 0 };
+  const counts = {
+    published: 0,
+    stored: 0,
+    rejected: 0,
+    resends: 0,
+    conflicts: 0,
+    rollbacks: 0,
+    probedStored: 0,
+    probedUnknown: 0,
+  };
   const forwarder = new Forwarder({
     store,
     link,
@@ -42,6 +51,10 @@ async function rig(opts: { readings?: number; batchMax?: number; inflightMax?: n
       resends: () => counts.resends++,
       seqConflicts: (n) => (counts.conflicts += n),
       seqRollbacks: () => counts.rollbacks++,
+      probeAnswered: (stored, unknown) => {
+        counts.probedStored += stored;
+        counts.probedUnknown += unknown;
+      },
     },
     batchMax: opts.batchMax ?? 10,
     batchMaxWaitMs: 20,
@@ -186,7 +199,7 @@ describe('Forwarder', () => {
   });
 
   it('asks the backend about sent readings the bound dropped, and counts only those it does not store', async () => {
-    const { store, link, forwarder, ack } = await rig({ readings: 4 });
+    const { store, link, forwarder, ack, counts } = await rig({ readings: 4 });
     // 1..4 were sent; the link goes before their ack, and the bound drops 1..3 meanwhile.
     link.connected = false;
     forwarder.onDisconnected();
@@ -204,10 +217,20 @@ describe('Forwarder', () => {
       ],
     ]);
     // Stored: 1 and 3 (and the resent 4, 5); 2 never reached the backend.
-    await ack({ ranges: [[4, 5]], probe: { stored: [[1, 1], [3, 3]], unknown: [[2, 2]] } });
+    await ack({
+      ranges: [[4, 5]],
+      probe: {
+        stored: [
+          [1, 1],
+          [3, 3],
+        ],
+        unknown: [[2, 2]],
+      },
+    });
     expect(store.dropped).toBe(1);
     expect([...store.unconfirmed.keys()]).toEqual([]);
     expect([...store.entries.keys()]).toEqual([]);
+    expect([counts.probedStored, counts.probedUnknown]).toEqual([2, 1]);
   });
 
   it('leaves a dropped reading that is still in flight to its own ack, and ignores answers it did not ask for', async () => {

@@ -14,7 +14,7 @@ export const MAX_PROBED_DROPS = 1000;
 export const ProbedDrop = Type.Object(
   {
     seq: Type.Integer({ minimum: 1 }),
-    ts: Type.String({ description: 'the reading\'s `ts` as the device sent it (ISO-8601 UTC)' }),
+    ts: Type.String({ description: "the reading's `ts` as the device sent it (ISO-8601 UTC)" }),
   },
   { additionalProperties: false },
 );

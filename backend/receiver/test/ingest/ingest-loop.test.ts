@@ -86,7 +86,10 @@ describe('IngestLoop', () => {
       },
     });
     await l.start();
-    await l.accept({ ...item({ deviceId: 'a', readings: [reading(7)] }), probe: [{ seq: 1, measuredMs: 1 }] });
+    await l.accept({
+      ...item({ deviceId: 'a', readings: [reading(7)] }),
+      probe: [{ seq: 1, measuredMs: 1 }],
+    });
     await vi.waitFor(() => expect(acks).toHaveLength(1));
     expect(acks[0]).toEqual(['a', { v: 1, ranges: [[7, 7]] }]);
     await l.stop();

@@ -160,15 +160,18 @@ describe('telemetry validation: the probe of dropped readings', () => {
     ['a bad seq', [{ seq: 0, ts: ts(3) }], '/probe/0/seq must be an integer ≥ 1'],
     ['a bad ts', [{ seq: 3, ts: 'yesterday' }], '/probe/0/ts must be ISO-8601 UTC'],
     ['values in a stub', [{ seq: 3, ts: ts(3), values: { temperature: 1 } }], '/probe/0 must be {seq, ts}'],
-  ])('bad_probe: %s is rejected with its reason, not answered, and the readings are still taken', (_, probe, detail) => {
-    const big = createTelemetryValidator({ maxBytes: 1_000_000, maxFutureMs: 60_000 });
-    const v = big(Buffer.from(JSON.stringify({ v: 1, readings: [r1], probe })), NOW);
-    expect(v.ok).toBe(true);
-    if (!v.ok) return;
-    expect(v.probe).toBeUndefined();
-    expect(v.readings.map((r) => r.seq)).toEqual([9]);
-    expect(v.rejected).toHaveLength(1);
-    expect(v.rejected[0]).toMatchObject({ scope: 'field', reason: 'bad_probe' });
-    expect(v.rejected[0]!.detail).toContain(detail);
-  });
+  ])(
+    'bad_probe: %s is rejected with its reason, not answered, and the readings are still taken',
+    (_, probe, detail) => {
+      const big = createTelemetryValidator({ maxBytes: 1_000_000, maxFutureMs: 60_000 });
+      const v = big(Buffer.from(JSON.stringify({ v: 1, readings: [r1], probe })), NOW);
+      expect(v.ok).toBe(true);
+      if (!v.ok) return;
+      expect(v.probe).toBeUndefined();
+      expect(v.readings.map((r) => r.seq)).toEqual([9]);
+      expect(v.rejected).toHaveLength(1);
+      expect(v.rejected[0]).toMatchObject({ scope: 'field', reason: 'bad_probe' });
+      expect(v.rejected[0]!.detail).toContain(detail);
+    },
+  );
 });
