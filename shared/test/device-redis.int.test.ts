@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '@sensorfleet/tools/harness';
-import { MeasuringStateStore, OutboxStore } from '../src/index.js';
+import { MeasuringStateStore, OutboxStore, UNCONFIRMED_DROPS_MAX } from '../src/index.js';
 
 const unbounded = { maxReadings: 0, maxAgeMs: 0 };
 
@@ -54,6 +54,40 @@ describe('device Redis (real redis-server, AOF always)', () => {
     expect(dropped).toBe(15);
     const stats = await outbox.stats();
     expect(stats).toMatchObject({ backlog: 10, lastSeq: 25, oldestSeq: 16, dropped: 15 });
+  });
+
+  it('keeps a dropped reading that was read for sending as an unconfirmed stub, not counted', async () => {
+    const outbox = new OutboxStore(redis, 'u:');
+    const bounds = { maxReadings: 3, maxAgeMs: 0 };
+    for (let i = 1; i <= 3; i++) await outbox.append(new Date(i * 1000).toISOString(), { v: i }, bounds);
+    await redis.set(outbox.keys.sentMax, '2'); // the mqtthandler read 1 and 2 for sending
+    const results = [];
+    for (let i = 4; i <= 6; i++)
+      results.push(await outbox.append(new Date(i * 1000).toISOString(), { v: i }, bounds));
+    expect(results.map((r) => [r.dropped, r.unconfirmed])).toEqual([
+      [0, 1],
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(await outbox.stats()).toMatchObject({ backlog: 3, dropped: 1, dropsUnconfirmed: 2 });
+    expect(await redis.zrange(outbox.keys.dropsUnconfirmed, '0', '-1')).toEqual([
+      `1 ${new Date(1000).toISOString()}`,
+      `2 ${new Date(2000).toISOString()}`,
+    ]);
+  });
+
+  it('counts unconfirmed stubs beyond UNCONFIRMED_DROPS_MAX at once, oldest first, remembering them as counted', async () => {
+    const outbox = new OutboxStore(redis, 'w:');
+    const stubs = Array.from({ length: UNCONFIRMED_DROPS_MAX }, (_, i) => [i + 1, `${i + 1} x`] as const);
+    await redis.zadd(outbox.keys.dropsUnconfirmed, ...stubs.flat());
+    await redis.set(outbox.keys.seq, String(UNCONFIRMED_DROPS_MAX));
+    await redis.set(outbox.keys.sentMax, String(UNCONFIRMED_DROPS_MAX + 10));
+    const bounds = { maxReadings: 1, maxAgeMs: 0 };
+    await outbox.append(new Date(1000).toISOString(), { v: 1 }, bounds);
+    const r = await outbox.append(new Date(2000).toISOString(), { v: 2 }, bounds);
+    expect(r).toMatchObject({ dropped: 1, unconfirmed: 1 });
+    expect(await outbox.stats()).toMatchObject({ dropped: 1, dropsUnconfirmed: UNCONFIRMED_DROPS_MAX });
+    expect(await redis.zrange(outbox.keys.dropsCounted, '0', '-1')).toEqual(['1 x']);
   });
 
   it('bounds the outbox by age', async () => {

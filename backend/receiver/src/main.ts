@@ -13,6 +13,7 @@ import { foldAll, pendingBatches } from './fold/fold-writer.js';
 import { BatchWriter } from './ingest/batch-writer.js';
 import { receiverEnv } from './config.js';
 import { registerFleetGauges } from './stats/fleet-gauges.js';
+import { createProbeAnswerer } from './ingest/probe-answer.js';
 import { IngestLoop } from './ingest/ingest-loop.js';
 import { IngestStats, StatsReporter } from './stats/ingest-stats.js';
 import { MessageIntake } from './intake/message-intake.js';
@@ -59,6 +60,7 @@ const ingest = new IngestLoop({
     return result;
   },
   publishAck: (deviceId, ack): Promise<void> => broker.publish(topics.ack(deviceId), JSON.stringify(ack)),
+  answerProbe: createProbeAnswerer(pool),
   maxRows: config.INGEST_MAX_ROWS,
   maxWaitMs: config.INGEST_MAX_WAIT_MS,
   maxPendingRows: config.INGEST_MAX_PENDING_ROWS,

@@ -3,6 +3,7 @@ import {
   Ack,
   createDecoder,
   fromRanges,
+  MAX_PROBED_DROPS,
   SEQ_CONFLICT_REASON,
   type Logger,
   type Reading,
@@ -26,21 +27,41 @@ export interface Renumbered {
 
 /** The outbox operations the forwarder needs (RedisForwarderStore in production). */
 export interface ForwarderStore {
-  /** Oldest first: readings with seq in (afterSeq, toSeq]. */
+  /**
+   * Oldest first: readings with seq in (afterSeq, toSeq], read for sending: in the same step the highest
+   * seq ever read for sending is raised, so the outbox bound keeps a dropped one of them unconfirmed
+   * (it may reach the backend) instead of counting it.
+   */
   readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]>;
   lastSeq(): Promise<number>;
   /**
    * Deletes the readings whose seq and ts both still match. `changed`: seqs that now hold a different
    * reading (the counter went back); `gone`: seqs no longer there at all (dropped by the outbox bound
-   * while in flight), which are taken off the drop count, as they reached the backend after all.
+   * after they were sent): they reached the backend after all, so an unconfirmed drop is settled and a
+   * counted one is taken off the drop count.
    */
   removeSent(readings: readonly SentReading[]): Promise<RemoveSentResult>;
+  /** Oldest first: sent readings the bound dropped that are not counted yet (seq and ts only). */
+  unconfirmedDrops(max: number): Promise<SentReading[]>;
+  /**
+   * The backend's answer to a probe: `stored` unconfirmed drops are settled, `unknown` ones are counted
+   * as dropped (and remembered, so a late ack can still take them off). Stubs no longer waiting, or
+   * whose ts differs, are left alone.
+   */
+  resolveProbe(stored: readonly SentReading[], unknown: readonly SentReading[]): Promise<ProbeResult>;
   addRejected(n: number): Promise<void>;
   /**
    * Atomically raises the seq counter to at least `highestSeq` and moves each named reading (when seq and
    * ts still match) to a new seq above it, unchanged.
    */
   renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]>;
+}
+
+export interface ProbeResult {
+  /** Unconfirmed drops the backend stores: not lost. */
+  confirmed: number;
+  /** Unconfirmed drops the backend does not have: counted as dropped now. */
+  counted: number;
 }
 
 export interface RemoveSentResult {
@@ -55,9 +76,14 @@ export interface ForwarderMetrics {
   resends(): void;
   seqConflicts(n: number): void;
   seqRollbacks(): void;
+  /** Unconfirmed drops a probe answer settled: stored (not lost) and unknown (counted). */
+  probeAnswered(stored: number, unknown: number): void;
 }
 
 const ackDecoder = createDecoder(Ack, { maxBytes: 1_000_000 });
+
+/** Unconfirmed drops named in one probe (at most the receiver's MAX_PROBED_DROPS). */
+const PROBE_MAX = Math.min(500, MAX_PROBED_DROPS);
 
 /** How often the outbox's last seq is compared with what was already seen (detects a Redis rollback). */
 const ROLLBACK_CHECK_MS = 1000;
@@ -85,6 +111,13 @@ export class Forwarder {
   private lastRollbackCheck = Number.NEGATIVE_INFINITY;
   /** Seqs an ack being applied is removing from the outbox. */
   private readonly removing = new Set<number>();
+  /**
+   * The last probe sent (seq → ts of each stub) and when: its answer is matched against it, and the next
+   * probe waits for the answer or the ack timeout.
+   */
+  private probe: { sentAt: number; stubs: Map<number, string> } | undefined;
+  /** No unconfirmed drops were found: look again from then on (one Redis read per second at most). */
+  private nextProbeLook = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly deps: {
@@ -161,6 +194,7 @@ export class Forwarder {
       return;
     }
     const ack = decoded.value;
+    if (ack.probe) await this.onProbeAnswer(ack.probe);
     let storedSeqs: number[];
     try {
       storedSeqs = fromRanges(ack.ranges, 1_000_000);
@@ -195,6 +229,40 @@ export class Forwarder {
     } finally {
       for (const r of [...stored, ...rejected]) this.removing.delete(r.seq);
     }
+  }
+
+  /**
+   * The backend's word on the unconfirmed drops of the last probe (docs/design.md#outbox-drop-count):
+   * stored ones were not lost, unknown ones are counted now. Seqs not in that probe are ignored.
+   */
+  private async onProbeAnswer(answer: NonNullable<Ack['probe']>): Promise<void> {
+    const probe = this.probe;
+    if (!probe) return;
+    const pick = (ranges: Ack['ranges']): SentReading[] => {
+      let seqs: number[];
+      try {
+        seqs = fromRanges(ranges, MAX_PROBED_DROPS);
+      } catch {
+        return [];
+      }
+      const out: SentReading[] = [];
+      for (const seq of seqs) {
+        const ts = probe.stubs.get(seq);
+        if (ts !== undefined) out.push({ seq, ts });
+      }
+      return out;
+    };
+    const stored = pick(answer.stored);
+    const unknown = pick(answer.unknown);
+    if (!stored.length && !unknown.length) return;
+    for (const r of [...stored, ...unknown]) probe.stubs.delete(r.seq);
+    if (!probe.stubs.size) this.probe = undefined;
+    const { confirmed, counted } = await this.deps.store.resolveProbe(stored, unknown);
+    this.deps.metrics.probeAnswered(confirmed, counted);
+    this.deps.log.info(
+      { confirmed, counted },
+      'backend answered the probe for dropped sent readings: the stored ones are not lost, the others counted',
+    );
   }
 
   private async applyAck(
@@ -257,6 +325,8 @@ export class Forwarder {
 
   private async restart(why: string, forget = false): Promise<void> {
     this.epoch++;
+    // After a reconnect acks may have been lost: look for unconfirmed drops with the first batch.
+    this.nextProbeLook = Number.NEGATIVE_INFINITY;
     const lastSeq = await this.deps.store.lastSeq();
     this.scheduler.reset(lastSeq, forget);
     this.deps.log.info({ lastSeq }, why);
@@ -289,6 +359,26 @@ export class Forwarder {
       'seq conflict: the backend stores other readings under these seqs (Redis lost its last writes); ' +
         'readings renumbered above the backend’s highest seq and sent again',
     );
+  }
+
+  /**
+   * Unconfirmed drops to ask the backend about with the next batch: when there are any, and the last probe
+   * was answered or has waited longer than the ack timeout. Readings still in flight are left out: their
+   * own ack settles them.
+   */
+  private async probeDue(now: number): Promise<SentReading[] | undefined> {
+    if (this.probe && now - this.probe.sentAt <= this.deps.ackTimeoutMs) return undefined;
+    if (!this.probe && now < this.nextProbeLook) return undefined;
+    const stubs = (await this.deps.store.unconfirmedDrops(PROBE_MAX)).filter(
+      (r) => !this.scheduler.inFlight(r.seq),
+    );
+    if (!stubs.length) {
+      this.probe = undefined;
+      this.nextProbeLook = now + ROLLBACK_CHECK_MS;
+      return undefined;
+    }
+    this.probe = { sentAt: now, stubs: new Map(stubs.map((r) => [r.seq, r.ts])) };
+    return stubs;
   }
 
   private async pump(): Promise<void> {
@@ -330,7 +420,8 @@ export class Forwarder {
       if (epoch !== this.epoch) break;
       this.scheduler.sent(req, readings, now());
       if (!readings.length) continue;
-      const payload = JSON.stringify({ v: 1, readings });
+      const probe = await this.probeDue(now());
+      const payload = JSON.stringify(probe ? { v: 1, readings, probe } : { v: 1, readings });
       // Not awaited: a PUBACK lost with the connection may never resolve, and the window is governed by
       // the backend's acks anyway. Unconfirmed readings are resent after reconnect or ack timeout.
       link.publishTelemetry(payload).then(

@@ -52,6 +52,14 @@ export function createMqtthandlerMetrics(registry: Registry): MqtthandlerMetrics
     help: 'times the outbox seq counter was found lower than seqs already sent (Redis lost writes)',
     registers,
   });
+  const probeAnswers = new Counter({
+    name: 'sensorfleet_outbox_probed_drops_total',
+    help:
+      'sent readings the outbox bound dropped, settled by the backend’s answer to a probe: ' +
+      'stored (not lost) or unknown (counted as dropped)',
+    labelNames: ['answer'],
+    registers,
+  });
   const commands = new Counter({
     name: 'sensorfleet_commands_total',
     help: 'commands handled',
@@ -92,6 +100,10 @@ export function createMqtthandlerMetrics(registry: Registry): MqtthandlerMetrics
       resends: () => resends.inc(),
       seqConflicts: (n) => seqConflicts.inc(n),
       seqRollbacks: () => seqRollbacks.inc(),
+      probeAnswered: (stored, unknown) => {
+        probeAnswers.inc({ answer: 'stored' }, stored);
+        probeAnswers.inc({ answer: 'unknown' }, unknown);
+      },
     },
     commandHandled: (ok) => commands.inc({ ok: String(ok) }),
     outbox: (state) => {

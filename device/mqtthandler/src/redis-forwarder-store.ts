@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { OutboxStore, Reading } from '@sensorfleet/shared';
-import type { ForwarderStore, RemoveSentResult, Renumbered } from './forwarder.js';
+import { COUNTED_DROPS_MAX, type OutboxStore, type Reading, type SensorValues } from '@sensorfleet/shared';
+import type { ForwarderStore, ProbeResult, RemoveSentResult, Renumbered } from './forwarder.js';
 import type { SentReading } from './replay-scheduler.js';
 
 /**
@@ -23,12 +23,14 @@ end
  * Deletes the entries whose seq AND measurement time match what was sent. A seq alone is not enough:
  * after Redis lost its last second (appendfsync everysec, power loss) the seq counter goes back, and a
  * late ack for a reading sent before the crash must not delete the different reading that now has its seq.
- * An acked reading that is gone altogether was dropped by the outbox bound while it was in flight: it
- * reached the backend after all, so it is taken off the drop count (never below 0), which then counts
- * exactly the readings lost.
+ * An acked reading that is gone altogether was dropped by the outbox bound after it was sent: it reached
+ * the backend after all. If it waits as an unconfirmed drop, the stub goes (it was never counted); if it
+ * was counted (the backend had not had it yet when asked, or the unconfirmed set was full), it is taken
+ * off the count. Any other gone seq changes nothing (its stub was already confirmed by a probe).
+ * KEYS: outbox, dropped, dropped:unconfirmed, dropped:counted.
  */
 const REMOVE_SENT = `${FIELD}
-local removed, changed, gone = 0, 0, 0
+local removed, changed, gone, uncounted = 0, 0, 0, 0
 for i = 1, #ARGV, 2 do
   local id = ARGV[i] .. '-0'
   local e = redis.call('XRANGE', KEYS[1], id, id)[1]
@@ -40,13 +42,59 @@ for i = 1, #ARGV, 2 do
     end
   else
     gone = gone + 1
+    local member = ARGV[i] .. ' ' .. ARGV[i + 1]
+    if redis.call('ZREM', KEYS[3], member) == 0 then
+      uncounted = uncounted + redis.call('ZREM', KEYS[4], member)
+    end
   end
 end
-if gone > 0 then
+if uncounted > 0 then
   local dropped = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if dropped > 0 then redis.call('DECRBY', KEYS[2], math.min(gone, dropped)) end
+  if dropped > 0 then redis.call('DECRBY', KEYS[2], math.min(uncounted, dropped)) end
 end
 return {removed, changed, gone}
+`;
+
+/**
+ * Reads readings for sending and raises `sent:max` to the last seq read, in one step: a reading the bound
+ * drops after this can only be one that may reach the backend, so the append script keeps it unconfirmed
+ * instead of counting it. KEYS: outbox, sent:max. ARGV: start id, end id, count.
+ */
+const READ_FOR_SEND = `
+local entries = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])
+local last = entries[#entries]
+if last then
+  local seq = tonumber(string.match(last[1], '^(%d+)'))
+  if seq > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], seq) end
+end
+return entries
+`;
+
+/**
+ * The backend's answer to a probe: a stub it stores goes; one it does not is counted as dropped now and
+ * remembered (bounded) in dropped:counted, so a late ack (the reading was still on its way) takes it off
+ * again. Only stubs that still match seq and ts are touched. KEYS: dropped:unconfirmed, dropped:counted,
+ * dropped. ARGV: counted max, then seq, ts, '1' (stored) or '0' (unknown) per stub.
+ */
+const RESOLVE_PROBE = `
+local confirmed, counted = 0, 0
+for i = 2, #ARGV, 3 do
+  local member = ARGV[i] .. ' ' .. ARGV[i + 1]
+  if redis.call('ZREM', KEYS[1], member) == 1 then
+    if ARGV[i + 2] == '1' then
+      confirmed = confirmed + 1
+    else
+      redis.call('ZADD', KEYS[2], ARGV[i], member)
+      counted = counted + 1
+    end
+  end
+end
+if counted > 0 then
+  redis.call('INCRBY', KEYS[3], counted)
+  local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[1])
+  if extra > 0 then redis.call('ZPOPMIN', KEYS[2], extra) end
+end
+return {confirmed, counted}
 `;
 
 /**
@@ -101,13 +149,58 @@ export class RedisForwarderStore implements ForwarderStore {
   ) {
     this.conflictsKey = seqConflictsKey(keyPrefix);
     if (!('sfRemoveSent' in redis)) {
-      redis.defineCommand('sfRemoveSent', { numberOfKeys: 2, lua: REMOVE_SENT });
+      redis.defineCommand('sfRemoveSent', { numberOfKeys: 4, lua: REMOVE_SENT });
       redis.defineCommand('sfRenumber', { numberOfKeys: 3, lua: RENUMBER });
+      redis.defineCommand('sfReadForSend', { numberOfKeys: 2, lua: READ_FOR_SEND });
+      redis.defineCommand('sfResolveProbe', { numberOfKeys: 3, lua: RESOLVE_PROBE });
     }
   }
 
-  readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
-    return this.outbox.readRange(afterSeq, toSeq, count);
+  async readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
+    if (toSeq !== '+' && toSeq <= afterSeq) return [];
+    const entries = (await this.script('sfReadForSend')(
+      this.outbox.keys.outbox,
+      this.outbox.keys.sentMax,
+      `(${afterSeq}-0`,
+      toSeq === '+' ? '+' : `${toSeq}-0`,
+      count,
+    )) as [string, string[]][];
+    return entries.map(([id, fields]) => {
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+      return {
+        seq: Number(id.slice(0, id.indexOf('-'))),
+        ts: f.get('ts') ?? '',
+        values: JSON.parse(f.get('v') ?? '{}') as SensorValues,
+      };
+    });
+  }
+
+  async unconfirmedDrops(max: number): Promise<SentReading[]> {
+    const members = await this.redis.zrange(this.outbox.keys.dropsUnconfirmed, '0', String(max - 1));
+    return members.map((m) => {
+      const space = m.indexOf(' ');
+      return { seq: Number(m.slice(0, space)), ts: m.slice(space + 1) };
+    });
+  }
+
+  async resolveProbe(stored: readonly SentReading[], unknown: readonly SentReading[]): Promise<ProbeResult> {
+    const all = [...stored.map((r) => [r, '1'] as const), ...unknown.map((r) => [r, '0'] as const)];
+    let confirmed = 0;
+    let counted = 0;
+    for (let i = 0; i < all.length; i += CHUNK) {
+      const args = all.slice(i, i + CHUNK).flatMap(([r, flag]) => [String(r.seq), r.ts, flag]);
+      const [c, n] = (await this.script('sfResolveProbe')(
+        this.outbox.keys.dropsUnconfirmed,
+        this.outbox.keys.dropsCounted,
+        this.outbox.keys.dropped,
+        String(COUNTED_DROPS_MAX),
+        ...args,
+      )) as [number, number];
+      confirmed += c;
+      counted += n;
+    }
+    return { confirmed, counted };
   }
 
   lastSeq(): Promise<number> {
@@ -127,6 +220,8 @@ export class RedisForwarderStore implements ForwarderStore {
       const [r, c, g] = (await this.script('sfRemoveSent')(
         this.outbox.keys.outbox,
         this.outbox.keys.dropped,
+        this.outbox.keys.dropsUnconfirmed,
+        this.outbox.keys.dropsCounted,
         ...args,
       )) as [number, number, number];
       removed += r;
@@ -158,7 +253,7 @@ export class RedisForwarderStore implements ForwarderStore {
     return Number((await this.redis.get(this.conflictsKey)) ?? 0);
   }
 
-  private script(name: 'sfRemoveSent' | 'sfRenumber'): ScriptRunner {
+  private script(name: 'sfRemoveSent' | 'sfRenumber' | 'sfReadForSend' | 'sfResolveProbe'): ScriptRunner {
     const fn = (this.redis as unknown as Record<string, ScriptRunner>)[name]!;
     return (...args) => fn.apply(this.redis, args);
   }

@@ -94,6 +94,11 @@ export class ReplayScheduler {
     return this.inflight.get(seq)?.ts ?? this.superseded.get(seq);
   }
 
+  /** Sent and not acknowledged since the latest reset (its own ack may still come). */
+  inFlight(seq: number): boolean {
+    return this.inflight.has(seq);
+  }
+
   /** When the next live read becomes due (for the forwarder's timer). */
   liveDueAt(): number {
     return this.liveFull ? Number.NEGATIVE_INFINITY : this.lastLiveAt + this.liveGapMs;

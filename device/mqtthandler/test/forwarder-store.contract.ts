@@ -15,7 +15,10 @@ export interface ForwarderStoreFixture {
   rollBackTo(seq: number): Promise<void>;
   /** Readings counted as rejected so far. */
   rejected(): Promise<number>;
-  /** What the outbox bound does to the oldest reading: removed and counted as dropped. */
+  /**
+   * What the outbox bound does to the oldest reading: removed, and counted as dropped when it was never
+   * read for sending, else kept as an unconfirmed drop.
+   */
   drop(seq: number): Promise<void>;
   /** The drop count. */
   dropped(): Promise<number>;
@@ -80,24 +83,60 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     ]);
   });
 
-  it('takes readings the bound dropped while in flight off the drop count when they are acked', async () => {
+  it('counts a dropped reading never read for sending at once, and keeps one that was read unconfirmed', async () => {
+    await appendN(5);
+    await f.store.readRange(0, 3, 10); // 1..3 sent
+    await f.drop(1);
+    await f.drop(4);
+    expect(await f.dropped()).toBe(1);
+    expect(await f.store.unconfirmedDrops(10)).toEqual([{ seq: 1, ts: ts(1) }]);
+  });
+
+  it('settles a dropped sent reading by its late ack, and takes a counted one off the count', async () => {
     await appendN(5);
     const sentNow = (await f.store.readRange(0, '+', 10)).map((r) => ({ seq: r.seq, ts: r.ts }));
     await f.drop(1);
     await f.drop(2);
     await f.drop(3);
-    expect(await f.dropped()).toBe(3);
-    // 1 and 2 reached the backend before they were dropped; 3 was lost.
+    expect(await f.dropped()).toBe(0);
+    // The backend is asked: it has 1, not 2 and 3 (2 is still on its way, 3 was lost).
+    expect(await f.store.resolveProbe([sentNow[0]!], [sentNow[1]!, sentNow[2]!])).toEqual({
+      confirmed: 1,
+      counted: 2,
+    });
+    expect(await f.dropped()).toBe(2);
+    expect(await f.store.unconfirmedDrops(10)).toEqual([]);
+    // 2's ack comes after all: off the count. 1's second ack changes nothing (already settled).
     expect(await f.store.removeSent([sentNow[0]!, sentNow[1]!, sentNow[3]!])).toEqual({
       removed: 1,
       changed: 0,
       gone: 2,
     });
     expect(await f.dropped()).toBe(1);
-    // Never below zero (a seq gone for another reason, e.g. Redis lost it).
-    expect(await f.store.removeSent([sentNow[0]!, sentNow[1]!, sentNow[2]!])).toMatchObject({ gone: 3 });
-    expect(await f.dropped()).toBe(0);
+    expect(await f.store.removeSent([sentNow[1]!])).toMatchObject({ gone: 1 });
+    expect(await f.dropped()).toBe(1);
     expect(await seqsOf()).toEqual([5]);
+  });
+
+  it('an ack settles an unconfirmed drop without counting it; a probe answer for it later changes nothing', async () => {
+    await appendN(2);
+    const [first] = (await f.store.readRange(0, '+', 10)).map((r) => ({ seq: r.seq, ts: r.ts }));
+    await f.drop(1);
+    expect(await f.store.removeSent([first!])).toEqual({ removed: 0, changed: 0, gone: 1 });
+    expect(await f.store.unconfirmedDrops(10)).toEqual([]);
+    expect(await f.store.resolveProbe([], [first!])).toEqual({ confirmed: 0, counted: 0 });
+    expect(await f.dropped()).toBe(0);
+  });
+
+  it('resolves only stubs whose ts matches what was dropped', async () => {
+    await appendN(2);
+    await f.store.readRange(0, '+', 10);
+    await f.drop(1);
+    expect(await f.store.resolveProbe([], [{ seq: 1, ts: 'another reading' }])).toEqual({
+      confirmed: 0,
+      counted: 0,
+    });
+    expect(await f.store.unconfirmedDrops(10)).toEqual([{ seq: 1, ts: ts(1) }]);
   });
 
   it('removes thousands of sent readings in one call', async () => {

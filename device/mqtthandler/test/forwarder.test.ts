@@ -6,8 +6,12 @@ import { MemoryStore } from './support/memory-store.js';
 class FakeLink {
   connected = true;
   readonly batches: Reading[][] = [];
+  /** The `probe` of each batch that had one. */
+  readonly probes: { seq: number; ts: string }[][] = [];
   async publishTelemetry(payload: string): Promise<void> {
-    this.batches.push((JSON.parse(payload) as { readings: Reading[] }).readings);
+    const msg = JSON.parse(payload) as { readings: Reading[]; probe?: { seq: number; ts: string }[] };
+    this.batches.push(msg.readings);
+    if (msg.probe) this.probes.push(msg.probe);
   }
   get seqs(): number[] {
     return this.batches.flat().map((r) => r.seq);
@@ -26,7 +30,16 @@ async function rig(
   for (let i = 1; i <= (opts.readings ?? 0); i++)
     store.append(`2026-11-23T10:00:${String(i % 60).padStart(2, '0')}.000Z`, i);
   const link = new FakeLink();
-  const counts = { published: 0, stored: 0, rejected: 0, resends: 0, conflicts: 0, rollbacks: 0 };
+  const counts = {
+    published: 0,
+    stored: 0,
+    rejected: 0,
+    resends: 0,
+    conflicts: 0,
+    rollbacks: 0,
+    probedStored: 0,
+    probedUnknown: 0,
+  };
   const forwarder = new Forwarder({
     store,
     link,
@@ -40,6 +53,10 @@ async function rig(
       resends: () => counts.resends++,
       seqConflicts: (n) => (counts.conflicts += n),
       seqRollbacks: () => counts.rollbacks++,
+      probeAnswered: (stored, unknown) => {
+        counts.probedStored += stored;
+        counts.probedUnknown += unknown;
+      },
     },
     batchMax: opts.batchMax ?? 10,
     batchMaxWaitMs: 20,
@@ -193,5 +210,55 @@ describe('Forwarder', () => {
     await settle();
     expect(link.seqs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect(counts.published).toBe(25);
+  });
+
+  it('asks the backend about sent readings the bound dropped, and counts only those it does not store', async () => {
+    const { store, link, forwarder, ack, counts } = await rig({ readings: 4 });
+    // 1..4 were sent; the link goes before their ack, and the bound drops 1..3 meanwhile.
+    link.connected = false;
+    forwarder.onDisconnected();
+    for (const seq of [1, 2, 3]) store.drop(seq);
+    expect(store.dropped).toBe(0);
+    store.append('2026-11-23T10:09:00.000Z', 5);
+    link.connected = true;
+    await forwarder.onConnected();
+    await settle();
+    expect(link.probes).toEqual([
+      [
+        { seq: 1, ts: '2026-11-23T10:00:01.000Z' },
+        { seq: 2, ts: '2026-11-23T10:00:02.000Z' },
+        { seq: 3, ts: '2026-11-23T10:00:03.000Z' },
+      ],
+    ]);
+    // Stored: 1 and 3 (and the resent 4, 5); 2 never reached the backend.
+    await ack({
+      ranges: [[4, 5]],
+      probe: {
+        stored: [
+          [1, 1],
+          [3, 3],
+        ],
+        unknown: [[2, 2]],
+      },
+    });
+    expect(store.dropped).toBe(1);
+    expect([...store.unconfirmed.keys()]).toEqual([]);
+    expect([...store.entries.keys()]).toEqual([]);
+    expect([counts.probedStored, counts.probedUnknown]).toEqual([2, 1]);
+  });
+
+  it('leaves a dropped reading that is still in flight to its own ack, and ignores answers it did not ask for', async () => {
+    const { store, link, ack } = await rig({ readings: 3 });
+    store.drop(1); // in flight: its ack settles it
+    await new Promise((r) => setTimeout(r, 1100)); // past the forwarder's once-a-second look for drops
+    store.append('2026-11-23T10:09:00.000Z', 4);
+    await settle();
+    expect(link.seqs).toContain(4);
+    expect(link.probes).toEqual([]);
+    await ack({ ranges: [], probe: { stored: [], unknown: [[1, 1]] } });
+    expect(store.dropped).toBe(0);
+    await ack({ ranges: [[1, 4]] });
+    expect(store.dropped).toBe(0);
+    expect([...store.unconfirmed.keys()]).toEqual([]);
   });
 });

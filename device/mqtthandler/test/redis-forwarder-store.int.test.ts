@@ -51,9 +51,13 @@ describe('RedisForwarderStore keeps the ForwarderStore contract', () => {
       append: async (at, value) => (await outbox.append(at, { temperature: value }, NO_BOUNDS)).seq,
       rollBackTo,
       rejected: async () => (await outbox.stats()).rejected,
-      // What the append script's bound does to one entry.
+      // What the append script's bound does to one entry (the script itself: outbox-store.int.test.ts).
       drop: async (seq) => {
-        if (await redis.xdel(outbox.keys.outbox, `${seq}-0`)) await redis.incr(outbox.keys.dropped);
+        const [e] = await redis.xrange(outbox.keys.outbox, `${seq}-0`, `${seq}-0`);
+        if (!e || !(await redis.xdel(outbox.keys.outbox, `${seq}-0`))) return;
+        if (seq <= Number((await redis.get(outbox.keys.sentMax)) ?? 0)) {
+          await redis.zadd(outbox.keys.dropsUnconfirmed, seq, `${seq} ${e[1][1]}`);
+        } else await redis.incr(outbox.keys.dropped);
       },
       dropped: async () => (await outbox.stats()).dropped,
     };

@@ -8,7 +8,7 @@ export interface OutboxAppender {
     values: SensorValues,
     bounds: OutboxBounds,
     nowMs?: number,
-  ): Promise<{ seq: number; dropped: number }>;
+  ): Promise<{ seq: number; dropped: number; unconfirmed?: number }>;
   /** The seq of the newest outbox entry if it is exactly this reading, else undefined. */
   newestSeqIf(ts: string, values: SensorValues): Promise<number | undefined>;
   /** Adds readings dropped outside the outbox (memory queue overflow) to the outbox's drop counter. */
@@ -136,7 +136,10 @@ export class PendingAppends {
           await outbox.addDropped(this.unreportedDrops);
           this.unreportedDrops = 0;
         }
-        const { seq, dropped } = await outbox.append(next.ts, next.values, bounds, this.deps.now());
+        // Every reading the bound removed, counted or (sent already) kept unconfirmed for the backend's word.
+        const appended = await outbox.append(next.ts, next.values, bounds, this.deps.now());
+        const { seq } = appended;
+        const dropped = appended.dropped + (appended.unconfirmed ?? 0);
         this.queue.shift();
         this.appended(seq);
         if (dropped > 0) {

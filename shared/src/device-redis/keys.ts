@@ -10,8 +10,23 @@ export function deviceKeys(prefix = 'sf:') {
     seq: `${prefix}seq`,
     /** Revision of the last reported state (only grows; see device/mqtthandler state-revisions.ts). */
     stateRev: `${prefix}state:rev`,
-    /** Readings lost to the bounded outbox (the mqtthandler takes back a dropped one that was acked after all). */
+    /**
+     * Readings lost to the bounded outbox: counted when the bound drops a reading never sent, or when the
+     * backend answers a probe that it does not have a dropped sent one (docs/design.md#outbox-drop-count).
+     */
     dropped: `${prefix}dropped`,
+    /** Highest seq the mqtthandler ever read for sending (raised in the same script as the read). */
+    sentMax: `${prefix}sent:max`,
+    /**
+     * Sorted set (score seq, member `<seq> <ts>`): sent readings the bound dropped, not counted yet; the
+     * mqtthandler asks the backend whether it stores them (bounded: UNCONFIRMED_DROPS_MAX).
+     */
+    dropsUnconfirmed: `${prefix}dropped:unconfirmed`,
+    /**
+     * Sorted set, same members: sent readings counted as dropped (the backend did not have them, or the
+     * unconfirmed set was full). A late ack for one takes it off the count (bounded: COUNTED_DROPS_MAX).
+     */
+    dropsCounted: `${prefix}dropped:counted`,
     /** Readings the backend rejected as invalid (acked as rejected, removed). */
     rejected: `${prefix}rejected`,
     /** Hash: running ('1'|'0'), intervalMs, updatedAt, updatedBy. */

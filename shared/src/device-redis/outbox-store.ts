@@ -3,23 +3,45 @@ import type { Reading, SensorValues } from '../schemas/reading.js';
 import { deviceKeys, type DeviceKeys } from './keys.js';
 
 /**
+ * Sent readings the bound dropped that wait for the backend's word (docs/design.md#outbox-drop-count).
+ * Beyond this many the oldest are counted as dropped at once: the count may then over-state the loss.
+ * A member is ~35 bytes, so the set stays well under 1 MB.
+ */
+export const UNCONFIRMED_DROPS_MAX = 10_000;
+/** Counted drops of sent readings remembered so that a late ack can still take one off the count. */
+export const COUNTED_DROPS_MAX = 10_000;
+
+/**
  * Appends assign the seq and XADD in one Lua script, so seq and reading are persisted together by the AOF
  * (a script is one AOF entry): after any crash the outbox and the counter agree and seqs stay contiguous.
- * The same script enforces the bound: oldest readings first, over count or age, and counts each drop.
+ * The same script enforces the bound: oldest readings first, over count or age. A dropped reading the
+ * mqtthandler never read for sending (seq above `sent:max`) cannot be in the backend: it is counted at
+ * once. One it did read may have been stored (its ack lost with a connection, or still on its way): it is
+ * kept as a stub (seq and ts, no values) in `dropped:unconfirmed` until the backend answers a probe.
+ * KEYS: seq, outbox, dropped, sent:max, dropped:unconfirmed, dropped:counted.
+ * ARGV: ts, values JSON, max readings, age cutoff ('' = none), unconfirmed max, counted max.
  */
 const APPEND_SCRIPT = `
 local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], seq .. '-0', 'ts', ARGV[1], 'v', ARGV[2])
-local dropped = 0
+local sentMax = tonumber(redis.call('GET', KEYS[4]) or '0')
+local dropped, unconfirmed = 0, 0
+local function drop(e)
+  redis.call('XDEL', KEYS[2], e[1])
+  local id = string.match(e[1], '^(%d+)')
+  local s = tonumber(id)
+  if s <= sentMax then
+    redis.call('ZADD', KEYS[5], s, id .. ' ' .. e[2][2])
+    unconfirmed = unconfirmed + 1
+  else
+    dropped = dropped + 1
+  end
+end
 local maxLen = tonumber(ARGV[3])
 if maxLen > 0 then
   local excess = redis.call('XLEN', KEYS[2]) - maxLen
   if excess > 0 then
-    local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)
-    for _, e in ipairs(old) do
-      redis.call('XDEL', KEYS[2], e[1])
-      dropped = dropped + 1
-    end
+    for _, e in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)) do drop(e) end
   end
 end
 if ARGV[4] ~= '' then
@@ -28,16 +50,27 @@ if ARGV[4] ~= '' then
     local n = 0
     for _, e in ipairs(old) do
       if e[2][2] < ARGV[4] then
-        redis.call('XDEL', KEYS[2], e[1])
-        dropped = dropped + 1
+        drop(e)
         n = n + 1
       end
     end
     if n < 100 then break end
   end
 end
+if unconfirmed > 0 then
+  local over = redis.call('ZCARD', KEYS[5]) - tonumber(ARGV[5])
+  if over > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[5], over)
+    for i = 1, #popped, 2 do
+      redis.call('ZADD', KEYS[6], popped[i + 1], popped[i])
+      dropped = dropped + 1
+    end
+    local extra = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[6])
+    if extra > 0 then redis.call('ZPOPMIN', KEYS[6], extra) end
+  end
+end
 if dropped > 0 then redis.call('INCRBY', KEYS[3], dropped) end
-return {seq, dropped}
+return {seq, dropped, unconfirmed}
 `;
 
 export interface OutboxBounds {
@@ -49,8 +82,10 @@ export interface OutboxBounds {
 
 export interface AppendResult {
   seq: number;
-  /** Readings dropped by this append to stay within the bounds. */
+  /** Readings dropped by this append to stay within the bounds and counted as lost at once. */
   dropped: number;
+  /** Sent readings dropped by this append and kept as stubs until the backend answers a probe. */
+  unconfirmed: number;
 }
 
 export interface OutboxStats {
@@ -59,6 +94,8 @@ export interface OutboxStats {
   oldestSeq: number | undefined;
   oldestTs: string | undefined;
   dropped: number;
+  /** Dropped sent readings not counted yet (the backend may store them). */
+  dropsUnconfirmed: number;
   rejected: number;
 }
 
@@ -74,7 +111,7 @@ export class OutboxStore {
   ) {
     this.keys = deviceKeys(keyPrefix);
     if (!('sfAppend' in redis)) {
-      redis.defineCommand('sfAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+      redis.defineCommand('sfAppend', { numberOfKeys: 6, lua: APPEND_SCRIPT });
     }
   }
 
@@ -87,17 +124,22 @@ export class OutboxStore {
     const cutoff = bounds.maxAgeMs > 0 ? new Date(nowMs - bounds.maxAgeMs).toISOString() : '';
     const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<[number, number]>>)
       .sfAppend!;
-    const [seq, dropped] = await run.call(
+    const [seq, dropped, unconfirmed] = (await run.call(
       this.redis,
       this.keys.seq,
       this.keys.outbox,
       this.keys.dropped,
+      this.keys.sentMax,
+      this.keys.dropsUnconfirmed,
+      this.keys.dropsCounted,
       ts,
       JSON.stringify(values),
       String(bounds.maxReadings),
       cutoff,
-    );
-    return { seq: Number(seq), dropped: Number(dropped) };
+      String(UNCONFIRMED_DROPS_MAX),
+      String(COUNTED_DROPS_MAX),
+    )) as unknown as [number, number, number];
+    return { seq: Number(seq), dropped: Number(dropped), unconfirmed: Number(unconfirmed) };
   }
 
   /** Oldest first: readings with seq in (afterSeq, toSeq]. */
@@ -133,11 +175,12 @@ export class OutboxStore {
   }
 
   async stats(): Promise<OutboxStats> {
-    const [len, seq, dropped, rejected, first] = await this.redis
+    const [len, seq, dropped, unconfirmed, rejected, first] = await this.redis
       .multi()
       .xlen(this.keys.outbox)
       .get(this.keys.seq)
       .get(this.keys.dropped)
+      .zcard(this.keys.dropsUnconfirmed)
       .get(this.keys.rejected)
       .xrange(this.keys.outbox, '-', '+', 'COUNT', 1)
       .exec()
@@ -149,6 +192,7 @@ export class OutboxStore {
       oldestSeq: oldest ? seqOf(oldest[0]) : undefined,
       oldestTs: oldest ? fieldOf(oldest[1], 'ts') : undefined,
       dropped: Number(dropped ?? 0),
+      dropsUnconfirmed: Number(unconfirmed ?? 0),
       rejected: Number(rejected ?? 0),
     };
   }

@@ -24,6 +24,20 @@ export function ackReason(reason: RejectionReason, detail: string): string {
 }
 
 /**
+ * The answer to a telemetry message's `probe`: which of the named dropped readings the backend stores
+ * (same seq and measurement time) and which it does not. Seqs named in neither were not answered (the
+ * device asks again). Only a device that sent a probe gets one; older devices ignore the field.
+ */
+export const ProbeAnswer = Type.Object(
+  {
+    stored: Type.Array(SeqRange, { maxItems: 10_000 }),
+    unknown: Type.Array(SeqRange, { maxItems: 10_000 }),
+  },
+  { additionalProperties: true },
+);
+export type ProbeAnswer = Static<typeof ProbeAnswer>;
+
+/**
  * devices/{id}/ack. `ranges` are seqs committed to MariaDB (stored now or earlier); `rejected` are readings
  * the backend will never accept (invalid), with the reason. The device deletes both from its outbox and
  * counts the rejected ones, so a bad reading cannot block the link forever.
@@ -36,6 +50,7 @@ export const Ack = Type.Object(
     highestSeq: Type.Optional(
       Type.Integer({ minimum: 0, description: 'highest seq of this device stored in the backend' }),
     ),
+    probe: Type.Optional(ProbeAnswer),
   },
   { additionalProperties: true },
 );

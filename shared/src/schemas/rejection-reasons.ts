@@ -1,5 +1,5 @@
 import { MAX_CHANNELS_PER_READING, SENSOR_NAME_PATTERN } from './reading.js';
-import { MAX_READINGS_PER_BATCH } from './telemetry.js';
+import { MAX_PROBED_DROPS, MAX_READINGS_PER_BATCH } from './telemetry.js';
 
 /**
  * Why the backend rejected something, one code per rule, in one place (like fastify's errors.js): the
@@ -8,7 +8,8 @@ import { MAX_READINGS_PER_BATCH } from './telemetry.js';
  *
  * Scopes: `message` — the whole message, nothing of it is used; `reading` — one reading (native) or one
  * sample (source 004), the rest of the message is still used; `field` — a part of a 004 message that is
- * not a reading (location, status, an unused timestamp) was dropped, its values are kept.
+ * not a reading (location, status, an unused timestamp; a native telemetry `probe`) was dropped, its
+ * values are kept.
  */
 export const REJECTION_SCOPES = ['message', 'reading', 'field'] as const;
 export type RejectionScope = (typeof REJECTION_SCOPES)[number];
@@ -42,6 +43,11 @@ export const REJECTION_REASONS = {
   out_of_range: { reading: 'outside the plausible range of a known sensor (below)' },
   duplicate: { reading: '004: the same sensor twice at the same time in one message (the first is kept)' },
   seq_conflict: { reading: 'the seq is already stored with a different reading (see below)' },
+  bad_probe: {
+    field:
+      `a telemetry \`probe\` that is not an array of at most ${MAX_PROBED_DROPS} {seq, ts} (ignored, not` +
+      ' answered; the readings are still stored)',
+  },
   bad_location: { field: 'a 004 `location` without finite latitude −90…90 and longitude −180…180 (dropped)' },
 } as const satisfies Record<string, Partial<Record<RejectionScope, string>>>;
 

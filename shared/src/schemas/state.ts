@@ -48,6 +48,12 @@ export const ReportedState = Type.Object(
     oldestUnackedTs: Type.Union([Type.String(), Type.Null()]),
     lastSeq: Type.Integer({ minimum: 0 }),
     dropped: Type.Integer({ minimum: 0, description: 'readings dropped by the bounded outbox' }),
+    dropsUnconfirmed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'sent readings the outbox bound dropped that the backend has not yet said it stores',
+      }),
+    ),
     rejected: Type.Optional(Type.Integer({ minimum: 0 })),
     seqConflicts: Type.Optional(
       Type.Integer({ minimum: 0, description: 'readings renumbered after a seq conflict (Redis rollback)' }),

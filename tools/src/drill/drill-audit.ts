@@ -159,6 +159,7 @@ export class DrillAudit {
           const last = end.counters.get(id)!.lastSeq;
           if (c.backlog > 0 && c.oldestSeq !== undefined && c.oldestSeq <= last)
             return `${id}: seq ${c.oldestSeq} not acknowledged yet`;
+          if (c.dropsUnconfirmed > 0) return `${id}: ${c.dropsUnconfirmed} dropped readings not settled yet`;
         }
         if (window.with004) {
           const want = end.sent004 - window.start.sent004;
@@ -189,13 +190,21 @@ export class DrillAudit {
       const a = window.start.counters.get(id)!;
       const b = end.counters.get(id)!;
       const seqs = await this.storedSeqs(id, a.lastSeq, b.lastSeq);
+      // A drop of a sent reading is counted only when the backend has said it lacks it, which may be after
+      // the window closed: the count as of now (drops happen oldest first, so a later one of a reading
+      // after the window would need the window's readings all gone first, and they are settled by now).
+      const dropped = (
+        await this.device(id)
+          .counters()
+          .catch(() => b)
+      ).dropped;
       out.push({
         source: id,
         produced: b.lastSeq - a.lastSeq,
         stored: seqs.length,
         duplicated: await this.duplicateRows(id, a.lastSeq, b.lastSeq),
         missing: missingSeqs(a.lastSeq, b.lastSeq, seqs),
-        countedLoss: b.dropped - a.dropped + (b.redisLostAppends - a.redisLostAppends),
+        countedLoss: dropped - a.dropped + (b.redisLostAppends - a.redisLostAppends),
       });
     }
     const p = this.sources.compat004();

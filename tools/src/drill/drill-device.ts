@@ -28,6 +28,8 @@ export interface DrillDeviceOptions {
 }
 
 /** What the device itself knows about its readings: its seq counter and the losses it counted. */
+const NO_BOUND = { maxReadings: 0, maxAgeMs: 0 };
+
 export interface DeviceCounters {
   lastSeq: number;
   backlog: number;
@@ -35,6 +37,11 @@ export interface DeviceCounters {
   oldestSeq: number | undefined;
   /** Dropped by the outbox bound (and by the sensor's memory queue), `<prefix>dropped`. */
   dropped: number;
+  /**
+   * Sent readings the bound dropped that wait for the backend's answer to a probe: not counted yet,
+   * `<prefix>dropped:unconfirmed` (docs/design.md#outbox-drop-count).
+   */
+  dropsUnconfirmed: number;
   /** Appends Redis lost in a restart, as the sensor reported them (`redisLostAppends`). */
   redisLostAppends: number;
 }
@@ -125,6 +132,7 @@ export class DrillDevice {
       oldestTs: stats.oldestTs,
       oldestSeq: stats.oldestSeq,
       dropped: stats.dropped,
+      dropsUnconfirmed: stats.dropsUnconfirmed,
       redisLostAppends: lost,
     };
   }
@@ -134,6 +142,35 @@ export class DrillDevice {
     const { body } = await httpGet(`http://${this.sensor.host}:${this.sensor.port}/metrics`);
     const line = body.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+  }
+
+  /** Appends `n` readings to the outbox at once (valid ones, as the sensor writes them), unbounded. */
+  async appendBacklog(n: number): Promise<void> {
+    const start = Date.now() - n;
+    for (let i = 0; i < n; i += 500) {
+      const batch = Array.from({ length: Math.min(500, n - i) }, (_, k) =>
+        this.outbox.append(
+          new Date(start + i + k).toISOString(),
+          { temperature: 20, humidity: 50 },
+          NO_BOUND,
+        ),
+      );
+      await Promise.all(batch);
+    }
+  }
+
+  /** The mqtthandler's probe answers so far (sensorfleet_outbox_probed_drops_total, this process's life). */
+  async probedDrops(): Promise<{ stored: number; unknown: number }> {
+    const { body } = await httpGet(`http://127.0.0.1:${this.mqtthandler.port}/metrics`);
+    const of = (answer: string) => {
+      const line = body
+        .split('\n')
+        .find(
+          (l) => l.startsWith('sensorfleet_outbox_probed_drops_total{') && l.includes(`answer="${answer}"`),
+        );
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    return { stored: of('stored'), unknown: of('unknown') };
   }
 
   /** Measuring on / off through Redis, the way the device's button does it. */

@@ -163,6 +163,7 @@ export class SimulatedFleet {
         resends: () => {},
         seqConflicts: () => {},
         seqRollbacks: () => {},
+        probeAnswered: () => {},
       },
       commandHandled: () => {},
       outbox: () => {},

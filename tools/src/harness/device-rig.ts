@@ -22,6 +22,8 @@ export interface DeviceRigOptions {
   sensor?: Record<string, string> | false;
   /** Env of the mqtthandler on top of the defaults; false = no mqtthandler process. */
   mqtthandler?: Record<string, string> | false;
+  /** Lines appended to the broker's mosquitto.conf (e.g. an `acl_file`). */
+  brokerConfig?: string;
 }
 
 const quiet = () => ({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
@@ -52,7 +54,7 @@ export class DeviceRig {
     const backend = opts.backend ?? true;
     const [redisServer, broker, db] = await Promise.all([
       RedisServer.start({ appendfsync: opts.appendfsync ?? 'everysec', powerCut: opts.powerCut ?? false }),
-      MosquittoServer.start(),
+      MosquittoServer.start(opts.brokerConfig ? { extraConfig: opts.brokerConfig } : {}),
       backend ? MariaDbServer.start() : undefined,
     ]);
     const databaseUrl = db ? await db.createDatabase() : undefined;

@@ -43,6 +43,16 @@ export type RegistryUpdate =
  */
 export type ReadingOutcome = 'stored' | 'duplicate' | 'conflict';
 
+/**
+ * A stub of a telemetry `probe`: a reading the device's outbox dropped after sending it. The receiver
+ * answers whether it stores seq with this measurement time; it stores nothing from it.
+ */
+export interface ProbedDropIn {
+  seq: number;
+  /** As Date.parse gives it (DATETIME(3) keeps whole ms). */
+  measuredMs: number;
+}
+
 /** A reading that passed validation, ready to become rows. */
 export interface IncomingReading {
   seq: number;
@@ -78,12 +88,14 @@ export interface IngestItem {
   registry: RegistryUpdate[];
   /** Native telemetry: the device waits for an ack on devices/{id}/ack. */
   acks: boolean;
+  /** Native telemetry: dropped readings the device asks about (answered in the ack after the commit). */
+  probe?: ProbedDropIn[] | undefined;
   /** Told when the item is committed (set by whoever took the message in). */
   receipt?: Receipt | undefined;
 }
 
 /** What the intake makes of a payload: the parts of an IngestItem that depend on it. */
-export type IntakeParts = Pick<IngestItem, 'readings' | 'rejected' | 'registry'>;
+export type IntakeParts = Pick<IngestItem, 'readings' | 'rejected' | 'registry' | 'probe'>;
 
 /** Rows of a reading in `readings` (one per value, sent or derived); counted without a keys array. */
 export function rowsOfReading(r: IncomingReading): number {

@@ -1,7 +1,8 @@
-import type { Ack, Logger } from '@sensorfleet/shared';
+import type { Ack, Logger, ProbeAnswer } from '@sensorfleet/shared';
 import { buildAcks } from './ack-builder.js';
+import { probesByDevice } from './probe-answer.js';
 import type { BatchResult } from './batch-writer.js';
-import type { IngestItem } from './ingest-item.js';
+import type { IngestItem, ProbedDropIn } from './ingest-item.js';
 import { IngestBatcher, type Batch } from './ingest-batcher.js';
 
 export interface IngestMetrics {
@@ -35,6 +36,12 @@ export class IngestLoop {
     private readonly deps: {
       write: (items: IngestItem[]) => Promise<BatchResult>;
       publishAck: (deviceId: string, ack: Ack) => Promise<void>;
+      /**
+       * Answers a telemetry probe (docs/design.md#outbox-drop-count) after the batch carrying it committed,
+       * so readings of that batch and of every earlier one from the same message stream are seen. Without
+       * it probes are not answered (the device keeps asking).
+       */
+      answerProbe?: (deviceId: string, stubs: readonly ProbedDropIn[]) => Promise<ProbeAnswer>;
       maxRows: number;
       maxWaitMs: number;
       maxPendingRows: number;
@@ -187,6 +194,7 @@ export class IngestLoop {
 
   private async ack(items: IngestItem[], result: BatchResult): Promise<void> {
     const acks = buildAcks(items, result.outcomes, result.highestSeq);
+    await this.addProbeAnswers(items, acks);
     await Promise.all(
       [...acks].map(async ([deviceId, ack]) => {
         try {
@@ -194,6 +202,25 @@ export class IngestLoop {
         } catch (err) {
           // Stored but not confirmed: the device sends again and the duplicate is ignored.
           this.deps.log.warn({ err, deviceId }, 'ack not published; the device will resend');
+        }
+      }),
+    );
+  }
+
+  /** Each probing device's answer goes into its ack (an ack of its own if the batch had none for it). */
+  private async addProbeAnswers(items: IngestItem[], acks: Map<string, Ack>): Promise<void> {
+    const answer = this.deps.answerProbe;
+    if (!answer) return;
+    await Promise.all(
+      [...probesByDevice(items)].map(async ([deviceId, stubs]) => {
+        try {
+          const probe = await answer(deviceId, stubs);
+          const ack = acks.get(deviceId);
+          if (ack) ack.probe = probe;
+          else acks.set(deviceId, { v: 1, ranges: [], probe });
+        } catch (err) {
+          // Unanswered: the device asks again after its ack timeout.
+          this.deps.log.warn({ err, deviceId, stubs: stubs.length }, 'probe not answered');
         }
       }),
     );

@@ -75,6 +75,7 @@ export class MessageIntake {
       rejected: parts.rejected,
       registry: parts.registry,
       acks: kind === 'telemetry',
+      probe: parts.probe,
       receipt: undefined,
     };
   }
@@ -96,7 +97,7 @@ export class MessageIntake {
         const v = this.telemetry(payload, receivedAt);
         if (!v.ok) return { readings: [], rejected: [v.rejection], registry: [] };
         for (const r of v.readings) r.derived = this.derive(r.values);
-        return { readings: v.readings, rejected: v.rejected, registry: [] };
+        return { readings: v.readings, rejected: v.rejected, registry: [], probe: v.probe };
       }
       case 'state': {
         const rejected = (reason: RejectionReason, detail: string): IntakeParts => ({

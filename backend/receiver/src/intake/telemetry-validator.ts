@@ -2,17 +2,19 @@ import {
   createDecoder,
   ISO_UTC_PATTERN,
   MAX_CHANNELS_PER_READING,
+  MAX_PROBED_DROPS,
   MAX_READINGS_PER_BATCH,
   Reading,
   type RejectionReason,
 } from '@sensorfleet/shared';
-import type { IncomingReading, Rejection } from '../ingest/ingest-item.js';
+import type { IncomingReading, ProbedDropIn, Rejection } from '../ingest/ingest-item.js';
 import { parseJsonLenient } from './lenient-json.js';
 import { implausibility } from './plausibility.js';
 import { sensorValueBreach, shown, timeWindowBreach } from './reading-rules.js';
 
 export type ValidatedTelemetry =
-  { ok: true; readings: IncomingReading[]; rejected: Rejection[] } | { ok: false; rejection: Rejection };
+  | { ok: true; readings: IncomingReading[]; rejected: Rejection[]; probe?: ProbedDropIn[] }
+  | { ok: false; rejection: Rejection };
 
 export interface TelemetryValidatorOptions {
   maxBytes: number;
@@ -35,6 +37,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * A rejected reading is named in the ack's `rejected` (so the device drops it) while the others are stored:
  * readings are independent rows, so storing the valid ones is always safe. A reading without a usable seq
  * cannot be named in an ack; it is counted and logged, and the others are still stored.
+ * An optional `probe` (docs/design.md#outbox-drop-count) is checked as a whole: a bad one is a `field`
+ * rejection (`bad_probe`), not answered, and the readings are still stored.
  */
 export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
   return (payload: Buffer, now: number): ValidatedTelemetry => {
@@ -77,8 +81,34 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
         });
       }
     });
-    return { ok: true, readings, rejected };
+    if (msg.probe === undefined) return { ok: true, readings, rejected };
+    const probe = checkProbe(msg.probe);
+    if (typeof probe === 'string') {
+      rejected.push({ scope: 'field', reason: 'bad_probe', detail: `/probe${probe}` });
+      return { ok: true, readings, rejected };
+    }
+    return { ok: true, readings, rejected, probe };
   };
+}
+
+/** The probe's stubs, or where and why it is not one (no stub is answered then). */
+export function checkProbe(raw: unknown): ProbedDropIn[] | string {
+  if (!Array.isArray(raw) || raw.length > MAX_PROBED_DROPS) {
+    return ` must be an array of at most ${MAX_PROBED_DROPS} {seq, ts}, got ${shown(raw)}`;
+  }
+  const out: ProbedDropIn[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const p: unknown = raw[i];
+    if (!isObject(p) || ownKeyCount(p) !== 2) return `/${i} must be {seq, ts}, got ${shown(p)}`;
+    const { seq, ts } = p;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+      return `/${i}/seq must be an integer ≥ 1, got ${shown(seq)}`;
+    }
+    const ms = typeof ts === 'string' && TS_REGEX.test(ts) ? Date.parse(ts) : Number.NaN;
+    if (!Number.isFinite(ms)) return `/${i}/ts must be ISO-8601 UTC, got ${shown(ts)}`;
+    out.push({ seq, measuredMs: ms });
+  }
+  return out;
 }
 
 function reject(reason: RejectionReason, detail: string): ValidatedTelemetry {

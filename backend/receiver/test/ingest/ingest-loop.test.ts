@@ -52,6 +52,49 @@ function loop(
 afterEach(() => vi.useRealTimers());
 
 describe('IngestLoop', () => {
+  it('answers a probe after the commit, in the ack of its device (an ack of its own if needed)', async () => {
+    const w = fakeWriter();
+    const asked: [string, number[]][] = [];
+    const { l, acks } = loop(w.write, {
+      answerProbe: async (deviceId, stubs) => {
+        asked.push([deviceId, stubs.map((s) => s.seq)]);
+        return { stored: [[1, 1]], unknown: [[2, 2]] };
+      },
+    });
+    await l.start();
+    const probe = [1, 2].map((seq) => ({ seq, measuredMs: seq }));
+    await l.accept({ ...item({ deviceId: 'a', readings: [reading(7)] }), probe });
+    await l.accept({ ...item({ deviceId: 'b', readings: [] }), probe });
+    await vi.waitFor(() => expect(acks).toHaveLength(2));
+    expect(asked.sort()).toEqual([
+      ['a', [1, 2]],
+      ['b', [1, 2]],
+    ]);
+    const answer = { stored: [[1, 1]], unknown: [[2, 2]] };
+    expect(Object.fromEntries(acks)).toEqual({
+      a: { v: 1, ranges: [[7, 7]], probe: answer },
+      b: { v: 1, ranges: [], probe: answer },
+    });
+    await l.stop();
+  });
+
+  it('acks as usual when a probe cannot be answered', async () => {
+    const w = fakeWriter();
+    const { l, acks } = loop(w.write, {
+      answerProbe: async () => {
+        throw new Error('database gone');
+      },
+    });
+    await l.start();
+    await l.accept({
+      ...item({ deviceId: 'a', readings: [reading(7)] }),
+      probe: [{ seq: 1, measuredMs: 1 }],
+    });
+    await vi.waitFor(() => expect(acks).toHaveLength(1));
+    expect(acks[0]).toEqual(['a', { v: 1, ranges: [[7, 7]] }]);
+    await l.stop();
+  });
+
   it('coalesces messages of many devices into one transaction, then acks each device', async () => {
     const w = fakeWriter();
     const { l, acks } = loop(w.write);

@@ -145,3 +145,33 @@ describe('telemetry validation: one reading at a time', () => {
     expect(v.ok && v.readings.map((r) => r.seq)).toEqual([2]);
   });
 });
+
+describe('telemetry validation: the probe of dropped readings', () => {
+  const r1 = { seq: 9, ts: ts(9), values: { temperature: 21.5 } };
+  it('takes a probe of {seq, ts} stubs along with the readings', () => {
+    const v = run({ v: 1, readings: [r1], probe: [{ seq: 3, ts: ts(3) }] });
+    expect(v).toMatchObject({ ok: true, rejected: [], probe: [{ seq: 3, measuredMs: Date.parse(ts(3)) }] });
+    if (v.ok) expect(v.readings.map((r) => r.seq)).toEqual([9]);
+  });
+
+  it.each([
+    ['not an array', { seq: 3, ts: ts(3) }, '/probe must be an array'],
+    ['too many stubs', Array.from({ length: 1001 }, (_, i) => ({ seq: i + 1, ts: ts(0) })), 'at most 1000'],
+    ['a bad seq', [{ seq: 0, ts: ts(3) }], '/probe/0/seq must be an integer ≥ 1'],
+    ['a bad ts', [{ seq: 3, ts: 'yesterday' }], '/probe/0/ts must be ISO-8601 UTC'],
+    ['values in a stub', [{ seq: 3, ts: ts(3), values: { temperature: 1 } }], '/probe/0 must be {seq, ts}'],
+  ])(
+    'bad_probe: %s is rejected with its reason, not answered, and the readings are still taken',
+    (_, probe, detail) => {
+      const big = createTelemetryValidator({ maxBytes: 1_000_000, maxFutureMs: 60_000 });
+      const v = big(Buffer.from(JSON.stringify({ v: 1, readings: [r1], probe })), NOW);
+      expect(v.ok).toBe(true);
+      if (!v.ok) return;
+      expect(v.probe).toBeUndefined();
+      expect(v.readings.map((r) => r.seq)).toEqual([9]);
+      expect(v.rejected).toHaveLength(1);
+      expect(v.rejected[0]).toMatchObject({ scope: 'field', reason: 'bad_probe' });
+      expect(v.rejected[0]!.detail).toContain(detail);
+    },
+  );
+});

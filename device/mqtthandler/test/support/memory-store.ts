@@ -1,5 +1,5 @@
 import type { Reading } from '@sensorfleet/shared';
-import type { ForwarderStore, RemoveSentResult, Renumbered } from '../../src/forwarder.js';
+import type { ForwarderStore, ProbeResult, RemoveSentResult, Renumbered } from '../../src/forwarder.js';
 import type { SentReading } from '../../src/replay-scheduler.js';
 
 /**
@@ -12,6 +12,11 @@ export class MemoryStore implements ForwarderStore {
   counter = 0;
   rejected = 0;
   dropped = 0;
+  sentMax = 0;
+  /** seq → ts of sent readings the bound dropped, not counted yet. */
+  readonly unconfirmed = new Map<number, string>();
+  /** seq → ts of sent readings counted as dropped (a late ack takes one off). */
+  readonly counted = new Map<number, string>();
 
   append(ts: string, value: number): number {
     const seq = ++this.counter;
@@ -19,10 +24,33 @@ export class MemoryStore implements ForwarderStore {
     return seq;
   }
   async readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
-    return [...this.entries.values()]
+    const read = [...this.entries.values()]
       .filter((r) => r.seq > afterSeq && (toSeq === '+' || r.seq <= toSeq))
       .sort((a, b) => a.seq - b.seq)
       .slice(0, count);
+    this.sentMax = Math.max(this.sentMax, read[read.length - 1]?.seq ?? 0);
+    return read;
+  }
+  async unconfirmedDrops(max: number): Promise<SentReading[]> {
+    return [...this.unconfirmed]
+      .sort(([a], [b]) => a - b)
+      .slice(0, max)
+      .map(([seq, ts]) => ({ seq, ts }));
+  }
+  async resolveProbe(stored: readonly SentReading[], unknown: readonly SentReading[]): Promise<ProbeResult> {
+    let confirmed = 0;
+    let counted = 0;
+    for (const r of stored) {
+      if (this.unconfirmed.get(r.seq) === r.ts && this.unconfirmed.delete(r.seq)) confirmed++;
+    }
+    for (const r of unknown) {
+      if (this.unconfirmed.get(r.seq) !== r.ts) continue;
+      this.unconfirmed.delete(r.seq);
+      this.counted.set(r.seq, r.ts);
+      counted++;
+    }
+    this.dropped += counted;
+    return { confirmed, counted };
   }
   async lastSeq(): Promise<number> {
     return this.counter;
@@ -31,18 +59,30 @@ export class MemoryStore implements ForwarderStore {
     let removed = 0;
     let changed = 0;
     let gone = 0;
+    let uncounted = 0;
     for (const r of readings) {
       const e = this.entries.get(r.seq);
       if (e && e.ts === r.ts) removed += Number(this.entries.delete(r.seq));
       else if (e) changed++;
-      else gone++;
+      else {
+        gone++;
+        if (this.unconfirmed.get(r.seq) === r.ts) this.unconfirmed.delete(r.seq);
+        else if (this.counted.get(r.seq) === r.ts && this.counted.delete(r.seq)) uncounted++;
+      }
     }
-    this.dropped -= Math.min(gone, this.dropped);
+    this.dropped -= Math.min(uncounted, this.dropped);
     return { removed, changed, gone };
   }
-  /** What the outbox bound does: the reading goes, the drop is counted. */
+  /**
+   * What the outbox bound does: the reading goes; counted at once if it was never read for sending, else
+   * kept unconfirmed (no bound here: the tests stay far below UNCONFIRMED_DROPS_MAX).
+   */
   drop(seq: number): void {
-    if (this.entries.delete(seq)) this.dropped++;
+    const e = this.entries.get(seq);
+    if (!e) return;
+    this.entries.delete(seq);
+    if (seq <= this.sentMax) this.unconfirmed.set(seq, e.ts);
+    else this.dropped++;
   }
   async addRejected(n: number): Promise<void> {
     this.rejected += n;

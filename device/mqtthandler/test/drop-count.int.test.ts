@@ -1,0 +1,82 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { topics } from '@sensorfleet/shared';
+import { DeviceRig, waitFor } from '@sensorfleet/tools/harness';
+
+/**
+ * The outbox's drop count is exact when the bound drops readings the backend stored but never acked
+ * (docs/design.md#outbox-drop-count): real Redis, Mosquitto, MariaDB, receiver and mqtthandler.
+ */
+let rig: DeviceRig | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await rig?.close();
+  rig = undefined;
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe('outbox drop count', () => {
+  it('counts exactly the readings missing when the bound drops stored readings whose ack was lost', async () => {
+    const deviceId = `dev-drop-${Math.random().toString(36).slice(2, 6)}`;
+    dir = await mkdtemp(path.join(tmpdir(), 'drop-count-'));
+    const acl = path.join(dir, 'acl');
+    // First the broker loses every ack to this device (as a broker that goes away after the commit does);
+    // the receiver stores the readings all the same.
+    await writeFile(acl, `topic readwrite #\ntopic deny ${topics.ack(deviceId)}\n`);
+    rig = await DeviceRig.start({
+      deviceId,
+      sensor: false,
+      mqtthandler: false,
+      brokerConfig: `acl_file ${acl}\n`,
+    });
+    const r = rig;
+    const cap = 50;
+    const bounds = { maxReadings: cap, maxAgeMs: 0 };
+    await r.preload(cap, bounds);
+    // A short ack timeout: resends (stored as duplicates) meanwhile change nothing, and after the broker is
+    // back an ack the receiver could not publish yet (its ack connection still down) is asked for again.
+    await r.startMqtthandler({ MQTT_ACK_TIMEOUT_MS: '2000' });
+    await waitFor('the first readings stored', 60_000, async () =>
+      (await r.storedSummary()).rows >= cap ? true : `${(await r.storedSummary()).rows} stored`,
+    );
+    expect(await r.redis.xlen(r.keys.outbox)).toBe(cap); // stored, but never acked
+
+    // The broker goes away; meanwhile 60 more readings push the 50 sent ones and 10 new ones out.
+    await r.broker.stop();
+    await r.preload(60, bounds);
+    const before = await r.outbox.stats();
+    // The old script counted all 60 drops, 50 of them stored in MariaDB: an over-count of 50.
+    expect(before).toMatchObject({ backlog: cap, lastSeq: 110, dropped: 10, dropsUnconfirmed: cap });
+
+    // The broker is back (and passes acks again): the device asks about the 50 and sends the rest.
+    await writeFile(acl, 'topic readwrite #\n');
+    await r.broker.start();
+    // Measuring goes on (one reading per look, as the sensor would; no bound now, so nothing else is
+    // dropped): probes ride on telemetry batches.
+    await waitFor('every dropped reading settled', 60_000, async () => {
+      await r.outbox.append(
+        new Date().toISOString(),
+        { temperature: 20, counter: 0 },
+        { maxReadings: 0, maxAgeMs: 0 },
+      );
+      const s = await r.outbox.stats();
+      return s.dropsUnconfirmed === 0 ? true : JSON.stringify(s);
+    });
+    const lastSeq = await r.stopMeasuring();
+    await r.settle(lastSeq - 10);
+    const stored = await r.storedSummary();
+    const after = await r.outbox.stats();
+    expect({ missing: lastSeq - stored.distinct, counted: after.dropped, rows: stored.rows }).toEqual({
+      missing: 10,
+      counted: 10,
+      rows: lastSeq - 10,
+    });
+    await waitFor('the state to report the exact count', 30_000, async () => {
+      const s = await r.retainedState();
+      return s.dropped === 10 && s.dropsUnconfirmed === 0 ? true : JSON.stringify(s);
+    });
+  });
+});
