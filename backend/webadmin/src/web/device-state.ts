@@ -57,7 +57,13 @@ export function renderStateCards(el: HTMLElement, d: Device): void {
       'Dropped / lost',
       formatNumber(lost),
       html`${formatNumber(s.dropped ?? 0)} by the outbox bound ·
-      ${formatNumber(sensor?.redisLostAppends ?? 0)} in a power cut`,
+      ${formatNumber(sensor?.redisLostAppends ?? 0)} in a power cut${
+        s.dropsUnconfirmed
+          ? html` · <span title="Dropped after they were sent; counted only if the backend lacks them"
+                >${formatNumber(s.dropsUnconfirmed)} being checked</span
+              >`
+          : ''
+      }`,
       lost > 0 ? 'bad' : undefined,
     )}${card(
       'sensor',

@@ -17,6 +17,8 @@ export interface DeviceState {
   oldestUnackedTs?: string | null;
   lastSeq?: number;
   dropped?: number;
+  /** Dropped by the bound after being sent: not counted until the backend says it lacks them. */
+  dropsUnconfirmed?: number;
   rejected?: number;
   seqConflicts?: number;
   sensor?: SensorStatus;

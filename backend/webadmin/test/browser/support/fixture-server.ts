@@ -74,6 +74,8 @@ function makeDevices(n: number, now: number): FxDevice[] {
         oldestUnackedTs: i % 6 === 2 ? new Date(now - 40 * 60_000).toISOString() : null,
         lastSeq: 86_400 + i * 17,
         dropped: i === 9 ? 120 : 0,
+        // Dropped after being sent, waiting for the backend's answer before they count.
+        ...(i === 0 || i === 9 ? { dropsUnconfirmed: 14 } : {}),
         rejected: i % 8 === 5 ? 3 : 0,
         seqConflicts: 0,
         sensor:
