@@ -12,19 +12,12 @@ const RUN_ALONE = [
   'tools/test/cluster-bench.int.test.ts',
   'tools/test/system-bench.int.test.ts',
   'tools/test/receiver-resilience.int.test.ts',
-  'tools/test/receiver-sessions.int.test.ts',
   'tools/test/rabbitmq-*.int.test.ts',
   'tools/test/galera*.int.test.ts',
   'tools/test/netns-partition.int.test.ts',
-  'tools/test/delivery.int.test.ts',
-  'tools/test/images.int.test.ts',
   'backend/receiver/test/galera-writers.int.test.ts',
   'backend/webadmin/test/galera.int.test.ts',
   'backend/webadmin/test/broker-cluster.int.test.ts',
-  'backend/webadmin/test/alerts-notify.int.test.ts',
-  'backend/webadmin/test/browser/webadmin-stack.int.test.ts',
-  'device/mqtthandler/test/store-and-forward.int.test.ts',
-  'device/redis/test/redis-crash.int.test.ts',
 ];
 
 const integration = {

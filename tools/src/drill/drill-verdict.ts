@@ -131,6 +131,7 @@ export function verdict(input: VerdictInput): DrillResult {
     lost: produced - stored,
     duplicated,
     countedLoss,
+    ...(input.audits.some((a) => a.countedIsBound) ? { countedIsBound: true as const } : {}),
     recoveryMs: input.recoveryMs,
     maxLiveLatencyMs: input.maxLiveLatencyMs,
     ...(compat004 ? { compat004 } : {}),

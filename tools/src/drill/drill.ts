@@ -23,6 +23,11 @@ export interface DrillResult {
    * the drill's allowance.
    */
   countedLoss: number;
+  /**
+   * countedLoss is an upper bound of the loss, not an exact count (drill 5b: a power cut makes the device
+   * count appends that had reached the backend already); the verdict then checks lost ≤ counted.
+   */
+  countedIsBound?: true;
   /** Fault end → every device's outbox empty (null when the drill has no single fault end). */
   recoveryMs: number | null;
   /** Largest measured → committed latency of readings measured after the fault ended, while recovering. */
