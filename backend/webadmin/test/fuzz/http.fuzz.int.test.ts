@@ -170,8 +170,7 @@ function requests(paths: Record<string, Record<string, Operation>>) {
         )
         .map(([declared, extra]) => {
           const q = new URLSearchParams();
-          for (const [k, v] of declared)
-            if (v !== undefined) q.append(k, typeof v === 'string' ? v : String(v));
+          for (const [k, v] of declared) if (v !== undefined) q.append(k, asQueryValue(v));
           for (const [k, v] of extra) q.append(k, v);
           return q.toString();
         });
@@ -267,6 +266,19 @@ afterAll(async () => {
   console.log(`[fuzz] web admin HTTP statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
   await rig?.close();
 });
+
+/**
+ * A generated value as a query string would carry it. String() throws on objects without a prototype
+ * (fast-check makes those), which a browser would have sent as "[object Object]".
+ */
+function asQueryValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
 
 describe('web admin HTTP under fuzzed requests', () => {
   it('answers every request below 500 with a JSON refusal or an answer', { timeout: 120_000 }, async () => {
