@@ -8,7 +8,7 @@ import { hashPassword } from '../src/auth/passwords.js';
 import { UserStore } from '../src/auth/user-store.js';
 import { webadminEnv } from '../src/config.js';
 import { createWebadmin, type Webadmin } from '../src/webadmin-service.js';
-import { ORIGIN, waitFor } from './support/webadmin-rig.js';
+import { answerCommands, commandAnswered, ORIGIN, signIn, waitFor } from './support/webadmin-rig.js';
 
 /**
  * The web admin on a 3-node RabbitMQ cluster (MQTT_URL lists the nodes, node 1 first): with node 1
@@ -64,16 +64,7 @@ beforeAll(async () => {
     password,
     reconnectPeriod: 500,
   });
-  device.on('message', (topic, payload) => {
-    if (topic !== 'devices/dev-1/commands') return;
-    const cmd = JSON.parse(payload.toString()) as { id: string };
-    commandsSeen.push(cmd.id);
-    void device.publishAsync(
-      'devices/dev-1/commands/result',
-      JSON.stringify({ id: cmd.id, ok: true, result: { running: true } }),
-      { qos: 1 },
-    );
-  });
+  answerCommands(device, 'dev-1', commandsSeen);
   await device.subscribeAsync('devices/dev-1/commands', { qos: 1 });
   telemetryTimer = setInterval(() => {
     seq++;
@@ -95,20 +86,6 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-async function login(): Promise<{ cookie: string; csrf: string }> {
-  const r = await web.app.inject({
-    method: 'POST',
-    url: '/api/session',
-    headers: { origin: ORIGIN },
-    payload: { username: 'op', password: 'pw-op-secret' },
-  });
-  expect(r.statusCode, r.body).toBe(200);
-  return {
-    cookie: String(r.headers['set-cookie']).split(';')[0]!,
-    csrf: (r.json() as { csrfToken: string }).csrfToken,
-  };
-}
-
 function openSocket(cookie: string): Promise<{ ws: WebSocket; frames: Record<string, unknown>[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(base, { headers: { cookie, origin: ORIGIN } });
@@ -125,8 +102,8 @@ const readingSeqs = (frames: Record<string, unknown>[]) =>
 
 describe('web admin on a RabbitMQ cluster', { timeout: 180_000 }, () => {
   it('moves to another node when its node is killed -9: live readings, commands and results go on', async () => {
-    const { cookie, csrf } = await login();
-    const { ws, frames } = await openSocket(cookie);
+    const login = await signIn(web.app, 'op');
+    const { ws, frames } = await openSocket(login.cookie);
     ws.send(JSON.stringify({ subscribe: ['dev-1'] }));
     await waitFor('live readings before the kill', 20_000, async () => readingSeqs(frames).length > 0);
     expect(web.broker.url).toBe(cluster.nodes[0]!.mqttUrl);
@@ -150,18 +127,7 @@ describe('web admin on a RabbitMQ cluster', { timeout: 180_000 }, () => {
     // Pages are told to refetch what they show: changes during the gap were not seen live.
     expect(frames.some((f) => f.type === 'dropped')).toBe(true);
 
-    const sent = await web.app.inject({
-      method: 'POST',
-      url: '/api/devices/dev-1/commands',
-      headers: { cookie, 'x-csrf-token': csrf, origin: ORIGIN },
-      payload: { command: 'start' },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
-    const { id } = sent.json() as { id: string };
-    await waitFor('the command answered', 30_000, async () => {
-      const r = await web.app.inject({ url: `/api/commands/${id}`, headers: { cookie } });
-      return (r.json() as { status: string }).status === 'succeeded';
-    });
+    const id = await commandAnswered(web.app, login, 'dev-1', 30_000);
     const commandMs = Date.now() - killedAt;
     expect(commandsSeen).toContain(id);
 

@@ -13,7 +13,7 @@ import { hashPassword } from '../src/auth/passwords.js';
 import { UserStore } from '../src/auth/user-store.js';
 import { webadminEnv } from '../src/config.js';
 import { createWebadmin, type Webadmin } from '../src/webadmin-service.js';
-import { ORIGIN, waitFor } from './support/webadmin-rig.js';
+import { answerCommands, commandAnswered, ORIGIN, signIn, waitFor } from './support/webadmin-rig.js';
 
 /**
  * The web admin on a 3-node Galera cluster (DATABASE_URL list): health, a command to a device and alert
@@ -73,16 +73,7 @@ describe('web admin on Galera', () => {
     );
     const received: string[] = [];
     device = await mqtt.connectAsync(broker.url, { clientId: 'dev-gal-1' });
-    device.on('message', (topic, payload) => {
-      if (!topic.endsWith('/commands')) return;
-      const cmd = JSON.parse(payload.toString()) as { id: string };
-      received.push(cmd.id);
-      void device.publishAsync(
-        'devices/gal-1/commands/result',
-        JSON.stringify({ id: cmd.id, ok: true, result: { running: true } }),
-        { qos: 1 },
-      );
-    });
+    answerCommands(device, 'gal-1', received);
     await device.subscribeAsync('devices/gal-1/commands', { qos: 1 });
 
     const killedAt = Date.now();
@@ -90,27 +81,7 @@ describe('web admin on Galera', () => {
     await waitFor('web admin healthy again', 60_000, async () => (await health()) === 200);
     const healthyAfterMs = Date.now() - killedAt;
 
-    const login = await web.app.inject({
-      method: 'POST',
-      url: '/api/session',
-      headers: { origin: ORIGIN },
-      payload: { username: 'op', password: 'pw-op-secret' },
-    });
-    expect(login.statusCode, login.body).toBe(200);
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    const csrf = (login.json() as { csrfToken: string }).csrfToken;
-    const sent = await web.app.inject({
-      method: 'POST',
-      url: '/api/devices/gal-1/commands',
-      headers: { cookie, 'x-csrf-token': csrf, origin: ORIGIN },
-      payload: { command: 'start' },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
-    const { id } = sent.json() as { id: string };
-    await waitFor('the command to succeed', 60_000, async () => {
-      const r = await web.app.inject({ url: `/api/commands/${id}`, headers: { cookie } });
-      return (r.json() as { status: string }).status === 'succeeded';
-    });
+    const id = await commandAnswered(web.app, await signIn(web.app, 'op'), 'gal-1', 60_000);
     expect(received).toEqual([id]);
 
     await waitFor('an alert evaluator round', 30_000, async () => (await web.evaluator.runOnce()).evaluated);

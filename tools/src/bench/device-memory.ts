@@ -15,7 +15,7 @@ import {
   type ServiceName,
 } from '../harness/index.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
-import { fmt, formatTable } from './stats.js';
+import { fmt, formatTable, percentile } from './stats.js';
 
 /**
  * The device services' memory (`runDeviceMemoryBench`): the real sensor (simulated driver), mqtthandler
@@ -315,12 +315,8 @@ export async function runDeviceMemoryBench(opts: DeviceMemoryOptions = {}): Prom
   }
 }
 
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+/** Median of the finite values (a round that could not measure a figure gives NaN). */
+const median = (xs: number[]): number => percentile(xs.filter(Number.isFinite), 50);
 
 /** Per flag set over its rounds: the highest peaks (the target is about the worst case), median CPU and rates. */
 export function summarise(set: FlagSetResult): {

@@ -8,7 +8,7 @@ import type { IngestItem } from '@sensorfleet/receiver/ingest/ingest-item';
 import type { MessageLogMode } from '@sensorfleet/receiver/ingest/message-log';
 import { derivedOf } from '@sensorfleet/receiver/intake/message-intake';
 import { MariaDbServer, REPO_ROOT } from '../harness/index.js';
-import { formatTable, type Column } from './stats.js';
+import { formatTable, percentile, type Column } from './stats.js';
 import { readingValues } from './telemetry.js';
 
 /**
@@ -182,10 +182,7 @@ try {
   await server.stop();
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const median = (xs: number[]): number => percentile(xs, 50);
 interface Summary {
   shape: string;
   pipelined: number;

@@ -93,16 +93,7 @@ export class WebadminRig {
   }
 
   async login(username: string, password = `pw-${username}-secret`, replica = 0): Promise<Login> {
-    const r = await this.replicas[replica]!.app.inject({
-      method: 'POST',
-      url: '/api/session',
-      headers: { origin: ORIGIN },
-      payload: { username, password },
-    });
-    if (r.statusCode !== 200) throw new Error(`login of ${username} failed: ${r.statusCode} ${r.body}`);
-    const setCookie = String(r.headers['set-cookie']);
-    const cookie = setCookie.split(';')[0]!;
-    return { cookie, csrfToken: (r.json() as { csrfToken: string }).csrfToken, username };
+    return signIn(this.replicas[replica]!.app, username, password);
   }
 
   /** Headers of a browser request of this session (cookie, CSRF token, our Origin). */
@@ -145,4 +136,57 @@ export async function waitFor(what: string, timeoutMs: number, check: () => Prom
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** Signs in through the API as a browser would; the session's cookie and CSRF token. */
+export async function signIn(
+  app: Webadmin['app'],
+  username: string,
+  password = `pw-${username}-secret`,
+): Promise<Login> {
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/session',
+    headers: { origin: ORIGIN },
+    payload: { username, password },
+  });
+  if (r.statusCode !== 200) throw new Error(`login of ${username} failed: ${r.statusCode} ${r.body}`);
+  const cookie = String(r.headers['set-cookie']).split(';')[0]!;
+  return { cookie, csrfToken: (r.json() as { csrfToken: string }).csrfToken, username };
+}
+
+/** A stand-in device on `client`: records each command id it gets and answers it as succeeded. */
+export function answerCommands(client: MqttClient, deviceId: string, seen: string[]): void {
+  client.on('message', (topic, payload) => {
+    if (topic !== `devices/${deviceId}/commands`) return;
+    const cmd = JSON.parse(payload.toString()) as { id: string };
+    seen.push(cmd.id);
+    void client.publishAsync(
+      `devices/${deviceId}/commands/result`,
+      JSON.stringify({ id: cmd.id, ok: true, result: { running: true } }),
+      { qos: 1 },
+    );
+  });
+}
+
+/** Sends `start` to a device through the API and waits until the command has succeeded; its id. */
+export async function commandAnswered(
+  app: Webadmin['app'],
+  login: Login,
+  deviceId: string,
+  timeoutMs: number,
+): Promise<string> {
+  const sent = await app.inject({
+    method: 'POST',
+    url: `/api/devices/${deviceId}/commands`,
+    headers: WebadminRig.browser(login),
+    payload: { command: 'start' },
+  });
+  if (sent.statusCode !== 202) throw new Error(`command refused: ${sent.statusCode} ${sent.body}`);
+  const { id } = sent.json() as { id: string };
+  await waitFor(`command ${id} answered`, timeoutMs, async () => {
+    const r = await app.inject({ url: `/api/commands/${id}`, headers: { cookie: login.cookie } });
+    return (r.json() as { status: string }).status === 'succeeded';
+  });
+  return id;
 }
