@@ -32,6 +32,36 @@ describe('device Redis (real redis-server, AOF always)', () => {
     expect(all[2]).toEqual({ seq: 3, ts: '2026-11-23T10:00:02.000Z', values: { t: 2 } });
   });
 
+  it("publishes each appended seq on the device's outbox:appended channel, after the entry is readable", async () => {
+    const outbox = new OutboxStore(redis, 'h:');
+    const other = new OutboxStore(redis, 'other:');
+    const stores = new Map([outbox, other].map((o) => [o.keys.outboxAppended, o]));
+    const subscriber = redis.duplicate();
+    const seen: { channel: string; seq: number; readable: boolean }[] = [];
+    const checks: Promise<void>[] = [];
+    subscriber.on('message', (channel: string, message: string) => {
+      const seq = Number(message);
+      checks.push(
+        stores
+          .get(channel)!
+          .readRange(seq - 1, seq, 1)
+          .then((r) => void seen.push({ channel, seq, readable: r.length === 1 })),
+      );
+    });
+    await subscriber.subscribe(outbox.keys.outboxAppended, 'other:outbox:appended');
+    for (let i = 1; i <= 3; i++) await outbox.append(new Date(i * 1000).toISOString(), { v: i }, unbounded);
+    await other.append(new Date(9000).toISOString(), { v: 9 }, unbounded);
+    await expect.poll(() => seen.length).toBe(4);
+    await Promise.all(checks);
+    subscriber.disconnect();
+    expect(seen).toEqual([
+      { channel: 'h:outbox:appended', seq: 1, readable: true },
+      { channel: 'h:outbox:appended', seq: 2, readable: true },
+      { channel: 'h:outbox:appended', seq: 3, readable: true },
+      { channel: 'other:outbox:appended', seq: 1, readable: true },
+    ]);
+  });
+
   it('reads ranges exclusive of the start and inclusive of the end, and deletes exactly the named seqs', async () => {
     const outbox = new OutboxStore(redis, 'b:');
     for (let i = 1; i <= 10; i++) await outbox.append(new Date(i * 1000).toISOString(), { v: i }, unbounded);

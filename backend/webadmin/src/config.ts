@@ -73,12 +73,13 @@ export const webadminEnv = {
       'coming online or a new command triggers it at once)',
   }),
   LIVE_TICK: env.duration({
-    // 100 ms: a reading waits 50 ms on average for its tick, well inside the 1 s budget, while a replay of
-    // thousands of readings still costs each browser at most 10 messages per device and second.
+    // 100 ms: a replay of thousands of readings costs each browser at most 10 messages per device and
+    // second; a device quieter than that (1 Hz) has each reading sent the moment it arrives.
     default: 100,
     min: 10,
     max: 1000,
-    description: 'live readings are coalesced per device and sent to browsers once per tick',
+    description:
+      'a device sends browsers at most one live reading per tick: the first at once, later ones coalesced to the newest at the end of the tick',
   }),
   LIVE_CLIENT_BUFFER_BYTES: env.int({
     default: 512 * 1024,

@@ -1,5 +1,5 @@
 import { createLogger } from '@sensorfleet/shared';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LiveHub } from '../src/live/live-hub.js';
 
 /** A socket whose unsent bytes the test sets, as a browser that stops reading makes them grow. */
@@ -28,10 +28,24 @@ const batch = (from: number, to: number) =>
     }),
   );
 
+const TICK = 100;
+
+/** A hub on a clock of the test's own; `nextTick()` moves it past the tick and flushes. */
 function hub(maxBufferBytes = 1000) {
   let dropped = 0;
-  const h = new LiveHub({ tickMs: 1_000_000, maxBufferBytes, log, onDropped: (n) => (dropped += n) });
-  return { h, dropped: () => dropped };
+  let clock = 0;
+  const h = new LiveHub({
+    tickMs: TICK,
+    maxBufferBytes,
+    log,
+    onDropped: (n) => (dropped += n),
+    now: () => clock,
+  });
+  const nextTick = () => {
+    clock += TICK;
+    h.flush();
+  };
+  return { h, dropped: () => dropped, nextTick };
 }
 
 describe('live hub', () => {
@@ -54,6 +68,52 @@ describe('live hub', () => {
     expect(s.frames.filter((f) => f.type === 'reading')).toHaveLength(2);
   });
 
+  it("holds a device's next reading until a tick after its last one, keeping only the newest", () => {
+    const { h, nextTick } = hub();
+    const s = new FakeSocket();
+    h.subscribe(h.add(s), '*');
+    h.telemetry('d1', batch(1, 1));
+    h.flush();
+    h.telemetry('d1', batch(2, 2));
+    h.telemetry('d1', batch(3, 3));
+    h.telemetry('d2', batch(1, 1));
+    h.flush(); // d1 sent less than a tick ago: only d2 goes now
+    const seqs = () => s.frames.filter((f) => f.type === 'reading').map((f) => [f.deviceId, f.seq]);
+    expect(seqs()).toEqual([
+      ['d1', 1],
+      ['d2', 1],
+    ]);
+    nextTick();
+    expect(seqs().at(-1)).toEqual(['d1', 3]);
+    expect(seqs()).toHaveLength(3);
+  });
+
+  it('sends a reading the moment it arrives when its device sent none within the tick (no waiting for the tick)', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = new LiveHub({ tickMs: 1000, maxBufferBytes: 1e6, log, now: () => Date.now() });
+      await h.start();
+      const s = new FakeSocket();
+      h.subscribe(h.add(s), '*');
+      const seqs = () => s.frames.filter((f) => f.type === 'reading').map((f) => f.seq);
+      h.telemetry('d1', batch(1, 1));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seqs()).toEqual([1]);
+      h.telemetry('d1', batch(2, 2));
+      await vi.advanceTimersByTimeAsync(900);
+      expect(seqs()).toEqual([1]);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(seqs()).toEqual([1, 2]);
+      // A device's state change is not held back by its readings' pacing.
+      h.state('d1', { running: false });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(s.frames.at(-1)).toMatchObject({ type: 'device', deviceId: 'd1' });
+      await h.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('sends only the devices a client subscribed to', () => {
     const { h } = hub();
     const a = new FakeSocket();
@@ -69,7 +129,7 @@ describe('live hub', () => {
   });
 
   it('drops and counts for a client that does not keep up, without holding anything for it, and tells it to refetch', () => {
-    const { h, dropped } = hub(1000);
+    const { h, dropped, nextTick } = hub(1000);
     const slow = new FakeSocket();
     const fast = new FakeSocket();
     h.subscribe(h.add(slow), '*');
@@ -77,7 +137,7 @@ describe('live hub', () => {
     slow.bufferedAmount = 10_000;
     for (let t = 1; t <= 50; t++) {
       h.telemetry('d1', batch(t, t));
-      h.flush();
+      nextTick();
     }
     expect(fast.frames.filter((f) => f.type === 'reading')).toHaveLength(50);
     expect(slow.frames.filter((f) => f.type === 'reading')).toHaveLength(0);
@@ -90,7 +150,7 @@ describe('live hub', () => {
 
 describe('live hub after a device starts its seqs over', () => {
   it('still shows its new readings (a later measurement time), but not an old replay', () => {
-    const { h } = hub();
+    const { h, nextTick } = hub();
     const s = new FakeSocket();
     h.subscribe(h.add(s), '*');
     h.telemetry('d1', batch(500, 500));
@@ -103,7 +163,7 @@ describe('live hub after a device starts its seqs over', () => {
     );
     h.telemetry('d1', fresh);
     h.telemetry('d1', batch(3, 4));
-    h.flush();
+    nextTick();
     expect(s.frames.filter((f) => f.type === 'reading').map((f) => f.seq)).toEqual([500, 1]);
   });
 

@@ -98,6 +98,8 @@ export class Forwarder {
   readonly name = 'forwarder';
   private readonly scheduler: ReplayScheduler;
   private timer: NodeJS.Timeout | undefined;
+  /** A pump set for when a hinted live reading's batch wait ends (at most one pending). */
+  private liveTimer: NodeJS.Timeout | undefined;
   /**
    * Set by onConnected, cleared by onDisconnected: the link reports `connected` from the broker's CONNACK,
    * before the ack subscription and presence are set up. A window sent in that gap would be sent again by
@@ -149,6 +151,7 @@ export class Forwarder {
   async stop(): Promise<void> {
     this.active = false;
     if (this.timer) clearInterval(this.timer);
+    if (this.liveTimer) clearTimeout(this.liveTimer);
     // Unacked readings simply stay in the outbox: the next start sends them again.
     await this.pumping;
   }
@@ -172,6 +175,32 @@ export class Forwarder {
     );
     this.scheduler.resendUnacked();
     this.kick();
+  }
+
+  /**
+   * The sensor's append hints are arriving (`on`), or may not be (the subscriber lost its connection).
+   * Switching them on pumps once: a hint may have been missed while they were off.
+   */
+  setAppendHints(on: boolean): void {
+    this.scheduler.setHints(on);
+    if (on) this.kick();
+  }
+
+  /**
+   * The sensor appended `seq` (docs/design.md#device-redis, `outbox:appended`): the live read happens now,
+   * or when the batch wait since the last live send ends, rather than at the next poll.
+   */
+  onAppended(seq: number): void {
+    if (!this.active || !Number.isSafeInteger(seq)) return;
+    this.scheduler.appended(seq);
+    const now = (this.deps.now ?? (() => performance.now()))();
+    const wait = this.scheduler.liveDueAt() - now;
+    if (wait <= 0) return this.kick();
+    if (this.liveTimer) return;
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = undefined;
+      this.kick();
+    }, wait);
   }
 
   onDisconnected(): void {

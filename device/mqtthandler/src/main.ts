@@ -7,6 +7,7 @@ import {
   redactConfig,
   runService,
 } from '@sensorfleet/shared';
+import { AppendWatch } from './append-watch.js';
 import { mqtthandlerEnv } from './config.js';
 import { DeviceLink } from './device-link.js';
 import { createMqtthandlerMetrics } from './mqtthandler-metrics.js';
@@ -22,6 +23,8 @@ const metrics = createMqtthandlerMetrics(registry);
 
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
 redis.on('error', (err) => log.debug({ err }, 'redis connection error'));
+const subscriber = redis.duplicate();
+subscriber.on('error', (err) => log.debug({ err }, 'redis subscriber error'));
 
 const device = new DeviceLink({
   deviceId: config.DEVICE_ID,
@@ -60,6 +63,12 @@ await runService({
         .catch((err: unknown) => log.warn({ err }, 'replay after Redis reconnect failed'));
     }),
     ...device.components,
+    new AppendWatch(
+      subscriber,
+      device.outbox.keys.outboxAppended,
+      forwarder,
+      log.child({ module: 'append-watch' }),
+    ),
     new HealthEndpoint({
       port: config.METRICS_PORT,
       host: config.METRICS_HOST,

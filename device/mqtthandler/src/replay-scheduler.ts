@@ -28,6 +28,12 @@ export interface ReplaySchedulerOptions {
 /** Readings sent before the latest reset that a late ack may still name. */
 const SUPERSEDED_MAX = 20_000;
 
+/**
+ * With append hints, the live poll only catches what a lost hint missed (the sensor is older and does not
+ * publish, or a hint fell into a subscriber reconnect), so it can be slow.
+ */
+export const HINTED_IDLE_POLL_MS = 1000;
+
 export class ReplayScheduler {
   private inflight = new Map<number, { sentAt: number; ts: string }>();
   private readonly superseded = new Map<number, string>();
@@ -44,6 +50,12 @@ export class ReplayScheduler {
    */
   private liveGapMs: number;
   private liveFull = false;
+  /** Whether the sensor's append hints arrive (the forwarder's subscriber is subscribed). */
+  private hints = false;
+  /** Highest seq an append hint named: live readings above the cursor are known to be waiting. */
+  private hintedSeq = 0;
+  /** The last live read that found readings: live reads that send something are a batch wait apart. */
+  private lastFoundAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: ReplaySchedulerOptions) {
     this.liveGapMs = opts.batchMaxWaitMs;
@@ -73,7 +85,23 @@ export class ReplayScheduler {
     this.liveCursor = lastSeq;
     this.preferLive = true;
     this.lastLiveAt = Number.NEGATIVE_INFINITY;
+    this.lastFoundAt = Number.NEGATIVE_INFINITY;
     this.liveFull = false;
+    // After a seq rollback old hints name seqs that were never appended under the new counter.
+    if (forget) this.hintedSeq = 0;
+  }
+
+  /**
+   * Append hints on or off. Off (no subscriber, or it reconnects), live readings are found by polling as
+   * before: a read every half batch wait while quiet.
+   */
+  setHints(on: boolean): void {
+    this.hints = on;
+  }
+
+  /** The sensor appended this seq: a live read is due at once, or a batch wait after the last one that sent. */
+  appended(seq: number): void {
+    if (seq > this.hintedSeq) this.hintedSeq = seq;
   }
 
   get inflightCount(): number {
@@ -101,7 +129,13 @@ export class ReplayScheduler {
 
   /** When the next live read becomes due (for the forwarder's timer). */
   liveDueAt(): number {
-    return this.liveFull ? Number.NEGATIVE_INFINITY : this.lastLiveAt + this.liveGapMs;
+    if (this.liveFull) return Number.NEGATIVE_INFINITY;
+    if (this.hintedSeq > this.liveCursor) {
+      // A hinted reading waits only for the batching floor: a sensor faster than the batch wait gets its
+      // readings batched, a slower one (1 Hz) has each sent the moment it is appended.
+      return Math.min(this.lastFoundAt + this.opts.batchMaxWaitMs, this.lastLiveAt + this.liveGapMs);
+    }
+    return this.lastLiveAt + (this.hints ? HINTED_IDLE_POLL_MS : this.liveGapMs);
   }
 
   /** What to read next, or undefined when the window is full or nothing is due. */
@@ -128,6 +162,7 @@ export class ReplayScheduler {
     const last = readings[readings.length - 1];
     if (req.kind === 'live') {
       if (last) this.liveCursor = Math.max(this.liveCursor, last.seq);
+      if (last) this.lastFoundAt = now;
       this.lastLiveAt = now;
       this.liveGapMs = last ? this.opts.batchMaxWaitMs : this.opts.batchMaxWaitMs / 2;
       this.liveFull = readings.length >= req.count;

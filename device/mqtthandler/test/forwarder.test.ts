@@ -24,7 +24,13 @@ afterEach(async () => {
 });
 
 async function rig(
-  opts: { readings?: number; batchMax?: number; inflightMax?: number; connect?: boolean } = {},
+  opts: {
+    readings?: number;
+    batchMax?: number;
+    batchMaxWaitMs?: number;
+    inflightMax?: number;
+    connect?: boolean;
+  } = {},
 ) {
   const store = new MemoryStore();
   for (let i = 1; i <= (opts.readings ?? 0); i++)
@@ -59,7 +65,7 @@ async function rig(
       },
     },
     batchMax: opts.batchMax ?? 10,
-    batchMaxWaitMs: 20,
+    batchMaxWaitMs: opts.batchMaxWaitMs ?? 20,
     inflightMax: opts.inflightMax ?? 1000,
     ackTimeoutMs: 60_000,
   });
@@ -93,6 +99,24 @@ describe('Forwarder', () => {
     await settle();
     expect(link.batches).toHaveLength(1);
     expect(link.seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('sends a hinted live reading at once, where without the hint it waits for the poll', async () => {
+    // A batch wait of 2 s: the poll comes every second (half of it), the hinted idle poll every second too.
+    const { store, link, forwarder } = await rig({ batchMaxWaitMs: 2000 });
+    forwarder.setAppendHints(true);
+    await settle();
+    const before = link.batches.length;
+    store.append('2026-11-23T10:01:00.000Z', 1);
+    await settle();
+    expect(link.batches).toHaveLength(before); // no hint: still waiting for a poll
+    forwarder.onAppended(store.counter);
+    await settle();
+    expect(link.seqs).toEqual([1]);
+    // A hint naming a seq already sent starts nothing.
+    forwarder.onAppended(store.counter);
+    await settle();
+    expect(link.batches).toHaveLength(before + 1);
   });
 
   it('ignores acks for seqs it did not send, or whose reading changed meanwhile', async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayScheduler, type ReadRequest, type SentReading } from '../src/replay-scheduler.js';
+import {
+  HINTED_IDLE_POLL_MS,
+  ReplayScheduler,
+  type ReadRequest,
+  type SentReading,
+} from '../src/replay-scheduler.js';
 
 const OPTS = { batchMax: 10, batchMaxWaitMs: 200, inflightMax: 40, ackTimeoutMs: 5000 };
 
@@ -99,6 +104,48 @@ describe('ReplayScheduler', () => {
     s.sent(req, serve(req, last + 2), 5000);
     expect(s.next(5100)).toBeUndefined();
     expect(s.next(5150)).toMatchObject({ kind: 'live' });
+  });
+
+  it('with append hints, reads a hinted reading at once after a quiet spell and polls only every second otherwise', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(0);
+    s.setHints(true);
+    s.sent(s.next(0)!, [], 0); // the first live read after connect: empty
+    // Nothing hinted: no read until the idle poll, however often the forwarder asks.
+    for (let now = 10; now < HINTED_IDLE_POLL_MS - OPTS.batchMaxWaitMs / 4; now += 10) {
+      expect(s.next(now)).toBeUndefined();
+    }
+    expect(s.next(HINTED_IDLE_POLL_MS)).toMatchObject({ kind: 'live' });
+    s.sent({ kind: 'live', afterSeq: 0, toSeq: '+', count: 10 }, [], HINTED_IDLE_POLL_MS);
+    // A hint: due at once (the last read that sent anything is long ago).
+    s.appended(1);
+    expect(s.liveDueAt()).toBeLessThanOrEqual(HINTED_IDLE_POLL_MS + 10);
+    const req = s.next(HINTED_IDLE_POLL_MS + 10)!;
+    expect(req).toMatchObject({ kind: 'live', afterSeq: 0 });
+    s.sent(req, readings(1, 1), HINTED_IDLE_POLL_MS + 10);
+    // A hint right after a send waits out the batch wait (a fast sensor's readings are batched).
+    s.appended(2);
+    expect(s.liveDueAt()).toBe(HINTED_IDLE_POLL_MS + 10 + OPTS.batchMaxWaitMs);
+    // A hint for a seq already read changes nothing.
+    const t = HINTED_IDLE_POLL_MS + 10 + OPTS.batchMaxWaitMs;
+    s.sent(s.next(t)!, readings(2, 1), t);
+    s.appended(2);
+    expect(s.liveDueAt()).toBe(t + HINTED_IDLE_POLL_MS);
+  });
+
+  it('polls as without hints once they are switched off, and forgets hints after a seq rollback', () => {
+    const s = new ReplayScheduler(OPTS);
+    s.reset(0);
+    s.setHints(true);
+    s.sent(s.next(0)!, [], 0);
+    expect(s.next(OPTS.batchMaxWaitMs / 2)).toBeUndefined();
+    s.setHints(false);
+    expect(s.next(OPTS.batchMaxWaitMs / 2)).toMatchObject({ kind: 'live' });
+    s.setHints(true);
+    s.appended(500);
+    s.reset(3, true); // Redis lost writes: seq 500 will be appended again, later
+    s.sent(s.next(10)!, [], 10);
+    expect(s.liveDueAt()).toBe(10 + HINTED_IDLE_POLL_MS);
   });
 
   it('ends the backlog when a backlog read comes back empty (entries deleted meanwhile)', () => {

@@ -6,6 +6,11 @@ export function deviceKeys(prefix = 'sf:') {
   return {
     /** Stream; entry id `<seq>-0`, fields `ts` (ISO UTC) and `v` (values JSON). */
     outbox: `${prefix}outbox`,
+    /**
+     * Pub/sub channel: the append script publishes each new seq here, so the mqtthandler sends a live
+     * reading at once instead of at its next poll. A hint only: the outbox stream stays the truth.
+     */
+    outboxAppended: `${prefix}outbox:appended`,
     /** Last assigned seq (INCR in the same script as the XADD). */
     seq: `${prefix}seq`,
     /** Revision of the last reported state (only grows; see device/mqtthandler state-revisions.ts). */

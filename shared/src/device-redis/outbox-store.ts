@@ -18,8 +18,10 @@ export const COUNTED_DROPS_MAX = 10_000;
  * mqtthandler never read for sending (seq above `sent:max`) cannot be in the backend: it is counted at
  * once. One it did read may have been stored (its ack lost with a connection, or still on its way): it is
  * kept as a stub (seq and ts, no values) in `dropped:unconfirmed` until the backend answers a probe.
+ * Last, the new seq is published on `outbox:appended` (a wake-up for the mqtthandler; a pub/sub channel
+ * is not a key, so it comes as an argument).
  * KEYS: seq, outbox, dropped, sent:max, dropped:unconfirmed, dropped:counted.
- * ARGV: ts, values JSON, max readings, age cutoff ('' = none), unconfirmed max, counted max.
+ * ARGV: ts, values JSON, max readings, age cutoff ('' = none), unconfirmed max, counted max, channel.
  */
 const APPEND_SCRIPT = `
 local seq = redis.call('INCR', KEYS[1])
@@ -70,6 +72,7 @@ if unconfirmed > 0 then
   end
 end
 if dropped > 0 then redis.call('INCRBY', KEYS[3], dropped) end
+redis.call('PUBLISH', ARGV[7], seq)
 return {seq, dropped, unconfirmed}
 `;
 
@@ -138,6 +141,7 @@ export class OutboxStore {
       cutoff,
       String(UNCONFIRMED_DROPS_MAX),
       String(COUNTED_DROPS_MAX),
+      this.keys.outboxAppended,
     )) as unknown as [number, number, number];
     return { seq: Number(seq), dropped: Number(dropped), unconfirmed: Number(unconfirmed) };
   }

@@ -121,11 +121,25 @@ export class SimulatedFleet {
       const seed = () => seedMeasuringState(this.redis, keyPrefix, true);
       this.members.push(new Member(d.id, link, source, seed, this.totals, log));
     });
-    await this.subscriber.psubscribe('*:measuring:changed');
+    await this.subscriber.psubscribe('*:measuring:changed', '*:outbox:appended');
     const byChannel = new Map<string, Member>(
       this.members.map((m) => [m.link.measuring.keys.measuringChanged, m]),
     );
-    this.subscriber.on('pmessage', (_pattern, channel: string) => void byChannel.get(channel)?.refresh());
+    // Each device's append hints, as the mqtthandler's AppendWatch has them (one connection for all here).
+    const byAppendChannel = new Map<string, Member>(
+      this.members.map((m) => [m.link.outbox.keys.outboxAppended, m]),
+    );
+    this.subscriber.on('pmessage', (_pattern, channel: string, message: string) => {
+      const appended = byAppendChannel.get(channel);
+      if (appended) return appended.link.forwarder.onAppended(Number(message));
+      void byChannel.get(channel)?.refresh();
+    });
+    const hints = (on: boolean) => {
+      for (const m of this.members) m.link.forwarder.setAppendHints(on);
+    };
+    this.subscriber.on('close', () => hints(false));
+    this.subscriber.on('ready', () => hints(true));
+    hints(true);
 
     for (let i = 0; i < this.members.length; i += START_BATCH) {
       if (this.stopped) return;

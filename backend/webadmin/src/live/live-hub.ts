@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@sensorfleet/shared';
 import type { AlertView } from '@sensorfleet/shared/schemas/alerts';
 import type { CommandView, LiveMessage } from '@sensorfleet/shared/schemas/webadmin-api';
@@ -50,10 +51,15 @@ function newestReading(payload: Buffer): LatestReading | undefined {
   return best;
 }
 
+/** Flushes closer together than this are merged: a fleet at 1 Hz costs ~100 flushes/s, not one per reading. */
+const MIN_FLUSH_GAP_MS = 10;
+
 /**
- * Live fan-out to browsers. Broker messages are coalesced per device and sent once per tick: a device
- * replaying a backlog of thousands of readings costs the browsers one message per tick (its newest
- * reading), and a reading older than what was already sent is not sent at all. Each client has a bounded
+ * Live fan-out to browsers. A device's reading goes out as soon as it arrives when that device sent none
+ * within the last tick; otherwise it waits for the tick to end, coalesced with what else came meanwhile:
+ * a device replaying a backlog of thousands of readings costs the browsers one message per tick (its newest
+ * reading), a 1 Hz device none of the tick's delay, and a reading older than what was already sent is not
+ * sent at all. Each client has a bounded
  * send buffer (the socket's unsent bytes): beyond it, messages to that client are dropped and counted, and
  * once it has drained the page gets `{type: "dropped"}` telling it to refetch. A slow browser therefore
  * costs only its own completeness, never the service's memory or the other clients' latency.
@@ -62,12 +68,20 @@ export class LiveHub {
   readonly name = 'live-hub';
   private readonly clients = new Set<LiveClient>();
   private readonly readings = new Map<string, LatestReading>();
-  /** Per device, the seq and measurement time last sent: what counts as "newer" for the next tick. */
-  private readonly lastSent = new Map<string, { seq: number; ts: string }>();
+  /**
+   * Per device, the seq and measurement time last sent (what counts as "newer") and when (monotonic ms:
+   * the next of its readings waits until a tick after that).
+   */
+  private readonly lastSent = new Map<string, { seq: number; ts: string; at: number }>();
   private readonly deviceChanges = new Map<string, { online?: boolean; state?: Record<string, unknown> }>();
   private commandChanges: CommandView[] = [];
   private alertChanges = new Map<number, AlertView>();
   private timer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** When the pending flush runs (Infinity: none pending). */
+  private flushAt = Number.POSITIVE_INFINITY;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private running = false;
 
   constructor(
     private readonly opts: {
@@ -78,19 +92,29 @@ export class LiveHub {
       onDropped?: (n: number) => void;
       onClients?: (n: number) => void;
       onReading?: () => void;
+      /** Monotonic ms (default performance.now). */
+      now?: () => number;
     },
   ) {}
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : performance.now();
+  }
 
   get clientCount(): number {
     return this.clients.size;
   }
 
   async start(): Promise<void> {
+    this.running = true;
+    // The tick still runs when nothing arrives: it tells pages that had updates dropped once they caught up.
     this.timer = setInterval(() => this.flush(), this.opts.tickMs);
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     clearInterval(this.timer);
+    clearTimeout(this.flushTimer);
     for (const c of this.clients) c.socket.close(1001, 'server shutting down');
     this.clients.clear();
   }
@@ -124,29 +148,52 @@ export class LiveHub {
       const t = Date.parse(than.ts);
       return at > t || (at === t && newest.seq > than.seq);
     };
-    if (!newer(this.readings.get(deviceId)) || !newer(this.lastSent.get(deviceId))) return;
+    const sent = this.lastSent.get(deviceId);
+    if (!newer(this.readings.get(deviceId)) || !newer(sent)) return;
     this.readings.set(deviceId, newest);
+    this.flushBy(sent ? sent.at + this.opts.tickMs : this.now());
   }
 
   online(deviceId: string, online: boolean): void {
     const c = this.deviceChanges.get(deviceId) ?? {};
     c.online = online;
     this.deviceChanges.set(deviceId, c);
+    this.flushBy(this.now());
   }
 
   state(deviceId: string, state: Record<string, unknown>): void {
     const c = this.deviceChanges.get(deviceId) ?? {};
     c.state = state;
     this.deviceChanges.set(deviceId, c);
+    this.flushBy(this.now());
   }
 
   command(view: CommandView): void {
     this.commandChanges.push(view);
+    this.flushBy(this.now());
   }
 
   /** An alert changed (any replica): its latest view goes to the pages that show its device. */
   alert(view: AlertView): void {
     this.alertChanges.set(view.id, view);
+    this.flushBy(this.now());
+  }
+
+  /** Makes sure a flush runs no later than `at` (and no sooner than MIN_FLUSH_GAP_MS after the last). */
+  private flushBy(at: number): void {
+    if (!this.running) return;
+    const when = Math.max(at, this.lastFlushAt + MIN_FLUSH_GAP_MS);
+    if (when >= this.flushAt) return;
+    clearTimeout(this.flushTimer);
+    this.flushAt = when;
+    this.flushTimer = setTimeout(
+      () => {
+        this.flushAt = Number.POSITIVE_INFINITY;
+        this.flushTimer = undefined;
+        this.flush();
+      },
+      Math.max(0, when - this.now()),
+    );
   }
 
   /**
@@ -167,7 +214,10 @@ export class LiveHub {
     }
   }
 
-  /** One tick: every queued change once to every client that shows its device. */
+  /**
+   * Every queued change once to every client that shows its device; a reading whose device sent one less
+   * than a tick ago stays queued for then.
+   */
   flush(): void {
     if (
       !this.readings.size &&
@@ -178,9 +228,18 @@ export class LiveHub {
       for (const c of this.clients) this.tellDropped(c);
       return;
     }
+    const now = this.now();
+    this.lastFlushAt = now;
     const out: { deviceId: string; text: string }[] = [];
+    let nextDue = Number.POSITIVE_INFINITY;
     for (const [deviceId, r] of this.readings) {
-      this.lastSent.set(deviceId, { seq: r.seq, ts: r.ts });
+      const due = (this.lastSent.get(deviceId)?.at ?? Number.NEGATIVE_INFINITY) + this.opts.tickMs;
+      if (due > now) {
+        nextDue = Math.min(nextDue, due);
+        continue;
+      }
+      this.lastSent.set(deviceId, { seq: r.seq, ts: r.ts, at: now });
+      this.readings.delete(deviceId);
       out.push({ deviceId, text: JSON.stringify({ type: 'reading', deviceId, ...r } satisfies LiveMessage) });
     }
     for (const [deviceId, change] of this.deviceChanges) {
@@ -202,7 +261,6 @@ export class LiveHub {
       });
     }
     this.alertChanges.clear();
-    this.readings.clear();
     this.deviceChanges.clear();
     this.commandChanges = [];
     for (const client of this.clients) {
@@ -211,6 +269,7 @@ export class LiveHub {
       this.tellDropped(client);
       for (const m of out) if (devices === '*' || devices.has(m.deviceId)) this.send(client, m.text);
     }
+    if (nextDue !== Number.POSITIVE_INFINITY) this.flushBy(nextDue);
   }
 
   private tellDropped(client: LiveClient): void {

@@ -1,11 +1,12 @@
+import { mqtthandlerEnv } from '@sensorfleet/mqtthandler/config';
 import { httpGet, sleep } from '../../harness/index.js';
 import type { Drill } from '../drill.js';
 import type { DrillSystem } from '../drill-system.js';
 import { runFault, seconds } from '../drill-steps.js';
 import { serviceLogEntries } from '../service-log.js';
 
-/** The shipped mqtthandler's reconnect delay cap (device/mqtthandler README, MQTT_RECONNECT_MAX_MS). */
-const SHIPPED_RECONNECT_MAX_MS = 300_000;
+/** The shipped mqtthandler's reconnect delay cap (its MQTT_RECONNECT_MAX_MS default). */
+const SHIPPED_RECONNECT_MAX_MS = Number(mqtthandlerEnv.MQTT_RECONNECT_MAX_MS.defaultText);
 
 /**
  * A network partition: one device's Redis, sensor and mqtthandler run inside a network namespace and
