@@ -164,6 +164,7 @@ export class SimulatedFleet {
         seqConflicts: () => {},
         seqRollbacks: () => {},
         probeAnswered: () => {},
+        probeRechecked: () => {},
       },
       commandHandled: () => {},
       outbox: () => {},
