@@ -160,9 +160,10 @@ describe('outbox drop count', () => {
       );
     }
     // The rig's ack timeout (5 s) is the settle delay.
-    await waitFor('the re-check answered', 60_000, async () =>
-      (await r.redis.zcard(r.keys.dropsRecheck)) === 0 ? true : 'waiting',
-    );
+    await waitFor('the re-check answered', 60_000, async () => {
+      const [s, rechecks] = await Promise.all([r.outbox.stats(), r.redis.zcard(r.keys.dropsRecheck)]);
+      return rechecks === 0 ? true : `dropped ${s.dropped}, ${rechecks} to re-check`;
+    });
     const stored = await r.storedSummary();
     expect({ missing: 25 - stored.distinct, counted: (await r.outbox.stats()).dropped }).toEqual({
       missing: 3,
