@@ -13,7 +13,7 @@ export interface MessageDecoder<T> {
 
 /**
  * One compiled validator per schema. Errors name the offending path and rule (first error only: the
- * message log keeps the raw payload for anything deeper).
+ * message log keeps the raw payload for anything deeper; for a union, the first error of its first variant).
  */
 export function createDecoder<S extends TSchema>(
   schema: S,
@@ -23,7 +23,9 @@ export function createDecoder<S extends TSchema>(
   const maxBytes = opts.maxBytes ?? Infinity;
   const check = (value: unknown): Decoded<Static<S>> => {
     if (compiled.Check(value)) return { ok: true, value };
-    const first = compiled.Errors(value).First();
+    let first = compiled.Errors(value).First();
+    // A union only says "Expected union value": name what is wrong for its first (the usual) variant.
+    for (let sub = first?.errors[0]?.First(); sub; sub = sub.errors[0]?.First()) first = sub;
     const where = first?.path ? first.path : '/';
     return { ok: false, reason: 'schema', error: `${where}: ${first?.message ?? 'invalid'}` };
   };

@@ -62,6 +62,17 @@ describe('TelemetryBatch', () => {
       reason: 'schema',
     });
     expect(d.decode(JSON.stringify({ v: 1, readings: [] }))).toMatchObject({ ok: false, reason: 'schema' });
+    expect(d.decode(JSON.stringify({ v: 1, readings: [], probe: [] }))).toMatchObject({ ok: false });
+  });
+  it('decodes a probe of its own: no readings, at least one stub', () => {
+    const probe = [{ seq: 3, ts: reading.ts }];
+    expect(d.decode(JSON.stringify({ v: 1, readings: [], probe }))).toEqual({
+      ok: true,
+      value: { v: 1, readings: [], probe },
+    });
+    const env = createDecoder(TelemetryEnvelope);
+    expect(env.check({ v: 1, readings: [], probe }).ok).toBe(true);
+    expect(env.check({ v: 1, readings: [] }).ok).toBe(false);
   });
   it('error text points at the bad field', () => {
     const r = d.check({ v: 1, readings: [{ ...reading, seq: -1 }] });

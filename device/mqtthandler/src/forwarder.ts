@@ -44,11 +44,21 @@ export interface ForwarderStore {
   /** Oldest first: sent readings the bound dropped that are not counted yet (seq and ts only). */
   unconfirmedDrops(max: number): Promise<SentReading[]>;
   /**
-   * The backend's answer to a probe: `stored` unconfirmed drops are settled, `unknown` ones are counted
-   * as dropped (and remembered, so a late ack can still take them off). Stubs no longer waiting, or
-   * whose ts differs, are left alone.
+   * Counted drops whose one re-check is due by `now` (wall-clock ms), or due more than `settleMs` after
+   * it (the clock stepped back since they were scheduled).
    */
-  resolveProbe(stored: readonly SentReading[], unknown: readonly SentReading[]): Promise<ProbeResult>;
+  recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]>;
+  /**
+   * The backend's answer to a probe: `stored` unconfirmed drops are settled, `unknown` ones are counted
+   * as dropped (and remembered, so a late ack can still take them off) and are due for one re-check at
+   * `recheckAt` (wall-clock ms). A re-checked one answered `stored` is taken off the count again; one
+   * answered `unknown` stays counted. Stubs no longer waiting, or whose ts differs, are left alone.
+   */
+  resolveProbe(
+    stored: readonly SentReading[],
+    unknown: readonly SentReading[],
+    recheckAt: number,
+  ): Promise<ProbeResult>;
   addRejected(n: number): Promise<void>;
   /**
    * Atomically raises the seq counter to at least `highestSeq` and moves each named reading (when seq and
@@ -62,6 +72,10 @@ export interface ProbeResult {
   confirmed: number;
   /** Unconfirmed drops the backend does not have: counted as dropped now. */
   counted: number;
+  /** Counted drops the re-check found stored after all: taken off the count. */
+  corrected: number;
+  /** Counted drops the re-check found missing again: the count stands. */
+  upheld: number;
 }
 
 export interface RemoveSentResult {
@@ -78,6 +92,8 @@ export interface ForwarderMetrics {
   seqRollbacks(): void;
   /** Unconfirmed drops a probe answer settled: stored (not lost) and unknown (counted). */
   probeAnswered(stored: number, unknown: number): void;
+  /** Counted drops re-checked: stored after all (taken off the count) and still unknown (count stands). */
+  probeRechecked(corrected: number, upheld: number): void;
 }
 
 const ackDecoder = createDecoder(Ack, { maxBytes: 1_000_000 });
@@ -133,6 +149,8 @@ export class Forwarder {
       ackTimeoutMs: number;
       /** Monotonic ms (default performance.now). */
       now?: () => number;
+      /** Wall-clock ms (default Date.now): re-check due times outlive the process, in Redis. */
+      wallNow?: () => number;
     },
   ) {
     this.scheduler = new ReplayScheduler(deps);
@@ -286,10 +304,18 @@ export class Forwarder {
     if (!stored.length && !unknown.length) return;
     for (const r of [...stored, ...unknown]) probe.stubs.delete(r.seq);
     if (!probe.stubs.size) this.probe = undefined;
-    const { confirmed, counted } = await this.deps.store.resolveProbe(stored, unknown);
+    // The settle delay: an earlier batch carrying an `unknown` one may still be queued at, or being
+    // committed by, another receiver replica; while the link is up that takes no longer than the ack timeout.
+    const recheckAt = (this.deps.wallNow ?? Date.now)() + this.deps.ackTimeoutMs;
+    const { confirmed, counted, corrected, upheld } = await this.deps.store.resolveProbe(
+      stored,
+      unknown,
+      recheckAt,
+    );
     this.deps.metrics.probeAnswered(confirmed, counted);
+    if (corrected || upheld) this.deps.metrics.probeRechecked(corrected, upheld);
     this.deps.log.info(
-      { confirmed, counted },
+      { confirmed, counted, corrected, upheld },
       'backend answered the probe for dropped sent readings: the stored ones are not lost, the others counted',
     );
   }
@@ -391,22 +417,29 @@ export class Forwarder {
   }
 
   /**
-   * Unconfirmed drops to ask the backend about with the next batch: when there are any, and the last probe
-   * was answered or has waited longer than the ack timeout. Readings still in flight are left out: their
-   * own ack settles them.
+   * Drops to ask the backend about with the next batch (counted ones due for their re-check first, then
+   * unconfirmed ones): when there are any, and the last probe was answered or has waited longer than the
+   * ack timeout. Readings still in flight are left out: their own ack settles them.
    */
   private async probeDue(now: number): Promise<SentReading[] | undefined> {
     if (this.probe && now - this.probe.sentAt <= this.deps.ackTimeoutMs) return undefined;
     if (!this.probe && now < this.nextProbeLook) return undefined;
-    const stubs = (await this.deps.store.unconfirmedDrops(PROBE_MAX)).filter(
-      (r) => !this.scheduler.inFlight(r.seq),
-    );
+    const { store, ackTimeoutMs } = this.deps;
+    const rechecks = await store.recheckDue((this.deps.wallNow ?? Date.now)(), ackTimeoutMs, PROBE_MAX);
+    const unconfirmed =
+      rechecks.length < PROBE_MAX ? await store.unconfirmedDrops(PROBE_MAX - rechecks.length) : [];
+    const bySeq = new Map<number, string>();
+    // One stub per seq: an answer names seqs only (a seq reused after a rollback waits for the next probe).
+    for (const r of [...rechecks, ...unconfirmed]) {
+      if (!bySeq.has(r.seq) && !this.scheduler.inFlight(r.seq)) bySeq.set(r.seq, r.ts);
+    }
+    const stubs = [...bySeq].map(([seq, ts]) => ({ seq, ts }));
     if (!stubs.length) {
       this.probe = undefined;
       this.nextProbeLook = now + ROLLBACK_CHECK_MS;
       return undefined;
     }
-    this.probe = { sentAt: now, stubs: new Map(stubs.map((r) => [r.seq, r.ts])) };
+    this.probe = { sentAt: now, stubs: bySeq };
     return stubs;
   }
 
@@ -441,6 +474,8 @@ export class Forwarder {
       );
       this.scheduler.resendUnacked();
     }
+    let published = false;
+    let caughtUp = false;
     // Bounded rounds per pump keep one pump short; the timer and acks call it again.
     for (let round = 0; round < 50 && link.connected && this.active && epoch === this.epoch; round++) {
       const req = this.scheduler.next(now());
@@ -448,15 +483,35 @@ export class Forwarder {
       const readings: Reading[] = await store.readRange(req.afterSeq, req.toSeq, req.count);
       if (epoch !== this.epoch) break;
       this.scheduler.sent(req, readings, now());
-      if (!readings.length) continue;
-      const probe = await this.probeDue(now());
-      const payload = JSON.stringify(probe ? { v: 1, readings, probe } : { v: 1, readings });
-      // Not awaited: a PUBACK lost with the connection may never resolve, and the window is governed by
-      // the backend's acks anyway. Unconfirmed readings are resent after reconnect or ack timeout.
-      link.publishTelemetry(payload).then(
-        () => this.deps.metrics.published(readings.length, Buffer.byteLength(payload)),
-        (err: unknown) => this.deps.log.debug({ err }, 'publish not confirmed; will resend after reconnect'),
-      );
+      if (!readings.length) {
+        if (req.kind === 'live') caughtUp = true;
+        continue;
+      }
+      published = true;
+      this.publish(readings, await this.probeDue(now()));
     }
+    // Nothing new to send (measuring stopped, backlog done): a due probe goes on its own, or stubs would
+    // wait for the next reading however long that takes.
+    if (
+      caughtUp &&
+      !published &&
+      !this.scheduler.backlogRemaining &&
+      link.connected &&
+      this.active &&
+      epoch === this.epoch
+    ) {
+      const probe = await this.probeDue(now());
+      if (probe && epoch === this.epoch) this.publish([], probe);
+    }
+  }
+
+  private publish(readings: Reading[], probe: SentReading[] | undefined): void {
+    const payload = JSON.stringify(probe ? { v: 1, readings, probe } : { v: 1, readings });
+    // Not awaited: a PUBACK lost with the connection may never resolve, and the window is governed by
+    // the backend's acks anyway. Unconfirmed readings are resent after reconnect or ack timeout.
+    this.deps.link.publishTelemetry(payload).then(
+      () => this.deps.metrics.published(readings.length, Buffer.byteLength(payload)),
+      (err: unknown) => this.deps.log.debug({ err }, 'publish not confirmed; will resend after reconnect'),
+    );
   }
 }

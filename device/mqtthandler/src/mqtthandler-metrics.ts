@@ -60,6 +60,14 @@ export function createMqtthandlerMetrics(registry: Registry): MqtthandlerMetrics
     labelNames: ['answer'],
     registers,
   });
+  const probeRechecks = new Counter({
+    name: 'sensorfleet_outbox_drop_rechecks_total',
+    help:
+      'counted drops probed once more after the settle delay: corrected (stored after all, taken off ' +
+      'the count) or upheld (still unknown, the count stands)',
+    labelNames: ['outcome'],
+    registers,
+  });
   const commands = new Counter({
     name: 'sensorfleet_commands_total',
     help: 'commands handled',
@@ -103,6 +111,10 @@ export function createMqtthandlerMetrics(registry: Registry): MqtthandlerMetrics
       probeAnswered: (stored, unknown) => {
         probeAnswers.inc({ answer: 'stored' }, stored);
         probeAnswers.inc({ answer: 'unknown' }, unknown);
+      },
+      probeRechecked: (corrected, upheld) => {
+        probeRechecks.inc({ outcome: 'corrected' }, corrected);
+        probeRechecks.inc({ outcome: 'upheld' }, upheld);
       },
     },
     commandHandled: (ok) => commands.inc({ ok: String(ok) }),

@@ -26,8 +26,9 @@ end
  * An acked reading that is gone altogether was dropped by the outbox bound after it was sent: it reached
  * the backend after all. If it waits as an unconfirmed drop, the stub goes (it was never counted); if it
  * was counted (the backend had not had it yet when asked, or the unconfirmed set was full), it is taken
- * off the count. Any other gone seq changes nothing (its stub was already confirmed by a probe).
- * KEYS: outbox, dropped, dropped:unconfirmed, dropped:counted.
+ * off the count, and off the re-check list (a member there is counted and not yet taken off, even if
+ * dropped:counted has let it go). Any other gone seq changes nothing (its stub was already confirmed).
+ * KEYS: outbox, dropped, dropped:unconfirmed, dropped:counted, dropped:recheck.
  */
 const REMOVE_SENT = `${FIELD}
 local removed, changed, gone, uncounted = 0, 0, 0, 0
@@ -44,7 +45,8 @@ for i = 1, #ARGV, 2 do
     gone = gone + 1
     local member = ARGV[i] .. ' ' .. ARGV[i + 1]
     if redis.call('ZREM', KEYS[3], member) == 0 then
-      uncounted = uncounted + redis.call('ZREM', KEYS[4], member)
+      local c = redis.call('ZREM', KEYS[4], member)
+      if c + redis.call('ZREM', KEYS[5], member) > 0 then uncounted = uncounted + 1 end
     end
   end
 end
@@ -71,30 +73,49 @@ return entries
 `;
 
 /**
- * The backend's answer to a probe: a stub it stores goes; one it does not is counted as dropped now and
- * remembered (bounded) in dropped:counted, so a late ack (the reading was still on its way) takes it off
- * again. Only stubs that still match seq and ts are touched. KEYS: dropped:unconfirmed, dropped:counted,
- * dropped. ARGV: counted max, then seq, ts, '1' (stored) or '0' (unknown) per stub.
+ * The backend's answer to a probe. An unconfirmed stub it stores goes; one it does not is counted as
+ * dropped now and remembered (bounded) in dropped:counted, so a late ack takes it off again, and in
+ * dropped:recheck (score: when it is due, wall-clock ms) for one more probe: the backend may have said
+ * `unknown` while an earlier batch carrying the reading was still on its way to it. A stub answered from
+ * dropped:recheck is settled for good: `stored` takes it off the count (corrected), `unknown` leaves the
+ * count as it is (upheld; still in dropped:counted for a very late ack). Only stubs that still match seq
+ * and ts are touched. KEYS: dropped:unconfirmed, dropped:counted, dropped, dropped:recheck.
+ * ARGV: counted max, re-check due time, then seq, ts, '1' (stored) or '0' (unknown) per stub.
  */
 const RESOLVE_PROBE = `
-local confirmed, counted = 0, 0
-for i = 2, #ARGV, 3 do
+local confirmed, counted, corrected, upheld = 0, 0, 0, 0
+for i = 3, #ARGV, 3 do
   local member = ARGV[i] .. ' ' .. ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], member) == 1 then
     if ARGV[i + 2] == '1' then
       confirmed = confirmed + 1
     else
       redis.call('ZADD', KEYS[2], ARGV[i], member)
+      redis.call('ZADD', KEYS[4], ARGV[2], member)
       counted = counted + 1
+    end
+  elseif redis.call('ZREM', KEYS[4], member) == 1 then
+    if ARGV[i + 2] == '1' then
+      redis.call('ZREM', KEYS[2], member)
+      corrected = corrected + 1
+    else
+      upheld = upheld + 1
     end
   end
 end
 if counted > 0 then
   redis.call('INCRBY', KEYS[3], counted)
-  local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[1])
+  local max = tonumber(ARGV[1])
+  local extra = redis.call('ZCARD', KEYS[2]) - max
   if extra > 0 then redis.call('ZPOPMIN', KEYS[2], extra) end
+  extra = redis.call('ZCARD', KEYS[4]) - max
+  if extra > 0 then redis.call('ZPOPMIN', KEYS[4], extra) end
 end
-return {confirmed, counted}
+if corrected > 0 then
+  local dropped = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if dropped > 0 then redis.call('DECRBY', KEYS[3], math.min(corrected, dropped)) end
+end
+return {confirmed, counted, corrected, upheld}
 `;
 
 /**
@@ -133,6 +154,12 @@ if #moved > 0 then redis.call('INCRBY', KEYS[3], #moved / 2) end
 return moved
 `;
 
+/** A stub member `<seq> <ts>` of the dropped:* sets. */
+function stubOf(member: string): SentReading {
+  const space = member.indexOf(' ');
+  return { seq: Number(member.slice(0, space)), ts: member.slice(space + 1) };
+}
+
 /** Pairs per script call: keeps one call short so appends of the sensor are not held up. */
 const CHUNK = 500;
 
@@ -149,10 +176,10 @@ export class RedisForwarderStore implements ForwarderStore {
   ) {
     this.conflictsKey = seqConflictsKey(keyPrefix);
     if (!('sfRemoveSent' in redis)) {
-      redis.defineCommand('sfRemoveSent', { numberOfKeys: 4, lua: REMOVE_SENT });
+      redis.defineCommand('sfRemoveSent', { numberOfKeys: 5, lua: REMOVE_SENT });
       redis.defineCommand('sfRenumber', { numberOfKeys: 3, lua: RENUMBER });
       redis.defineCommand('sfReadForSend', { numberOfKeys: 2, lua: READ_FOR_SEND });
-      redis.defineCommand('sfResolveProbe', { numberOfKeys: 3, lua: RESOLVE_PROBE });
+      redis.defineCommand('sfResolveProbe', { numberOfKeys: 4, lua: RESOLVE_PROBE });
     }
   }
 
@@ -178,29 +205,44 @@ export class RedisForwarderStore implements ForwarderStore {
 
   async unconfirmedDrops(max: number): Promise<SentReading[]> {
     const members = await this.redis.zrange(this.outbox.keys.dropsUnconfirmed, '0', String(max - 1));
-    return members.map((m) => {
-      const space = m.indexOf(' ');
-      return { seq: Number(m.slice(0, space)), ts: m.slice(space + 1) };
-    });
+    return members.map(stubOf);
   }
 
-  async resolveProbe(stored: readonly SentReading[], unknown: readonly SentReading[]): Promise<ProbeResult> {
+  async recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]> {
+    const key = this.outbox.keys.dropsRecheck;
+    const due = await this.redis.zrangebyscore(key, '-inf', String(now), 'LIMIT', 0, max);
+    // A due time further ahead than a fresh one would be: the wall clock stepped back since; due now.
+    const ahead =
+      due.length < max
+        ? await this.redis.zrangebyscore(key, `(${now + settleMs}`, '+inf', 'LIMIT', 0, max - due.length)
+        : [];
+    return [...due, ...ahead].map(stubOf);
+  }
+
+  async resolveProbe(
+    stored: readonly SentReading[],
+    unknown: readonly SentReading[],
+    recheckAt: number,
+  ): Promise<ProbeResult> {
     const all = [...stored.map((r) => [r, '1'] as const), ...unknown.map((r) => [r, '0'] as const)];
-    let confirmed = 0;
-    let counted = 0;
+    const sum: ProbeResult = { confirmed: 0, counted: 0, corrected: 0, upheld: 0 };
     for (let i = 0; i < all.length; i += CHUNK) {
       const args = all.slice(i, i + CHUNK).flatMap(([r, flag]) => [String(r.seq), r.ts, flag]);
-      const [c, n] = (await this.script('sfResolveProbe')(
+      const [confirmed, counted, corrected, upheld] = (await this.script('sfResolveProbe')(
         this.outbox.keys.dropsUnconfirmed,
         this.outbox.keys.dropsCounted,
         this.outbox.keys.dropped,
+        this.outbox.keys.dropsRecheck,
         String(COUNTED_DROPS_MAX),
+        String(Math.round(recheckAt)),
         ...args,
-      )) as [number, number];
-      confirmed += c;
-      counted += n;
+      )) as [number, number, number, number];
+      sum.confirmed += confirmed;
+      sum.counted += counted;
+      sum.corrected += corrected;
+      sum.upheld += upheld;
     }
-    return { confirmed, counted };
+    return sum;
   }
 
   lastSeq(): Promise<number> {
@@ -222,6 +264,7 @@ export class RedisForwarderStore implements ForwarderStore {
         this.outbox.keys.dropped,
         this.outbox.keys.dropsUnconfirmed,
         this.outbox.keys.dropsCounted,
+        this.outbox.keys.dropsRecheck,
         ...args,
       )) as [number, number, number];
       removed += r;

@@ -25,6 +25,9 @@ export interface ForwarderStoreFixture {
 }
 
 const ts = (i: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, 0, i)).toISOString();
+/** When a drop counted in these tests is due for its re-check (wall-clock ms), and the settle delay. */
+const DUE = Date.UTC(2026, 10, 23, 12);
+const SETTLE = 30_000;
 
 /** Defines the contract's tests (inside the caller's describe); `fixture` gives an empty store each time. */
 export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixture>): void {
@@ -100,9 +103,11 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     await f.drop(3);
     expect(await f.dropped()).toBe(0);
     // The backend is asked: it has 1, not 2 and 3 (2 is still on its way, 3 was lost).
-    expect(await f.store.resolveProbe([sentNow[0]!], [sentNow[1]!, sentNow[2]!])).toEqual({
+    expect(await f.store.resolveProbe([sentNow[0]!], [sentNow[1]!, sentNow[2]!], DUE)).toEqual({
       confirmed: 1,
       counted: 2,
+      corrected: 0,
+      upheld: 0,
     });
     expect(await f.dropped()).toBe(2);
     expect(await f.store.unconfirmedDrops(10)).toEqual([]);
@@ -124,7 +129,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     await f.drop(1);
     expect(await f.store.removeSent([first!])).toEqual({ removed: 0, changed: 0, gone: 1 });
     expect(await f.store.unconfirmedDrops(10)).toEqual([]);
-    expect(await f.store.resolveProbe([], [first!])).toEqual({ confirmed: 0, counted: 0 });
+    expect(await f.store.resolveProbe([], [first!], DUE)).toMatchObject({ confirmed: 0, counted: 0 });
     expect(await f.dropped()).toBe(0);
   });
 
@@ -132,11 +137,64 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     await appendN(2);
     await f.store.readRange(0, '+', 10);
     await f.drop(1);
-    expect(await f.store.resolveProbe([], [{ seq: 1, ts: 'another reading' }])).toEqual({
+    expect(await f.store.resolveProbe([], [{ seq: 1, ts: 'another reading' }], DUE)).toMatchObject({
       confirmed: 0,
       counted: 0,
     });
     expect(await f.store.unconfirmedDrops(10)).toEqual([{ seq: 1, ts: ts(1) }]);
+  });
+
+  /** Seqs 1..n appended and sent, then dropped by the bound: n unconfirmed stubs. */
+  async function droppedAfterSending(n: number) {
+    await appendN(n + 1);
+    const sent = (await f.store.readRange(0, '+', 100)).map((r) => ({ seq: r.seq, ts: r.ts }));
+    for (let seq = 1; seq <= n; seq++) await f.drop(seq);
+    return sent;
+  }
+
+  it('keeps a drop counted on `unknown` for one re-check when it is due, and takes it off when stored by then', async () => {
+    const sent = await droppedAfterSending(3);
+    await f.store.resolveProbe([], [sent[0]!, sent[1]!], DUE);
+    await f.store.resolveProbe([], [sent[2]!], DUE + 5000);
+    expect(await f.dropped()).toBe(2 + 1);
+    expect(await f.store.recheckDue(DUE - 1, SETTLE, 10)).toEqual([]);
+    expect(await f.store.recheckDue(DUE, SETTLE, 10)).toEqual([sent[0], sent[1]]);
+    expect(await f.store.recheckDue(DUE + 5000, SETTLE, 1)).toEqual([sent[0]]);
+    // The re-check: 1 is there after all (an earlier copy was still on its way), 2 is not.
+    expect(await f.store.resolveProbe([sent[0]!], [sent[1]!], DUE + 9e9)).toEqual({
+      confirmed: 0,
+      counted: 0,
+      corrected: 1,
+      upheld: 1,
+    });
+    expect(await f.dropped()).toBe(2);
+    expect(await f.store.recheckDue(DUE + 5000, SETTLE, 10)).toEqual([sent[2]]);
+    // Settled for good: a second answer changes nothing, but a very late ack of 2 still takes it off.
+    expect(await f.store.resolveProbe([sent[0]!, sent[1]!], [], DUE)).toEqual({
+      confirmed: 0,
+      counted: 0,
+      corrected: 0,
+      upheld: 0,
+    });
+    expect(await f.store.removeSent([sent[0]!, sent[1]!])).toMatchObject({ gone: 2 });
+    expect(await f.dropped()).toBe(1);
+  });
+
+  it('a late ack of a drop waiting for its re-check takes it off the count and off the re-check', async () => {
+    const sent = await droppedAfterSending(1);
+    await f.store.resolveProbe([], [sent[0]!], DUE);
+    expect(await f.store.removeSent([sent[0]!])).toMatchObject({ gone: 1 });
+    expect(await f.dropped()).toBe(0);
+    expect(await f.store.recheckDue(DUE, SETTLE, 10)).toEqual([]);
+    expect(await f.store.resolveProbe([sent[0]!], [], DUE)).toMatchObject({ corrected: 0 });
+    expect(await f.dropped()).toBe(0);
+  });
+
+  it('counts a re-check due far ahead (the wall clock went back since) as due now', async () => {
+    const sent = await droppedAfterSending(1);
+    await f.store.resolveProbe([], [sent[0]!], DUE);
+    expect(await f.store.recheckDue(DUE - SETTLE, SETTLE, 10)).toEqual([]);
+    expect(await f.store.recheckDue(DUE - SETTLE - 1, SETTLE, 10)).toEqual([sent[0]]);
   });
 
   it('removes thousands of sent readings in one call', async () => {

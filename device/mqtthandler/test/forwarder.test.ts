@@ -30,6 +30,7 @@ async function rig(
     batchMaxWaitMs?: number;
     inflightMax?: number;
     connect?: boolean;
+    wallNow?: () => number;
   } = {},
 ) {
   const store = new MemoryStore();
@@ -45,6 +46,8 @@ async function rig(
     rollbacks: 0,
     probedStored: 0,
     probedUnknown: 0,
+    corrected: 0,
+    upheld: 0,
   };
   const forwarder = new Forwarder({
     store,
@@ -63,11 +66,16 @@ async function rig(
         counts.probedStored += stored;
         counts.probedUnknown += unknown;
       },
+      probeRechecked: (corrected, upheld) => {
+        counts.corrected += corrected;
+        counts.upheld += upheld;
+      },
     },
     batchMax: opts.batchMax ?? 10,
     batchMaxWaitMs: opts.batchMaxWaitMs ?? 20,
     inflightMax: opts.inflightMax ?? 1000,
     ackTimeoutMs: 60_000,
+    ...(opts.wallNow ? { wallNow: opts.wallNow } : {}),
   });
   forwarders.push(forwarder);
   await forwarder.start();
@@ -284,5 +292,90 @@ describe('Forwarder', () => {
     await ack({ ranges: [[1, 4]] });
     expect(store.dropped).toBe(0);
     expect([...store.unconfirmed.keys()]).toEqual([]);
+  });
+
+  /**
+   * Seq 1 was sent, then dropped by the bound; the link went before its ack. After the reconnect the
+   * resent seq 2 carries the probe, and the backend answers `unknown` for 1.
+   */
+  async function countedOnUnknown() {
+    const wall = { now: Date.UTC(2026, 10, 23, 12) };
+    const r = await rig({ readings: 2, wallNow: () => wall.now });
+    r.link.connected = false;
+    r.forwarder.onDisconnected();
+    r.store.drop(1);
+    r.link.connected = true;
+    await r.forwarder.onConnected();
+    await settle();
+    expect(r.link.probes).toEqual([[{ seq: 1, ts: '2026-11-23T10:00:01.000Z' }]]);
+    await r.ack({ ranges: [[2, 2]], probe: { stored: [], unknown: [[1, 1]] } });
+    expect(r.store.dropped).toBe(1);
+    return { ...r, wall };
+  }
+  const pastProbeLook = () => new Promise((r) => setTimeout(r, 1100));
+
+  it('probes a counted drop once more after the ack timeout, and takes it off the count when the backend has it by then', async () => {
+    // `unknown` while an earlier batch with seq 1 was still queued at another receiver replica.
+    const { store, link, ack, counts, wall } = await countedOnUnknown();
+    await pastProbeLook();
+    expect(link.probes).toHaveLength(1); // not yet: an earlier copy may still be on its way
+    wall.now += 60_000;
+    await pastProbeLook();
+    expect(link.probes).toEqual([
+      [{ seq: 1, ts: '2026-11-23T10:00:01.000Z' }],
+      [{ seq: 1, ts: '2026-11-23T10:00:01.000Z' }],
+    ]);
+    await ack({ ranges: [], probe: { stored: [[1, 1]], unknown: [] } });
+    expect(store.dropped).toBe(0);
+    expect([...store.counted.keys(), ...store.recheck.keys()]).toEqual([]);
+    expect([counts.corrected, counts.upheld]).toEqual([1, 0]);
+    wall.now += 120_000;
+    await pastProbeLook();
+    expect(link.probes).toHaveLength(2);
+  });
+
+  it('keeps the count when the re-check says unknown again, probes no more, and still takes a very late ack', async () => {
+    const { store, link, ack, counts, wall } = await countedOnUnknown();
+    wall.now += 60_000;
+    await pastProbeLook();
+    expect(link.probes).toHaveLength(2);
+    await ack({ ranges: [], probe: { stored: [], unknown: [[1, 1]] } });
+    expect(store.dropped).toBe(1);
+    expect([counts.corrected, counts.upheld]).toEqual([0, 1]);
+    expect([...store.recheck.keys()]).toEqual([]);
+    wall.now += 120_000;
+    await pastProbeLook();
+    expect(link.probes).toHaveLength(2);
+    await ack({ ranges: [[1, 1]] });
+    expect(store.dropped).toBe(0);
+  });
+
+  it('re-checks a counted drop whose due time a wall clock set back has put far ahead', async () => {
+    const { link, wall } = await countedOnUnknown();
+    wall.now -= 3_600_000;
+    await pastProbeLook();
+    expect(link.probes).toHaveLength(2);
+  });
+
+  it('sends a probe of its own when there is nothing else to send, one at a time', async () => {
+    const { store, link, forwarder, ack } = await rig({ readings: 2 });
+    store.drop(1); // in flight: left to its own ack …
+    await ack({ ranges: [[2, 2]] });
+    expect(link.probes).toEqual([]);
+    // … which the link takes with it. Measuring is stopped: no reading will carry a probe.
+    link.connected = false;
+    forwarder.onDisconnected();
+    link.connected = true;
+    await forwarder.onConnected();
+    await settle();
+    expect(link.probes).toEqual([[{ seq: 1, ts: '2026-11-23T10:00:01.000Z' }]]);
+    expect(link.batches.at(-1)).toEqual([]);
+    await pastProbeLook();
+    expect(link.probes).toHaveLength(1); // unanswered, within the ack timeout: not sent again
+    const sent = link.batches.length;
+    await ack({ ranges: [], probe: { stored: [[1, 1]], unknown: [] } });
+    expect([store.dropped, store.unconfirmed.size]).toEqual([0, 0]);
+    await pastProbeLook();
+    expect(link.batches).toHaveLength(sent); // nothing to ask about: no empty messages
   });
 });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OutboxStore } from '@sensorfleet/shared';
+import { COUNTED_DROPS_MAX, OutboxStore } from '@sensorfleet/shared';
 import { RedisServer } from '@sensorfleet/tools/harness';
 import { RedisForwarderStore, seqConflictsKey } from '../src/redis-forwarder-store.js';
 import { forwarderStoreContract } from './forwarder-store.contract.js';
@@ -84,5 +84,26 @@ describe('RedisForwarderStore', () => {
     await redis.set(outbox.keys.seq, '2'); // counter and stream disagree (must not happen, must not break)
     const moved = await store.renumber([{ seq: 3, ts: ts(3) }], 0);
     expect(moved).toEqual([{ from: 3, to: 11 }]);
+  });
+
+  it('keeps the re-check list, like the counted drops, to the last COUNTED_DROPS_MAX, scored by due time', async () => {
+    const n = COUNTED_DROPS_MAX + 5;
+    const stubs = Array.from({ length: n }, (_, i) => ({ seq: i + 1, ts: ts(i + 1) }));
+    const add = redis.multi();
+    for (const r of stubs) add.zadd(outbox.keys.dropsUnconfirmed, r.seq, `${r.seq} ${r.ts}`);
+    await add.exec();
+    const due = Date.UTC(2026, 10, 23, 12);
+    const first = await store.resolveProbe([], stubs.slice(0, 5), due);
+    const rest = await store.resolveProbe([], stubs.slice(5), due + 1000);
+    expect(first.counted + rest.counted).toBe(n);
+    expect(await redis.get(outbox.keys.dropped)).toBe(String(n));
+    expect(await redis.zcard(outbox.keys.dropsCounted)).toBe(COUNTED_DROPS_MAX);
+    expect(await redis.zcard(outbox.keys.dropsRecheck)).toBe(COUNTED_DROPS_MAX);
+    // The earliest due went first; a member's score is its due time.
+    expect(await redis.zscore(outbox.keys.dropsRecheck, `5 ${ts(5)}`)).toBeNull();
+    expect(await redis.zscore(outbox.keys.dropsRecheck, `6 ${ts(6)}`)).toBe(String(due + 1000));
+    // One that left the re-check list is still counted, and its re-check answer changes nothing.
+    expect(await store.resolveProbe([stubs[0]!], [], due)).toMatchObject({ corrected: 0 });
+    expect(await redis.get(outbox.keys.dropped)).toBe(String(n));
   });
 });

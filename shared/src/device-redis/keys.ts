@@ -32,6 +32,12 @@ export function deviceKeys(prefix = 'sf:') {
      * unconfirmed set was full). A late ack for one takes it off the count (bounded: COUNTED_DROPS_MAX).
      */
     dropsCounted: `${prefix}dropped:counted`,
+    /**
+     * Sorted set, same members, score: when it is due (wall-clock ms): drops counted on the backend's
+     * `unknown` that get one more probe, in case an earlier copy was still on its way (bounded:
+     * COUNTED_DROPS_MAX).
+     */
+    dropsRecheck: `${prefix}dropped:recheck`,
     /** Readings the backend rejected as invalid (acked as rejected, removed). */
     rejected: `${prefix}rejected`,
     /** Hash: running ('1'|'0'), intervalMs, updatedAt, updatedBy. */

@@ -20,7 +20,9 @@ export const REJECTION_REASONS = {
   malformed_json: { message: 'not JSON (bare `NaN`/`Infinity` tokens excepted, see `non_finite_value`)' },
   unknown_version: { message: '`v` missing or not `1` (telemetry, state)' },
   schema: {
-    message: `not an object; \`readings\` not an array of 1…${MAX_READINGS_PER_BATCH}; bad state/online payload`,
+    message:
+      `not an object; \`readings\` not an array of 1…${MAX_READINGS_PER_BATCH} (0 only with a non-empty` +
+      ' `probe`); bad state/online payload',
     reading:
       `\`values\` not an object of 1…${MAX_CHANNELS_PER_READING} sensors, or extra properties;` +
       ' 004: a sample that is not an object, has no value or a bad unit, or `sensors` not an array',

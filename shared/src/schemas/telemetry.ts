@@ -28,23 +28,50 @@ export const TelemetryProbe = Type.Array(ProbedDrop, { maxItems: MAX_PROBED_DROP
 
 /**
  * The envelope only: readings are validated one by one by the receiver, so one bad reading is rejected
- * with its reason while the rest of the batch is stored.
+ * with its reason while the rest of the batch is stored. `readings` may be empty only in a probe of its
+ * own (the device had nothing else to send).
  */
-export const TelemetryEnvelope = Type.Object(
-  {
-    v: Type.Literal(1),
-    readings: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_READINGS_PER_BATCH }),
-  },
-  { additionalProperties: true },
-);
+export const TelemetryEnvelope = Type.Union([
+  Type.Object(
+    {
+      v: Type.Literal(1),
+      readings: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_READINGS_PER_BATCH }),
+    },
+    { additionalProperties: true },
+  ),
+  Type.Object(
+    {
+      v: Type.Literal(1),
+      readings: Type.Array(Type.Unknown(), { maxItems: 0 }),
+      probe: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_PROBED_DROPS }),
+    },
+    { additionalProperties: true },
+  ),
+]);
 export type TelemetryEnvelope = Static<typeof TelemetryEnvelope>;
 
-export const TelemetryBatch = Type.Object(
+export const TelemetryBatch = Type.Union(
+  [
+    Type.Object(
+      {
+        v: Type.Literal(1),
+        readings: Type.Array(Reading, { minItems: 1, maxItems: MAX_READINGS_PER_BATCH }),
+        probe: Type.Optional(TelemetryProbe),
+      },
+      { additionalProperties: true },
+    ),
+    Type.Object(
+      {
+        v: Type.Literal(1),
+        readings: Type.Array(Reading, { maxItems: 0 }),
+        probe: Type.Array(ProbedDrop, { minItems: 1, maxItems: MAX_PROBED_DROPS }),
+      },
+      { additionalProperties: true },
+    ),
+  ],
   {
-    v: Type.Literal(1),
-    readings: Type.Array(Reading, { minItems: 1, maxItems: MAX_READINGS_PER_BATCH }),
-    probe: Type.Optional(TelemetryProbe),
+    description:
+      'devices/{id}/telemetry: readings in seq order, or none and a probe (the device had nothing else to send)',
   },
-  { additionalProperties: true, description: 'devices/{id}/telemetry: readings in seq order' },
 );
 export type TelemetryBatch = Static<typeof TelemetryBatch>;

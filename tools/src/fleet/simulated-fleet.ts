@@ -178,6 +178,7 @@ export class SimulatedFleet {
         seqConflicts: () => {},
         seqRollbacks: () => {},
         probeAnswered: () => {},
+        probeRechecked: () => {},
       },
       commandHandled: () => {},
       outbox: () => {},

@@ -30,7 +30,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 /**
  * Checks a devices/{id}/telemetry message at the edge, with a reason per rule (the `reason` label):
  *  - the message as a whole: oversized (MESSAGE_MAX_BYTES), malformed_json, unknown_version (`v` ≠ 1),
- *    schema (not an object, `readings` not a non-empty array of at most 1000);
+ *    schema (not an object, `readings` not an array of 1…1000, or of 0 with a non-empty `probe`);
  *  - each reading on its own: bad_seq, duplicate_seq (same seq twice with different content), bad_timestamp
  *    (not ISO-8601 UTC, or outside the time window of reading-rules.ts), schema (shape), then the sensor
  *    name and value rules of reading-rules.ts and the plausible ranges of plausibility.ts.
@@ -55,8 +55,13 @@ export function createTelemetryValidator(opts: TelemetryValidatorOptions) {
         `unknown message version v=${shown(msg.v)} (this receiver speaks v=1)`,
       );
     const raw = msg.readings;
-    if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_READINGS_PER_BATCH) {
-      return reject('schema', `/readings must be an array of 1…${MAX_READINGS_PER_BATCH} readings`);
+    // No readings is a probe of its own (the device has nothing else to send); without one it says nothing.
+    const probeOnly = Array.isArray(msg.probe) && msg.probe.length > 0;
+    if (!Array.isArray(raw) || raw.length < (probeOnly ? 0 : 1) || raw.length > MAX_READINGS_PER_BATCH) {
+      return reject(
+        'schema',
+        `/readings must be an array of 1…${MAX_READINGS_PER_BATCH} readings (0 only with a probe)`,
+      );
     }
     const readings: IncomingReading[] = [];
     const rejected: Rejection[] = [];

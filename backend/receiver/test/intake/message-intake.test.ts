@@ -33,6 +33,17 @@ describe('MessageIntake: native topics', () => {
     expect(i?.bytes).toBeGreaterThan(16);
   });
 
+  it('telemetry: a probe of its own is an item with nothing to store and the stubs to answer', () => {
+    const i = take('devices/d1/telemetry', {
+      v: 1,
+      readings: [],
+      probe: [{ seq: 4, ts: '2026-11-23T11:59:00.000Z' }],
+    });
+    expect(i).toMatchObject({ kind: 'telemetry', acks: true, readings: [], rejected: [] });
+    expect(i?.probe).toEqual([{ seq: 4, measuredMs: Date.parse('2026-11-23T11:59:00.000Z') }]);
+    expect(reasons(take('devices/d1/telemetry', { v: 1, readings: [] }))).toEqual(['message:schema']);
+  });
+
   it('derived values can be turned off, and never replace a value the device sent', () => {
     const off = new MessageIntake({ ...opts, derivedValues: false });
     const payload = Buffer.from(

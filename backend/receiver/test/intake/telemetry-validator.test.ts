@@ -38,9 +38,11 @@ describe('telemetry validation: the message as a whole', () => {
     expect(reasonOf(run({ readings: [] }))).toBe('unknown_version');
   });
 
-  it('schema: not an object, or readings not a non-empty array of at most 1000', () => {
+  it('schema: not an object, or readings not a non-empty array of at most 1000 (empty only with a probe)', () => {
     expect(reasonOf(run('[1,2]'))).toBe('schema');
     expect(reasonOf(run({ v: 1, readings: [] }))).toBe('schema');
+    expect(reasonOf(run({ v: 1, readings: [], probe: [] }))).toBe('schema');
+    expect(reasonOf(run({ v: 1, probe: [{ seq: 3, ts: ts(3) }] }))).toBe('schema');
     expect(reasonOf(run({ v: 1, readings: {} }))).toBe('schema');
     const big = createTelemetryValidator({ maxBytes: 1e9, maxFutureMs: 0 });
     const readings = Array.from({ length: 1001 }, (_, i) => ({ seq: i + 1, ts: ts(), values: { a: 1 } }));
@@ -152,6 +154,22 @@ describe('telemetry validation: the probe of dropped readings', () => {
     const v = run({ v: 1, readings: [r1], probe: [{ seq: 3, ts: ts(3) }] });
     expect(v).toMatchObject({ ok: true, rejected: [], probe: [{ seq: 3, measuredMs: Date.parse(ts(3)) }] });
     if (v.ok) expect(v.readings.map((r) => r.seq)).toEqual([9]);
+  });
+
+  it('takes a probe of its own: no readings, the stubs to answer', () => {
+    const v = run({ v: 1, readings: [], probe: [{ seq: 3, ts: ts(3) }] });
+    expect(v).toEqual({
+      ok: true,
+      readings: [],
+      rejected: [],
+      probe: [{ seq: 3, measuredMs: Date.parse(ts(3)) }],
+    });
+  });
+
+  it('a probe of its own that is bad: bad_probe, nothing to store or answer', () => {
+    const v = run({ v: 1, readings: [], probe: [{ seq: 0, ts: ts(3) }] });
+    expect(v).toMatchObject({ ok: true, readings: [], rejected: [{ scope: 'field', reason: 'bad_probe' }] });
+    expect(v.ok && v.probe).toBeUndefined();
   });
 
   it.each([

@@ -17,6 +17,8 @@ export class MemoryStore implements ForwarderStore {
   readonly unconfirmed = new Map<number, string>();
   /** seq → ts of sent readings counted as dropped (a late ack takes one off). */
   readonly counted = new Map<number, string>();
+  /** seq → ts and due time (wall-clock ms) of counted drops waiting for their one re-check. */
+  readonly recheck = new Map<number, { ts: string; due: number }>();
 
   append(ts: string, value: number): number {
     const seq = ++this.counter;
@@ -37,20 +39,41 @@ export class MemoryStore implements ForwarderStore {
       .slice(0, max)
       .map(([seq, ts]) => ({ seq, ts }));
   }
-  async resolveProbe(stored: readonly SentReading[], unknown: readonly SentReading[]): Promise<ProbeResult> {
-    let confirmed = 0;
-    let counted = 0;
-    for (const r of stored) {
-      if (this.unconfirmed.get(r.seq) === r.ts && this.unconfirmed.delete(r.seq)) confirmed++;
-    }
-    for (const r of unknown) {
-      if (this.unconfirmed.get(r.seq) !== r.ts) continue;
-      this.unconfirmed.delete(r.seq);
-      this.counted.set(r.seq, r.ts);
-      counted++;
-    }
-    this.dropped += counted;
-    return { confirmed, counted };
+  async recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]> {
+    return [...this.recheck]
+      .filter(([, r]) => r.due <= now || r.due > now + settleMs)
+      .sort(([, a], [, b]) => a.due - b.due)
+      .slice(0, max)
+      .map(([seq, { ts }]) => ({ seq, ts }));
+  }
+  async resolveProbe(
+    stored: readonly SentReading[],
+    unknown: readonly SentReading[],
+    recheckAt: number,
+  ): Promise<ProbeResult> {
+    const result: ProbeResult = { confirmed: 0, counted: 0, corrected: 0, upheld: 0 };
+    const answer = (r: SentReading, isStored: boolean) => {
+      if (this.unconfirmed.get(r.seq) === r.ts) {
+        this.unconfirmed.delete(r.seq);
+        if (isStored) result.confirmed++;
+        else {
+          this.counted.set(r.seq, r.ts);
+          this.recheck.set(r.seq, { ts: r.ts, due: recheckAt });
+          result.counted++;
+        }
+      } else if (this.recheck.get(r.seq)?.ts === r.ts) {
+        this.recheck.delete(r.seq);
+        if (isStored) {
+          this.counted.delete(r.seq);
+          result.corrected++;
+        } else result.upheld++;
+      }
+    };
+    for (const r of stored) answer(r, true);
+    for (const r of unknown) answer(r, false);
+    this.dropped += result.counted;
+    this.dropped -= Math.min(result.corrected, this.dropped);
+    return result;
   }
   async lastSeq(): Promise<number> {
     return this.counter;
@@ -67,7 +90,11 @@ export class MemoryStore implements ForwarderStore {
       else {
         gone++;
         if (this.unconfirmed.get(r.seq) === r.ts) this.unconfirmed.delete(r.seq);
-        else if (this.counted.get(r.seq) === r.ts && this.counted.delete(r.seq)) uncounted++;
+        else {
+          const counted = this.counted.get(r.seq) === r.ts && this.counted.delete(r.seq);
+          const rechecked = this.recheck.get(r.seq)?.ts === r.ts && this.recheck.delete(r.seq);
+          if (counted || rechecked) uncounted++;
+        }
       }
     }
     this.dropped -= Math.min(uncounted, this.dropped);
