@@ -8,7 +8,7 @@ import {
   type Logger,
   type Reading,
 } from '@sensorfleet/shared';
-import { ReplayScheduler, type SentReading } from './replay-scheduler.js';
+import { HINTED_IDLE_POLL_MS, ReplayScheduler, type SentReading } from './replay-scheduler.js';
 
 export interface TelemetryPublisher {
   /**
@@ -116,6 +116,8 @@ export class Forwarder {
   private timer: NodeJS.Timeout | undefined;
   /** A pump set for when a hinted live reading's batch wait ends (at most one pending). */
   private liveTimer: NodeJS.Timeout | undefined;
+  /** Append hints arrive (setAppendHints). */
+  private hints = false;
   /**
    * Set by onConnected, cleared by onDisconnected: the link reports `connected` from the broker's CONNACK,
    * before the ack subscription and presence are set up. A window sent in that gap would be sent again by
@@ -162,8 +164,18 @@ export class Forwarder {
 
   async start(): Promise<void> {
     this.active = true;
-    // Half the batch wait: a live batch leaves at most ~1.5 × MQTT_BATCH_MAX_WAIT_MS after its first reading.
-    this.timer = setInterval(() => this.kick(), Math.max(10, Math.floor(this.deps.batchMaxWaitMs / 2)));
+    this.startTimer(this.hints);
+  }
+
+  /**
+   * The pump's timer. Without append hints it is the live poll (every half batch wait); with them it only
+   * drives the slow poll, ack timeouts and rollback checks, so it runs less often (1,000 simulated devices
+   * in one process spent a tenth of their CPU on empty pumps).
+   */
+  private startTimer(hints: boolean): void {
+    if (this.timer) clearInterval(this.timer);
+    const every = hints ? HINTED_IDLE_POLL_MS / 2 : Math.max(10, Math.floor(this.deps.batchMaxWaitMs / 2));
+    this.timer = setInterval(() => this.kick(), every);
   }
 
   async stop(): Promise<void> {
@@ -201,6 +213,8 @@ export class Forwarder {
    */
   setAppendHints(on: boolean): void {
     this.scheduler.setHints(on);
+    if (this.active && on !== this.hints) this.startTimer(on);
+    this.hints = on;
     if (on) this.kick();
   }
 

@@ -67,7 +67,13 @@ export class SimulatedFleet {
   private lostRedis = false;
 
   constructor(private readonly opts: SimulatedFleetOptions) {
-    this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+    // One connection serves every device: auto-pipelining writes the commands of one event-loop turn in one
+    // go (a write per command was a fifth of the process's CPU with 1,000 devices).
+    this.redis = new Redis(opts.redisUrl, {
+      maxRetriesPerRequest: 2,
+      lazyConnect: true,
+      enableAutoPipelining: true,
+    });
     this.subscriber = this.redis.duplicate();
     this.redis.on('error', (err) => opts.log.debug({ err }, 'redis connection error'));
     this.subscriber.on('error', (err) => opts.log.debug({ err }, 'redis subscriber error'));
