@@ -8,6 +8,7 @@ export {
   type CreatePoolOptions,
 } from './pool.js';
 export { guardConnection, type GuardEvents } from './transaction-guard.js';
+export { withTransaction, type ConnectionSource } from './with-transaction.js';
 export { FailoverPool, type FailoverEvents, type FailoverNode } from './failover-pool.js';
 export { isConflict, isNodeFailure } from './galera-errors.js';
 export { queryIngestStats, type IngestStatsOptions, type Queryable } from './ingest-stats-query.js';

@@ -1,4 +1,5 @@
 import type { Logger } from '@sensorfleet/shared';
+import { withTransaction } from '@sensorfleet/mariadb';
 import type { Pool, PoolConnection } from 'mariadb';
 import { devicePageUrl } from './alert-message.js';
 import { storedRule, type RuleRow, type StoredRule } from './alert-rule-store.js';
@@ -139,9 +140,7 @@ export class AlertEvaluator {
   }
 
   async runOnce(): Promise<RoundResult> {
-    const conn = await this.deps.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    return withTransaction(this.deps.pool, async (conn) => {
       const lock = (await conn.query(
         'SELECT received_watermark, CURRENT_TIMESTAMP(3) AS now FROM alert_evaluator WHERE id = 1 FOR UPDATE SKIP LOCKED',
       )) as { received_watermark: Date | null; now: Date }[];
@@ -155,14 +154,8 @@ export class AlertEvaluator {
         watermark,
         lock[0]!.now,
       ]);
-      await conn.commit();
       return { evaluated: true, changes: round.changes, notifications: round.notifications };
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      await conn.release();
-    }
+    });
   }
 }
 

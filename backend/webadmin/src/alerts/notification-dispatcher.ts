@@ -1,5 +1,6 @@
 import type { Logger } from '@sensorfleet/shared';
 import type { AlertTarget, AlertWebhookBody, AlertWebhookGroup } from '@sensorfleet/shared/schemas/alerts';
+import { withTransaction } from '@sensorfleet/mariadb';
 import type { Pool } from 'mariadb';
 import { mailContent } from './alert-message.js';
 import type { MailSender } from './mail-sender.js';
@@ -118,19 +119,14 @@ export class NotificationDispatcher {
   }
 
   private async dispatchTarget(key: string, now: number): Promise<boolean> {
-    const conn = await this.deps.pool.getConnection();
-    let rows: DueRow[];
-    let messageId: string;
-    let retry: boolean;
-    try {
-      await conn.beginTransaction();
+    const claim = await withTransaction(this.deps.pool, async (conn) => {
       const win = (await conn.query(
         'SELECT window_started_at FROM alert_targets WHERE target_key = ? FOR UPDATE SKIP LOCKED',
         [key],
       )) as { window_started_at: Date | null }[];
       if (!win.length) {
         await conn.rollback();
-        return false; // another replica is at this target
+        return undefined; // another replica is at this target
       }
       const due = (await conn.query(
         'SELECT id, channel, target, body, attempts, created_at, message_id FROM alert_notifications' +
@@ -144,30 +140,21 @@ export class NotificationDispatcher {
         undefined,
         this.deps.stormWindowMs,
       );
-      if (plan.kind !== 'send') {
-        await conn.commit();
-        return false;
-      }
+      if (plan.kind !== 'send') return undefined;
       const chosen = new Set(plan.ids);
-      rows = due.filter((r) => chosen.has(r.id));
-      messageId = plan.messageId;
-      retry = plan.retry;
       await conn.query(
         `UPDATE alert_notifications SET message_id = ?, next_attempt_at = ? WHERE id IN (${plan.ids.map(() => '?').join(',')})`,
-        [messageId, new Date(now + (this.deps.leaseMs ?? 120_000)), ...plan.ids],
+        [plan.messageId, new Date(now + (this.deps.leaseMs ?? 120_000)), ...plan.ids],
       );
       if (plan.opensWindow)
         await conn.query('UPDATE alert_targets SET window_started_at = ? WHERE target_key = ?', [
           new Date(now),
           key,
         ]);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      await conn.release();
-    }
+      return { rows: due.filter((r) => chosen.has(r.id)), messageId: plan.messageId, retry: plan.retry };
+    });
+    if (!claim) return false;
+    const { rows, messageId, retry } = claim;
 
     const channel = rows[0]!.channel;
     const target = JSON.parse(rows[0]!.target) as AlertTarget;

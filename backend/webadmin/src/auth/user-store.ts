@@ -1,3 +1,4 @@
+import { withTransaction } from '@sensorfleet/mariadb';
 import type { Pool } from 'mariadb';
 import { isRole, type Role } from './roles.js';
 
@@ -54,22 +55,14 @@ export class UserStore {
     passwordHash: string,
     opts: { endSessions: boolean },
   ): Promise<boolean> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    return withTransaction(this.pool, async (conn) => {
       const r = (await conn.query(
         'UPDATE webadmin_users SET password_hash = ?, password_changed_at = ? WHERE username = ?',
         [passwordHash, new Date(), username],
       )) as { affectedRows: number };
       if (opts.endSessions) await conn.query('DELETE FROM sessions WHERE username = ?', [username]);
-      await conn.commit();
       return r.affectedRows > 0;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      await conn.release();
-    }
+    });
   }
 
   /** Rehash on login: only if the hash is still the one that was verified (no lost concurrent reset). */
@@ -109,9 +102,7 @@ export class UserStore {
    * for the check, so two replicas demoting the last two admins at once cannot both succeed.
    */
   async changeGuarded(username: string, change: { role: Role } | { remove: true }): Promise<boolean> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    return withTransaction(this.pool, async (conn) => {
       const admins = (await conn.query(
         "SELECT username FROM webadmin_users WHERE role = 'admin' FOR UPDATE",
       )) as { username: string }[];
@@ -124,14 +115,8 @@ export class UserStore {
           ? await conn.query('DELETE FROM webadmin_users WHERE username = ?', [username])
           : await conn.query('UPDATE webadmin_users SET role = ? WHERE username = ?', [change.role, username])
       ) as { affectedRows: number };
-      await conn.commit();
       return r.affectedRows > 0;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      await conn.release();
-    }
+    });
   }
 
   async list(username?: string): Promise<UserListing[]> {

@@ -1,4 +1,5 @@
 import type { CommandStatus, CommandView } from '@sensorfleet/shared/schemas/webadmin-api';
+import { withTransaction } from '@sensorfleet/mariadb';
 import type { Pool, PoolConnection } from 'mariadb';
 
 export interface CommandRow {
@@ -153,7 +154,8 @@ export class CommandStore {
     return r.affectedRows > 0;
   }
 
-  connection(): Promise<PoolConnection> {
-    return this.pool.getConnection();
+  /** Runs `fn` in one transaction on the store's pool (committed, or rolled back on any error). */
+  transaction<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
 }

@@ -142,11 +142,7 @@ export class DesiredStatePublisher {
   private async deliver(devices: string[], now: Date, resendBefore: Date): Promise<number> {
     const claimedAt = new Date();
     const list = devices.map(() => '?').join(',');
-    let rows: Pick<CommandRow, 'id' | 'device_id' | 'command' | 'args' | 'expires_at'>[] = [];
-    let held: string[] = [];
-    const conn = await this.deps.store.connection();
-    try {
-      await conn.beginTransaction();
+    const { held, rows } = await this.deps.store.transaction(async (conn) => {
       // Take (or renew) the lease of each device whose lease is free or ours. `holder` is assigned first,
       // so the `until` test sees the new holder: ours now means taken or renewed.
       const until = new Date(claimedAt.getTime() + this.leaseMs);
@@ -156,12 +152,13 @@ export class DesiredStatePublisher {
           ' until = IF(holder = VALUES(holder), VALUES(until), until)',
         [...devices.flatMap((d) => [d, this.holder, until]), claimedAt],
       );
-      held = (
+      const held = (
         (await conn.query(
           `SELECT device_id FROM command_leases WHERE device_id IN (${list}) AND holder = ?`,
           [...devices, this.holder],
         )) as { device_id: string }[]
       ).map((r) => r.device_id);
+      let rows: Pick<CommandRow, 'id' | 'device_id' | 'command' | 'args' | 'expires_at'>[] = [];
       if (held.length) {
         // Read after the lease is ours: what another holder published before it let go is `sent` now.
         rows = (await conn.query(
@@ -177,15 +174,10 @@ export class DesiredStatePublisher {
             [claimedAt, ...rows.map((r) => r.id)],
           );
       }
-      // A conflict here (another node's replica claimed the same device or command first) rolls this
-      // claim back before anything was published.
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      await conn.release();
-    }
+      // A conflict at the commit (another node's replica claimed the same device or command first)
+      // rolls this claim back before anything was published.
+      return { held, rows };
+    });
     if (!held.length) return 0;
 
     const sent: string[] = [];
