@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { FLAG_SETS, parseFlagSets, summarise, type FlagSetResult } from '../src/bench/device-memory.js';
+import { parsePssBytes } from '../src/bench/proc-sampler.js';
 import { nodeFlagsOf } from '../src/harness/node-service.js';
 
 const DEVICE_SERVICES = ['device/sensor', 'device/mqtthandler', 'device/startstopbutton'] as const;
@@ -24,6 +25,7 @@ describe('device memory bench: flag sets', () => {
       peakRssMb: rss,
       peakRssAnonMb: rss - 40,
       peakRssFileMb: 40,
+      peakPssMb: rss - 30,
       cpuSeconds: cpu,
       startupCpuSeconds: cpu / 2,
     });
@@ -46,9 +48,25 @@ describe('device memory bench: flag sets', () => {
     expect(s.processes.sensor).toMatchObject({ peakRssMb: 61, peakRssAnonMb: 21, cpuSeconds: 2 });
     expect(s.drainReadingsPerS).toBe(1000);
     expect(s.processes.mqtthandler?.peakRssMb).toBe(66);
+    expect(s.processes.sensor?.peakPssMb).toBe(31);
     // the three live services together, per round (startup = half of each one's CPU), then the median
     expect(s.liveStartupCpuSeconds).toBe(3);
     expect(s.liveSteadyCpuSeconds).toBe(3);
+  });
+});
+
+describe('device memory bench: Pss', () => {
+  it('reads Pss, not Pss_Anon or Pss_File, from smaps_rollup', () => {
+    const rollup = [
+      '00400000-7ffd1e5f6000 ---p 00000000 00:00 0                          [rollup]',
+      'Rss:               71396 kB',
+      'Pss:               37884 kB',
+      'Pss_Dirty:         27212 kB',
+      'Pss_Anon:          27188 kB',
+      'Pss_File:          10672 kB',
+    ].join('\n');
+    expect(parsePssBytes(rollup)).toBe(37884 * 1024);
+    expect(parsePssBytes('Rss: 1 kB\n')).toBeUndefined();
   });
 });
 
@@ -57,6 +75,8 @@ describe('device services: shipped node flags', () => {
   it.each(DEVICE_SERVICES)('%s: the start script has heap flags and this node accepts them', (svc) => {
     const flags = nodeFlagsOf(svc);
     expect(flags).toContain('--max-semi-space-size=1');
+    // The snapshot's pages of the binary would otherwise be 2.5–4 MB of each service's RSS.
+    expect(flags).toContain('--no-node-snapshot');
     expect(() => execFileSync(process.execPath, [...flags, '-e', '0'], { stdio: 'pipe' })).not.toThrow();
   });
 });

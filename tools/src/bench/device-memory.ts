@@ -90,6 +90,12 @@ export interface ProcessFigure {
   peakRssMb: number;
   peakRssAnonMb: number;
   peakRssFileMb: number;
+  /**
+   * Highest Pss (smaps_rollup): file pages split between the processes mapping them. Here that is every node
+   * process running the same binary (the bench, the receiver, the other services), so it is lower than on a
+   * device, where the three services share the base image's binary; peak VmRSS stays the verdict.
+   */
+  peakPssMb: number;
   /** CPU seconds over the whole life (start-up included). */
   cpuSeconds: number;
   /** Live services: CPU seconds from spawn to the end of the warm-up (start-up + a few idle seconds). */
@@ -204,7 +210,7 @@ export async function runDeviceMemoryBench(opts: DeviceMemoryOptions = {}): Prom
         say(`device memory: round ${round}/${rounds}, ${set.name}`);
         const tag = `r${round}s${i}`;
         const pids: Record<string, number | undefined> = {};
-        const sampler = new ProcSampler(pids, sampleMs);
+        const sampler = new ProcSampler(pids, sampleMs, { pss: true });
         const started: NodeService[] = [];
         const start = async (label: string, svc: ServiceName, env: Record<string, string>) => {
           const s = await NodeService.start(svc, {
@@ -266,6 +272,7 @@ export async function runDeviceMemoryBench(opts: DeviceMemoryOptions = {}): Prom
             peakRssMb: u?.peakRssMb ?? NaN,
             peakRssAnonMb: u?.peakRssAnonMb ?? NaN,
             peakRssFileMb: u?.peakRssFileMb ?? NaN,
+            peakPssMb: u?.peakPssMb ?? NaN,
             cpuSeconds: cpu,
           });
           const processes: Record<string, ProcessFigure> = {};
@@ -335,6 +342,7 @@ export function summarise(set: FlagSetResult): {
       peakRssMb: Math.max(...ps.map((p) => p.peakRssMb)),
       peakRssAnonMb: Math.max(...ps.map((p) => p.peakRssAnonMb)),
       peakRssFileMb: Math.max(...ps.map((p) => p.peakRssFileMb)),
+      peakPssMb: Math.max(...ps.map((p) => p.peakPssMb)),
       cpuSeconds: median(ps.map((p) => p.cpuSeconds)),
       ...(ps[0]?.startupCpuSeconds !== undefined
         ? { startupCpuSeconds: median(ps.map((p) => p.startupCpuSeconds ?? NaN)) }
@@ -365,10 +373,12 @@ export function formatDeviceMemory(r: DeviceMemoryResult): string {
   const rows = r.sets.map((s) => ({ s, sum: summarise(s) }));
   const mem = (n: string) => (x: (typeof rows)[number]) => {
     const p = x.sum.processes[n];
-    return p ? `${fmt(p.peakRssMb, 1)} / ${fmt(p.peakRssAnonMb, 1)} / ${fmt(p.peakRssFileMb, 1)}` : '–';
+    return p
+      ? `${fmt(p.peakRssMb, 1)} / ${fmt(p.peakRssAnonMb, 1)} / ${fmt(p.peakRssFileMb, 1)} / ${fmt(p.peakPssMb, 1)}`
+      : '–';
   };
   return [
-    `peak MB as VmRSS / RssAnon / RssFile (highest of ${r.sets[0]?.rounds.length ?? 0} rounds); backlog ${fmt(r.backlog)} readings`,
+    `peak MB as VmRSS / RssAnon / RssFile / Pss (highest of ${r.sets[0]?.rounds.length ?? 0} rounds); backlog ${fmt(r.backlog)} readings`,
     formatTable(
       [
         { title: 'flags', value: (x) => x.s.name, align: 'left' },
@@ -393,6 +403,7 @@ function toJson(r: DeviceMemoryResult): Record<string, unknown> {
     peak_rss_mb: round(p.peakRssMb),
     peak_rss_anon_mb: round(p.peakRssAnonMb),
     peak_rss_file_mb: round(p.peakRssFileMb),
+    peak_pss_mb: round(p.peakPssMb),
     cpu_seconds: round(p.cpuSeconds, 2),
     ...(p.startupCpuSeconds !== undefined ? { startup_cpu_seconds: round(p.startupCpuSeconds, 2) } : {}),
   });

@@ -40,6 +40,25 @@ export function readMemoryBytes(pid: number): { rss: number; anon: number; file:
   }
 }
 
+/**
+ * Proportional set size in bytes from the text of /proc/<pid>/smaps_rollup: each resident page divided by
+ * the number of processes mapping it, so pages of the node binary that several node processes share are
+ * split between them (VmRSS counts them in full in each). Undefined when the field is missing.
+ */
+export function parsePssBytes(smapsRollup: string): number | undefined {
+  const m = /^Pss:\s+(\d+)\s+kB/m.exec(smapsRollup);
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
+/** Pss of a process in bytes (/proc/<pid>/smaps_rollup, Linux ≥ 4.14), undefined when it is gone. */
+export function readPssBytes(pid: number): number | undefined {
+  try {
+    return parsePssBytes(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** User + system CPU seconds a process has used so far (children not included). */
 export function readCpuSeconds(pid: number): number | undefined {
   try {
@@ -73,6 +92,8 @@ export interface ProcUsage {
   peakRssAnonMb: number;
   /** Highest RssFile seen, MB: file-backed pages (mostly the node binary's code and data). */
   peakRssFileMb: number;
+  /** Highest Pss seen, MB (NaN unless the sampler was asked for it: smaps_rollup walks the page tables). */
+  peakPssMb: number;
   /** CPU seconds used while sampling. */
   cpuSeconds: number;
   /** Seconds the main thread waited on a run queue while sampling (runnable but not given a CPU). */
@@ -88,6 +109,7 @@ export class ProcSampler {
   private readonly peak = new Map<string, number>();
   private readonly peakAnon = new Map<string, number>();
   private readonly peakFile = new Map<string, number>();
+  private readonly peakPss = new Map<string, number>();
   private readonly cpuAtStart = new Map<string, number>();
   private readonly cpuLast = new Map<string, number>();
   private readonly waitAtStart = new Map<string, number>();
@@ -97,6 +119,7 @@ export class ProcSampler {
   constructor(
     private readonly pids: Record<string, number | undefined>,
     private readonly intervalMs = 200,
+    private readonly opts: { pss?: boolean } = {},
   ) {}
 
   start(): void {
@@ -124,6 +147,8 @@ export class ProcSampler {
         this.peakAnon.set(name, Math.max(this.peakAnon.get(name) ?? 0, mem.anon));
         this.peakFile.set(name, Math.max(this.peakFile.get(name) ?? 0, mem.file));
       }
+      const pss = this.opts.pss ? readPssBytes(pid) : undefined;
+      if (pss !== undefined) this.peakPss.set(name, Math.max(this.peakPss.get(name) ?? 0, pss));
       const cpu = readCpuSeconds(pid);
       if (cpu !== undefined) this.cpuLast.set(name, cpu);
       const wait = readRunQueueWaitSeconds(pid);
@@ -157,6 +182,7 @@ export class ProcSampler {
         peakRssMb: (this.peak.get(name) ?? NaN) / 2 ** 20,
         peakRssAnonMb: (this.peakAnon.get(name) ?? NaN) / 2 ** 20,
         peakRssFileMb: (this.peakFile.get(name) ?? NaN) / 2 ** 20,
+        peakPssMb: (this.peakPss.get(name) ?? NaN) / 2 ** 20,
         cpuSeconds: start !== undefined && last !== undefined ? last - start : NaN,
         runQueueWaitSeconds: waited(name),
       };
@@ -166,6 +192,7 @@ export class ProcSampler {
       peakRssMb: (this.peak.get('bench') ?? NaN) / 2 ** 20,
       peakRssAnonMb: (this.peakAnon.get('bench') ?? NaN) / 2 ** 20,
       peakRssFileMb: (this.peakFile.get('bench') ?? NaN) / 2 ** 20,
+      peakPssMb: NaN,
       cpuSeconds: (self.user + self.system) / 1e6,
       runQueueWaitSeconds: waited('bench'),
     };
