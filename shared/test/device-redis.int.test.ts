@@ -35,7 +35,7 @@ describe('device Redis (real redis-server, AOF always)', () => {
   it("publishes each appended seq on the device's outbox:appended channel, after the entry is readable", async () => {
     const outbox = new OutboxStore(redis, 'h:');
     const other = new OutboxStore(redis, 'other:');
-    const stores = new Map([outbox, other].map((o) => [o.keys.outboxAppended, o]));
+    const stores = new Map<string, OutboxStore>([outbox, other].map((o) => [o.keys.outboxAppended, o]));
     const subscriber = redis.duplicate();
     const seen: { channel: string; seq: number; readable: boolean }[] = [];
     const checks: Promise<void>[] = [];

@@ -117,7 +117,7 @@ describe('outbox drop count', () => {
         .exec();
     }
     expect(await r.outbox.stats()).toMatchObject({ backlog: 0, dropped: 0, dropsUnconfirmed: total });
-    const stubs = await r.redis.zrange(r.keys.dropsUnconfirmed, 0, -1);
+    const stubs = await r.redis.zrange(r.keys.dropsUnconfirmed, '0', '-1');
     await r.broker.stop();
     await writeFile(acl, 'topic readwrite #\n');
     await r.broker.start();
