@@ -116,8 +116,6 @@ export class Forwarder {
   private timer: NodeJS.Timeout | undefined;
   /** A pump set for when a hinted live reading's batch wait ends (at most one pending). */
   private liveTimer: NodeJS.Timeout | undefined;
-  /** Append hints arrive (setAppendHints). */
-  private hints = false;
   /**
    * Set by onConnected, cleared by onDisconnected: the link reports `connected` from the broker's CONNACK,
    * before the ack subscription and presence are set up. A window sent in that gap would be sent again by
@@ -164,7 +162,7 @@ export class Forwarder {
 
   async start(): Promise<void> {
     this.active = true;
-    this.startTimer(this.hints);
+    this.startTimer(this.scheduler.hintsOn);
   }
 
   /**
@@ -212,9 +210,8 @@ export class Forwarder {
    * Switching them on pumps once: a hint may have been missed while they were off.
    */
   setAppendHints(on: boolean): void {
+    if (this.active && on !== this.scheduler.hintsOn) this.startTimer(on);
     this.scheduler.setHints(on);
-    if (this.active && on !== this.hints) this.startTimer(on);
-    this.hints = on;
     if (on) this.kick();
   }
 
@@ -225,8 +222,7 @@ export class Forwarder {
   onAppended(seq: number): void {
     if (!this.active || !Number.isSafeInteger(seq)) return;
     this.scheduler.appended(seq);
-    const now = (this.deps.now ?? (() => performance.now()))();
-    const wait = this.scheduler.liveDueAt() - now;
+    const wait = this.scheduler.liveDueAt() - this.monotonicNow();
     if (wait <= 0) return this.kick();
     if (this.liveTimer) return;
     this.liveTimer = setTimeout(() => {
@@ -320,7 +316,7 @@ export class Forwarder {
     if (!probe.stubs.size) this.probe = undefined;
     // The settle delay: an earlier batch carrying an `unknown` one may still be queued at, or being
     // committed by, another receiver replica; while the link is up that takes no longer than the ack timeout.
-    const recheckAt = (this.deps.wallNow ?? Date.now)() + this.deps.ackTimeoutMs;
+    const recheckAt = this.wallNow() + this.deps.ackTimeoutMs;
     const { confirmed, counted, corrected, upheld } = await this.deps.store.resolveProbe(
       stored,
       unknown,
@@ -439,7 +435,7 @@ export class Forwarder {
     if (this.probe && now - this.probe.sentAt <= this.deps.ackTimeoutMs) return undefined;
     if (!this.probe && now < this.nextProbeLook) return undefined;
     const { store, ackTimeoutMs } = this.deps;
-    const rechecks = await store.recheckDue((this.deps.wallNow ?? Date.now)(), ackTimeoutMs, PROBE_MAX);
+    const rechecks = await store.recheckDue(this.wallNow(), ackTimeoutMs, PROBE_MAX);
     const unconfirmed =
       rechecks.length < PROBE_MAX ? await store.unconfirmedDrops(PROBE_MAX - rechecks.length) : [];
     const bySeq = new Map<number, string>();
@@ -460,7 +456,7 @@ export class Forwarder {
   private async pump(): Promise<void> {
     // Durations only (batch wait, ack timeout, rollback checks): on the wall clock a step back would hold
     // live readings back for the size of the step, and a step ahead would fake an ack timeout.
-    const now = this.deps.now ?? (() => performance.now());
+    const now = () => this.monotonicNow();
     const { link, store } = this.deps;
     if (!link.connected || !this.sessionReady) return;
     const epoch = this.epoch;
@@ -517,6 +513,15 @@ export class Forwarder {
       const probe = await this.probeDue(now());
       if (probe && epoch === this.epoch) this.publish([], probe);
     }
+  }
+
+  private monotonicNow(): number {
+    return this.deps.now ? this.deps.now() : performance.now();
+  }
+
+  /** Wall-clock ms: only for re-check due times, which live in Redis beyond this process. */
+  private wallNow(): number {
+    return this.deps.wallNow ? this.deps.wallNow() : Date.now();
   }
 
   private publish(readings: Reading[], probe: SentReading[] | undefined): void {

@@ -210,13 +210,18 @@ export class RedisForwarderStore implements ForwarderStore {
 
   async recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]> {
     const key = this.outbox.keys.dropsRecheck;
-    const due = await this.redis.zrangebyscore(key, '-inf', String(now), 'LIMIT', 0, max);
-    // A due time further ahead than a fresh one would be: the wall clock stepped back since; due now.
-    const ahead =
-      due.length < max
-        ? await this.redis.zrangebyscore(key, `(${now + settleMs}`, '+inf', 'LIMIT', 0, max - due.length)
-        : [];
-    return [...due, ...ahead].map(stubOf);
+    // One round trip (this runs at every probe look): the due ones, and those due further ahead than a
+    // fresh one would be (the wall clock stepped back since they were scheduled), due now as well.
+    const rows = await this.redis
+      .multi()
+      .zrangebyscore(key, '-inf', String(now), 'LIMIT', 0, max)
+      .zrangebyscore(key, `(${now + settleMs}`, '+inf', 'LIMIT', 0, max)
+      .exec();
+    const [due, ahead] = (rows ?? []).map(([err, members]) => {
+      if (err) throw err;
+      return members as string[];
+    });
+    return [...(due ?? []), ...(ahead ?? [])].slice(0, max).map(stubOf);
   }
 
   async resolveProbe(

@@ -99,6 +99,10 @@ export class ReplayScheduler {
     this.hints = on;
   }
 
+  get hintsOn(): boolean {
+    return this.hints;
+  }
+
   /** The sensor appended this seq: a live read is due at once, or a batch wait after the last one that sent. */
   appended(seq: number): void {
     if (seq > this.hintedSeq) this.hintedSeq = seq;
@@ -161,8 +165,10 @@ export class ReplayScheduler {
   sent(req: ReadRequest, readings: readonly SentReading[], now: number): void {
     const last = readings[readings.length - 1];
     if (req.kind === 'live') {
-      if (last) this.liveCursor = Math.max(this.liveCursor, last.seq);
-      if (last) this.lastFoundAt = now;
+      if (last) {
+        this.liveCursor = Math.max(this.liveCursor, last.seq);
+        this.lastFoundAt = now;
+      }
       this.lastLiveAt = now;
       this.liveGapMs = last ? this.opts.batchMaxWaitMs : this.opts.batchMaxWaitMs / 2;
       this.liveFull = readings.length >= req.count;

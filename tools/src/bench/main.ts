@@ -6,12 +6,12 @@ import { runSystemBench } from './system-bench.js';
 import { runClusterBench } from './cluster-bench.js';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { MariaDbServer, MosquittoServer, REPO_ROOT, type ManagedServer } from '../harness/index.js';
 import { benchCases, DEFAULT_SIZES, QUICK_SIZES, selectCases } from './cases.js';
 import { runCase, type CaseResult } from './ingest-case.js';
 import { fmt, formatTable, type Column } from './stats.js';
+import { cpuProfileEnv } from './cpu-profile-env.js';
 
 /**
  * `npm run bench`: receiver ingest end to end (simulated devices → Mosquitto → receiver → MariaDB, timed
@@ -201,13 +201,7 @@ async function main(): Promise<number> {
   const experimentEnv = { ...receiverEnv };
   if (Object.keys(experimentEnv).length) say(`receiver env (experiment): ${JSON.stringify(experimentEnv)}`);
   if (cpuProfDir) {
-    mkdirSync(cpuProfDir, { recursive: true });
-    // `--cpu-prof` is not allowed in NODE_OPTIONS; a preloaded inspector session does the same.
-    const preload = path.join(REPO_ROOT, 'tools/dist/bench/cpu-profile-preload.js');
-    receiverEnv.NODE_OPTIONS =
-      `${receiverEnv.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`.trim();
-    receiverEnv.SENSORFLEET_CPU_PROF_DIR = cpuProfDir;
-    if (process.env.BENCH_HEAP_PROF === '1') receiverEnv.SENSORFLEET_HEAP_PROF = '1';
+    Object.assign(receiverEnv, cpuProfileEnv(cpuProfDir, undefined, receiverEnv.NODE_OPTIONS));
     say(`receiver CPU profiles go to ${cpuProfDir}`);
   }
 

@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { createPool } from '@sensorfleet/mariadb';
 import { OutboxStore } from '@sensorfleet/shared';
 import { FleetProcess } from '../fleet/fleet-process.js';
+import { cpuProfileEnv } from './cpu-profile-env.js';
 import {
   freePort,
   harnessRoot,
@@ -256,16 +256,9 @@ export interface WireFigure {
  * BENCH_CPU_PROF=<dir>: the receivers, the web admin and the fleet simulator are profiled (as the ingest
  * bench does for receivers); each writes `<dir>/<label>-<pid>.cpuprofile` when it exits.
  */
-function cpuProfileEnv(label: string): Record<string, string> {
+function profiled(label: string): Record<string, string> {
   const dir = process.env.BENCH_CPU_PROF;
-  if (!dir) return {};
-  mkdirSync(path.resolve(dir), { recursive: true });
-  const preload = path.join(REPO_ROOT, 'tools/dist/bench/cpu-profile-preload.js');
-  return {
-    NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`,
-    SENSORFLEET_CPU_PROF_DIR: path.resolve(dir),
-    SENSORFLEET_CPU_PROF_LABEL: label,
-  };
+  return dir ? cpuProfileEnv(dir, label) : {};
 }
 
 export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Record<string, unknown>> {
@@ -338,7 +331,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
               MQTT_URL: secured.url,
               RECEIVER_REPLICA_ID: id,
               ...account('receiver'),
-              ...cpuProfileEnv(id),
+              ...profiled(id),
             },
           }),
         ),
@@ -357,7 +350,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
           HTTP_HOST: '127.0.0.1',
           PUBLIC_URL: baseUrl,
           ...account('webadmin'),
-          ...cpuProfileEnv('webadmin'),
+          ...profiled('webadmin'),
         },
       }),
     );
@@ -438,7 +431,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
           '--batch-wait',
           String(DEVICE_BATCH_WAIT_MS),
         ],
-        env: { LOG_LEVEL: logLevel, ...cpuProfileEnv('fleet') },
+        env: { LOG_LEVEL: logLevel, ...profiled('fleet') },
       }),
     );
     await waitFor(`${sizes.devices} fleet devices to connect`, 180_000, async () => {
