@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { machineBasics, writeBenchJson } from './bench-output.js';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPool, migrate } from '@sensorfleet/mariadb';
@@ -687,9 +688,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
     cases,
     failover,
     machine: {
-      cores,
-      cpu_model: cpuModel,
-      node: process.version,
+      ...machineBasics(),
       ...versions,
       load_average_1m_start_end: load.map((l) => round(l, 2)),
       shared: 'all nodes of each cluster, the receivers and the simulated devices run on the same cores',
@@ -706,8 +705,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<R
       receiver_cpu: 'CPU seconds of all receivers ÷ rows stored',
     },
   };
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify(json, null, 2) + '\n');
+  writeBenchJson(outFile, json);
   log(`wrote ${outFile}`);
   if (!results.every((r) => r.complete && r.allStoredOnce))
     throw new Error('a cluster bench case was incomplete');

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { machineBasics, writeBenchJson } from './bench-output.js';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { OutboxStore } from '@sensorfleet/shared';
@@ -330,9 +329,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
       wire,
       replay,
       machine: {
-        cores: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        node: process.version,
+        ...machineBasics(),
         redis: version('redis-server', ['--version'], /v=(\S+)/),
         redis_settings:
           'harness RedisServer: device/redis/redis.conf (AOF only, appendfsync everysec, no RDB)',
@@ -341,8 +338,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
       date: new Date().toISOString(),
     };
     say(formatDeviceBench(result));
-    mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, `${JSON.stringify(toJson(result), null, 2)}\n`);
+    writeBenchJson(outFile, toJson(result));
     say(`device bench: results written to ${path.relative(process.cwd(), outFile) || outFile}`);
     return result;
   } finally {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { machineBasics, writeBenchJson } from './bench-output.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -303,17 +303,14 @@ export async function runDeviceMemoryBench(opts: DeviceMemoryOptions = {}): Prom
       sampleMs,
       sets: results,
       machine: {
-        cores: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        node: process.version,
+        ...machineBasics(),
         load_average_1m_end: Number(os.loadavg()[0]!.toFixed(2)),
         quick,
       },
       date: new Date().toISOString(),
     };
     say(formatDeviceMemory(result));
-    mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, `${JSON.stringify(toJson(result), null, 2)}\n`);
+    writeBenchJson(outFile, toJson(result));
     say(`device memory: results written to ${path.relative(process.cwd(), outFile) || outFile}`);
     return result;
   } finally {

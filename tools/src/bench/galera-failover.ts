@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeBenchJson } from './bench-output.js';
 import path from 'node:path';
 import { createPool } from '@sensorfleet/mariadb';
 import { GaleraCluster, REPO_ROOT, sleep, waitFor } from '../harness/index.js';
@@ -110,5 +110,4 @@ const columns: Column<Row>[] = [
 ];
 process.stdout.write(`${formatTable(columns, rows)}\n`);
 const out = path.join(REPO_ROOT, 'bench-results', 'galera-failover.json');
-mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ measuredAt: new Date().toISOString(), rows }, null, 2)}\n`);
+writeBenchJson(out, { measuredAt: new Date().toISOString(), rows });

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { machineBasics, writeBenchJson } from './bench-output.js';
 import { runDeviceBench } from './device-bench.js';
 import { runDeviceMemoryBench } from './device-memory.js';
 import { runWebadminBench } from './webadmin-bench.js';
@@ -255,9 +255,7 @@ async function main(): Promise<number> {
   const json: Record<string, unknown> = {};
   for (const r of results) json[r.name] = jsonEntry(r);
   json.machine = {
-    cores,
-    cpu_model: cpuModel,
-    node: process.version,
+    ...machineBasics(),
     mariadb: mariadbVersion,
     mosquitto: mosquittoVersion(),
     mariadb_settings: 'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog',
@@ -267,8 +265,7 @@ async function main(): Promise<number> {
     ...(Object.keys(experimentEnv).length ? { receiver_env_experiment: experimentEnv } : {}),
   };
   json.date = new Date().toISOString();
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify(json, null, 2) + '\n');
+  writeBenchJson(outFile, json);
   say(`\nwrote ${outFile}`);
   return results.every((r) => r.complete) ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { machineBasics, writeBenchJson } from './bench-output.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -866,7 +867,6 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       down_bytes_per_reading: round(w.downBytes / w.readings),
     });
     const drainRows = rows.length;
-    const cores = os.cpus().length;
     const result = {
       system: {
         live_devices: sizes.devices,
@@ -962,9 +962,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         after_end: new Date(afterEnd).toISOString(),
       },
       machine: {
-        cores,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        node: process.version,
+        ...machineBasics(),
         mariadb: mariadbVersion,
         mosquitto: mosquittoVersion(),
         mariadb_settings:
@@ -977,8 +975,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       date: new Date().toISOString(),
     };
     process.stdout.write(formatSystemBench(result) + '\n');
-    mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+    writeBenchJson(outFile, result);
     log(`wrote ${outFile}`);
     return result;
   } finally {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeBenchJson } from './bench-output.js';
 import path from 'node:path';
 import * as mariadb from 'mariadb';
 import type { Pool } from 'mariadb';
@@ -216,8 +216,4 @@ process.stdout.write(
   `medians of ${ROUNDS} rounds of ${ROWS} rows per pool and shape\n${formatTable(columns, summary)}\n`,
 );
 const out = path.join(REPO_ROOT, 'bench-results', 'txn-guard.json');
-mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(
-  out,
-  `${JSON.stringify({ measuredAt: new Date().toISOString(), rowsPerRound: ROWS, summary, rows }, null, 2)}\n`,
-);
+writeBenchJson(out, { measuredAt: new Date().toISOString(), rowsPerRound: ROWS, summary, rows });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { machineBasics, writeBenchJson } from './bench-output.js';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -325,9 +325,7 @@ export async function runWebadminBench(opts: WebadminBenchOptions = {}): Promise
         live_p99_ms_max: 250,
       },
       machine: {
-        cores: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        node: process.version,
+        ...machineBasics(),
         quick,
       },
       date: new Date().toISOString(),
@@ -338,8 +336,7 @@ export async function runWebadminBench(opts: WebadminBenchOptions = {}): Promise
         `CSV export: ${fmt(csvResult.rows)} rows, ${fmt(csvResult.rows_per_s)} rows/s, web admin peak RSS ${csvResult.webadmin_peak_rss_mb} MB (target ≤ 150 MB)\n` +
         `live fan-out: ${devices} devices × 1 Hz → ${clients} clients: p50 ${live.latency_p50_ms} ms, p99 ${live.latency_p99_ms} ms (target ≤ 250 ms), web admin CPU ${live.webadmin_cpu_percent} %, RSS ${live.webadmin_peak_rss_mb} MB\n`,
     );
-    mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+    writeBenchJson(outFile, result);
     log(`wrote ${outFile}`);
     return result;
   } finally {
