@@ -25,6 +25,12 @@ import { TcpByteCounter } from './device-tcp-counter.js';
 import { settleDatabase } from './ingest-case.js';
 import { LatencyCollector, type LatencySummary, type PhaseWindow } from './latency-collector.js';
 import { LiveWebClients } from './live-web-clients.js';
+import {
+  mariadbArgsFromEnv,
+  performanceSchemaOn,
+  phaseFigures,
+  snapshotMariaDb,
+} from './mariadb-probe.js';
 import { TelemetryTap } from './telemetry-tap.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
 import { EventLoopLagScraper } from './event-loop-lag.js';
@@ -313,7 +319,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     ]);
     const account = (user: string) => ({ MQTT_USERNAME: user, MQTT_PASSWORD: passwords.get(user)! });
     const brokerLogin = (user: string) => ({ username: user, password: passwords.get(user)! });
-    const db = track(await MariaDbServer.start());
+    const mariadbArgs = mariadbArgsFromEnv();
+    const db = track(await MariaDbServer.start({ serverArgs: mariadbArgs }));
+    const digestsOn = await performanceSchemaOn(db);
     const databaseUrl = await db.createDatabase('sensorfleet');
     const mariadbVersion = String(
       ((await db.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v ?? 'unknown',
@@ -607,6 +615,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     // After the drain: the same live load alone.
     const afterSampler = new ProcSampler(basePids, 200);
     const afterLag = new EventLoopLagScraper(servicePorts());
+    const dbBeforeAfter = await snapshotMariaDb(db, digestsOn);
     const afterStart = Date.now();
     afterSampler.start();
     afterLag.start();
@@ -615,6 +624,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const loadAfter = os.loadavg()[0]!;
     const afterUsage = afterSampler.stop();
     const afterLagFigures = afterLag.stop();
+    const dbAfterAfter = await snapshotMariaDb(db, digestsOn);
     // The same live load alone with the stand-ins niced.
     setStandInPriority(deviceNice);
     const afterNicedSampler = new ProcSampler(basePids, 200);
@@ -706,6 +716,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     let committed: Record<PhaseName, LatencySummary>;
     let storedOnce: Record<string, unknown>;
     let rows: ReadingRow[];
+    let afterLiveReadings = 0;
     try {
       const timed = new LatencyCollector();
       // One sensor per reading: every live device measures temperature; received_at is the INSERT's time.
@@ -720,6 +731,13 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       )) as [number | string, number | string][];
       for (const [m, d] of lat) timed.add(Number(m), Number(d));
       committed = summaries(timed);
+      // Live readings stored in the after-drain phase: the unit of MariaDB's CPU per live reading.
+      const [afterCount] = (await pool.query(
+        "SELECT COUNT(*) AS n FROM readings WHERE sensor = 'temperature' AND device_id NOT LIKE ? AND device_id <> ? " +
+          'AND received_at >= ? AND received_at < ?',
+        [`${BACKLOG_PREFIX}%`, WIRE_DEVICE, new Date(afterStart), new Date(afterEnd)],
+      )) as { n: number | bigint }[];
+      afterLiveReadings = Number(afterCount?.n ?? 0);
       const perDevice = (await pool.query(
         'SELECT device_id AS id, COUNT(DISTINCT seq) AS readings, MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS nrows ' +
           'FROM readings WHERE device_id LIKE ? OR device_id = ? GROUP BY device_id ORDER BY device_id',
@@ -898,6 +916,11 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
           : null,
         equal_priority_restored: equalPriorityRestored,
       },
+      // After the drain (live load alone, equal priority): CPU per 1,000 live readings and what MariaDB did.
+      after_drain_cost: afterDrainCost(afterUsage, afterLiveReadings, {
+        ...phaseFigures(dbBeforeAfter, dbAfterAfter, afterLiveReadings),
+        server_args: mariadbArgs,
+      }),
       drain: {
         readings: backlogReadings,
         rows: drainRows,
@@ -989,6 +1012,28 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     for (const s of [...servers].reverse()) await s.stop().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds per 1,000 live readings of the processes that store and show them, and MariaDB's view. */
+function afterDrainCost(
+  usage: Record<string, ProcUsage>,
+  liveReadings: number,
+  mariadb: Record<string, unknown>,
+): Record<string, unknown> {
+  const per1000 = (names: string[]) =>
+    Number(
+      ((names.reduce((s, n) => s + (usage[n]?.cpuSeconds ?? NaN), 0) * 1000) / liveReadings).toFixed(4),
+    );
+  return {
+    live_readings: liveReadings,
+    cpu_s_per_1000_live_readings: {
+      mariadb: per1000(['mariadb']),
+      receivers: per1000(['receiver-1', 'receiver-2']),
+      webadmin: per1000(['webadmin']),
+      mosquitto: per1000(['mosquitto']),
+    },
+    mariadb,
+  };
 }
 
 type SystemResult = Awaited<ReturnType<typeof runSystemBench>>;
