@@ -25,6 +25,7 @@ import { TcpByteCounter } from './device-tcp-counter.js';
 import { settleDatabase } from './ingest-case.js';
 import { LatencyCollector, type LatencySummary, type PhaseWindow } from './latency-collector.js';
 import { LiveWebClients } from './live-web-clients.js';
+import { receiverEnvFromEnv } from './receiver-env.js';
 import {
   mariadbArgsFromEnv,
   performanceSchemaOn,
@@ -327,6 +328,8 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       ((await db.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v ?? 'unknown',
     );
     // Two replicas on the shared subscription, each with its own stable id, as docker-compose.backend.yml.
+    const receiverEnv = receiverEnvFromEnv();
+    if (Object.keys(receiverEnv).length) log(`  receiver env (experiment): ${JSON.stringify(receiverEnv)}`);
     const receivers: NodeService[] = [];
     for (const id of ['receiver-1', 'receiver-2']) {
       receivers.push(
@@ -338,6 +341,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
               DATABASE_URL: databaseUrl,
               MQTT_URL: secured.url,
               RECEIVER_REPLICA_ID: id,
+              ...receiverEnv,
               ...account('receiver'),
               ...profiled(id),
             },
@@ -991,7 +995,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         mariadb: mariadbVersion,
         mosquitto: mosquittoVersion(),
         mariadb_settings:
-          'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog',
+          'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog' +
+          (mariadbArgs.length ? `; extra: ${mariadbArgs.join(' ')}` : ''),
+        receiver_env_experiment: receiverEnv,
         // Everything shares these cores, with whatever else runs on the machine: the 1-minute load average
         // before the drain and at the end of the live phase (the bench's own processes included).
         load_average_1m: { before_drain: round(loadBefore, 2), after_live: round(loadAfter, 2) },
