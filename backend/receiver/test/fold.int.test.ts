@@ -100,7 +100,9 @@ describe('the fold and the minute rollups a batch carries', () => {
       const [record] = await query<{ minutes: string }>('SELECT minutes FROM ingest_batches WHERE id = ?', [
         batchId,
       ]);
-      const carried = (JSON.parse(record!.minutes) as [string, string, string, number, number, number, number][])
+      const carried = (
+        JSON.parse(record!.minutes) as [string, string, string, number, number, number, number][]
+      )
         .map(([d, s, b, n, sum, min, max]) => [d, s, b, n, sum, min, max])
         .sort();
       const grouped = (

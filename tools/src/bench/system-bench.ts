@@ -26,12 +26,7 @@ import { settleDatabase } from './ingest-case.js';
 import { LatencyCollector, type LatencySummary, type PhaseWindow } from './latency-collector.js';
 import { LiveWebClients } from './live-web-clients.js';
 import { receiverEnvFromEnv } from './receiver-env.js';
-import {
-  mariadbArgsFromEnv,
-  performanceSchemaOn,
-  phaseFigures,
-  snapshotMariaDb,
-} from './mariadb-probe.js';
+import { mariadbArgsFromEnv, performanceSchemaOn, phaseFigures, snapshotMariaDb } from './mariadb-probe.js';
 import { TelemetryTap } from './telemetry-tap.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
 import { EventLoopLagScraper } from './event-loop-lag.js';
@@ -1027,9 +1022,7 @@ function afterDrainCost(
   mariadb: Record<string, unknown>,
 ): Record<string, unknown> {
   const per1000 = (names: string[]) =>
-    Number(
-      ((names.reduce((s, n) => s + (usage[n]?.cpuSeconds ?? NaN), 0) * 1000) / liveReadings).toFixed(4),
-    );
+    Number(((names.reduce((s, n) => s + (usage[n]?.cpuSeconds ?? NaN), 0) * 1000) / liveReadings).toFixed(4));
   return {
     live_readings: liveReadings,
     cpu_s_per_1000_live_readings: {

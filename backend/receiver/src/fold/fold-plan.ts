@@ -141,7 +141,15 @@ export function rollupsOf(perMinute: readonly Aggregate[]): { minutes: Aggregate
   return { minutes: sortBy([...minutes.values()], aggKey), hours: sortBy([...hours.values()], aggKey) };
 }
 
-const aggregateOf = ([device_id, sensor, bucket, n, sum_value, min_value, max_value]: MinuteTuple): Aggregate => ({
+const aggregateOf = ([
+  device_id,
+  sensor,
+  bucket,
+  n,
+  sum_value,
+  min_value,
+  max_value,
+]: MinuteTuple): Aggregate => ({
   device_id,
   sensor,
   bucket,

@@ -192,4 +192,3 @@ describe('minutesOfRows: the rollups a batch records of the rows it stored', () 
     expect(minutesOfRows([])).toEqual([]);
   });
 });
-
