@@ -1046,6 +1046,7 @@ export function formatSystemBench(r: SystemResult): string {
     wire: Record<string, string | number | null>[];
     date: string;
     machine: { cores: number; load_average_1m: { before_drain: number; after_live: number } };
+    after_drain_cost: { live_readings: number; cpu_s_per_1000_live_readings: Record<string, number> };
   };
   const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
   const latency = formatTable(
@@ -1114,6 +1115,10 @@ export function formatSystemBench(r: SystemResult): string {
     `(target: measured → browser p99 ≤ ${BROWSER_P99_TARGET_MS} ms during the drain)`,
     '',
     procs,
+    `after the drain: ${n(x.after_drain_cost.live_readings)} live readings stored; CPU s per 1,000: ` +
+      Object.entries(x.after_drain_cost.cpu_s_per_1000_live_readings)
+        .map(([name, v]) => `${name} ${n(v, 3)}`)
+        .join(', '),
     '',
     wire,
   ].join('\n');
