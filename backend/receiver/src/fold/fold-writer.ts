@@ -8,11 +8,14 @@
  * however many replicas insert at once.
  *
  * Design. Each ingest transaction stamps the rows it inserts with its `batch_id` and, in the same
- * transaction, writes ONE `ingest_batches` row: the (device, seq ranges) it wrote and the counters and
- * registry figures of its messages. A replayed reading is an INSERT IGNORE no-op, so the raw row keeps the
- * batch that really inserted it. The fold takes committed batch rows, aggregates exactly the raw rows
- * carrying their batch id in their ranges, adds everything to the rollups, counters and devices, and
- * deletes the batch rows — all in ONE transaction. So:
+ * transaction, writes ONE `ingest_batches` row: the (device, seq ranges) it wrote, the minute rollups of
+ * exactly the rows it inserted (it knows them: INSERT IGNORE's affected rows prove them all new, or the
+ * duplicate check classified them), and the counters and registry figures of its messages. A replayed
+ * reading is an INSERT IGNORE no-op, so the raw row keeps the batch that really inserted it and is in no
+ * other batch's rollups. The fold takes committed batch rows, adds their rollups (for a batch of an older
+ * receiver without them: aggregates the raw rows carrying its batch id in its ranges), counters and
+ * registry figures to the rollups, counters and devices, and deletes the batch rows — all in ONE
+ * transaction. So:
  *  - every raw row is owned by exactly one batch (primary key), and every batch is folded exactly once (its
  *    effects and the deletion of its row commit together; a second folder finds its DELETE short and rolls
  *    back): replays and concurrent replicas cannot double count;
