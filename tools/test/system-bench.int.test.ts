@@ -113,6 +113,14 @@ describe('system benchmark (BENCH_QUICK sizes)', () => {
       expect(wire[0]!.readings_per_message).toBeGreaterThan(1);
       expect(wire[1]!.readings_per_message).toBe(1);
       for (const w of wire) expect(typeof w.up_bytes_per_reading).toBe('number');
+      // The live phase's cost: live readings stored in it, CPU per 1,000 of them, MariaDB's counters.
+      expect(get(result, 'after_drain_cost.live_readings')).toBeGreaterThan(0);
+      for (const name of ['mariadb', 'receivers', 'webadmin', 'mosquitto'])
+        expect(typeof get(result, `after_drain_cost.cpu_s_per_1000_live_readings.${name}`), name).toBe(
+          'number',
+        );
+      expect(get(result, 'after_drain_cost.mariadb.status_deltas.Com_commit')).toBeGreaterThan(0);
+      expect(get(result, 'after_drain_cost.mariadb.key_status_per_1000.Questions')).toBeGreaterThan(0);
     },
   );
 });

@@ -348,4 +348,15 @@ export const migrations: Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 6,
+    name: 'ingest batches carry the minute rollups of the rows they stored',
+    statements: [
+      // Written by the ingest transaction from the rows it inserted, so the fold adds them to readings_1m/1h
+      // without reading the raw rows back. NULL (a batch of an older receiver): the fold aggregates its
+      // rows from `readings` by `ranges` and batch_id, as before.
+      `ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS minutes LONGTEXT NULL
+        COMMENT 'JSON [[device_id, sensor, minute, n, sum, min, max], …] of the rows this batch stored'`,
+    ],
+  },
 ];

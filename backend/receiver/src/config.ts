@@ -191,11 +191,14 @@ export const receiverEnv = {
       'how often one replica folds committed batches into the minute/hour rollups, the ingest counters and ' +
       '`devices.last_seen`/`last_seq`: their lag (duration)',
   }),
+  // Every fold transaction upserts one rollup row per (device, sensor, minute and hour) its batches touched:
+  // with 1,000 live devices at ~25 batches/s, folds of 50 batches wrote each of those rows three times per
+  // interval. One fold per interval writes them once.
   FOLD_BATCHES: env.int({
-    default: 50,
+    default: 500,
     min: 1,
     max: 5000,
-    description: 'ingest batches folded per fold transaction',
+    description: 'ingest batches folded per fold transaction at most',
   }),
   STATS_LOG_INTERVAL: env.duration({
     default: 60_000,

@@ -12,6 +12,7 @@ import { benchCases, DEFAULT_SIZES, QUICK_SIZES, selectCases } from './cases.js'
 import { runCase, type CaseResult } from './ingest-case.js';
 import { fmt, formatTable, type Column } from './stats.js';
 import { cpuProfileEnv } from './cpu-profile-env.js';
+import { receiverEnvFromEnv } from './receiver-env.js';
 
 /**
  * `npm run bench`: receiver ingest end to end (simulated devices → Mosquitto → receiver → MariaDB, timed
@@ -192,12 +193,7 @@ async function main(): Promise<number> {
     ((await db.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v ?? 'unknown',
   );
   // For experiments only (the default run keeps the receiver's defaults): BENCH_RECEIVER_ENV=K=V,K=V.
-  const receiverEnv: Record<string, string> = {};
-  for (const pair of (process.env.BENCH_RECEIVER_ENV ?? '').split(',').filter((p) => p.trim())) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`BENCH_RECEIVER_ENV: expected NAME=value, got ${JSON.stringify(pair)}`);
-    receiverEnv[pair.slice(0, eq).trim()] = pair.slice(eq + 1);
-  }
+  const receiverEnv = receiverEnvFromEnv();
   const experimentEnv = { ...receiverEnv };
   if (Object.keys(experimentEnv).length) say(`receiver env (experiment): ${JSON.stringify(experimentEnv)}`);
   if (cpuProfDir) {

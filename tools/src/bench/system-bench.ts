@@ -26,6 +26,8 @@ import { TcpByteCounter } from './device-tcp-counter.js';
 import { settleDatabase } from './ingest-case.js';
 import { LatencyCollector, type LatencySummary, type PhaseWindow } from './latency-collector.js';
 import { LiveWebClients } from './live-web-clients.js';
+import { receiverEnvFromEnv } from './receiver-env.js';
+import { mariadbArgsFromEnv, performanceSchemaOn, phaseFigures, snapshotMariaDb } from './mariadb-probe.js';
 import { TelemetryTap } from './telemetry-tap.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
 import { EventLoopLagScraper } from './event-loop-lag.js';
@@ -314,12 +316,16 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     ]);
     const account = (user: string) => ({ MQTT_USERNAME: user, MQTT_PASSWORD: passwords.get(user)! });
     const brokerLogin = (user: string) => ({ username: user, password: passwords.get(user)! });
-    const db = track(await MariaDbServer.start());
+    const mariadbArgs = mariadbArgsFromEnv();
+    const db = track(await MariaDbServer.start({ serverArgs: mariadbArgs }));
+    const digestsOn = await performanceSchemaOn(db);
     const databaseUrl = await db.createDatabase('sensorfleet');
     const mariadbVersion = String(
       ((await db.query('SELECT VERSION() AS v')) as { v: string }[])[0]?.v ?? 'unknown',
     );
     // Two replicas on the shared subscription, each with its own stable id, as docker-compose.backend.yml.
+    const receiverEnv = receiverEnvFromEnv();
+    if (Object.keys(receiverEnv).length) log(`  receiver env (experiment): ${JSON.stringify(receiverEnv)}`);
     const receivers: NodeService[] = [];
     for (const id of ['receiver-1', 'receiver-2']) {
       receivers.push(
@@ -331,6 +337,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
               DATABASE_URL: databaseUrl,
               MQTT_URL: secured.url,
               RECEIVER_REPLICA_ID: id,
+              ...receiverEnv,
               ...account('receiver'),
               ...profiled(id),
             },
@@ -608,6 +615,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     // After the drain: the same live load alone.
     const afterSampler = new ProcSampler(basePids, 200);
     const afterLag = new EventLoopLagScraper(servicePorts());
+    const dbBeforeAfter = await snapshotMariaDb(db, digestsOn);
     const afterStart = Date.now();
     afterSampler.start();
     afterLag.start();
@@ -616,6 +624,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const loadAfter = os.loadavg()[0]!;
     const afterUsage = afterSampler.stop();
     const afterLagFigures = afterLag.stop();
+    const dbAfterAfter = await snapshotMariaDb(db, digestsOn);
     // The same live load alone with the stand-ins niced.
     setStandInPriority(deviceNice);
     const afterNicedSampler = new ProcSampler(basePids, 200);
@@ -707,6 +716,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     let committed: Record<PhaseName, LatencySummary>;
     let storedOnce: Record<string, unknown>;
     let rows: ReadingRow[];
+    let afterLiveReadings = 0;
     try {
       const timed = new LatencyCollector();
       // One sensor per reading: every live device measures temperature; received_at is the INSERT's time.
@@ -721,6 +731,13 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       )) as [number | string, number | string][];
       for (const [m, d] of lat) timed.add(Number(m), Number(d));
       committed = summaries(timed);
+      // Live readings stored in the after-drain phase: the unit of MariaDB's CPU per live reading.
+      const [afterCount] = (await pool.query(
+        "SELECT COUNT(*) AS n FROM readings WHERE sensor = 'temperature' AND device_id NOT LIKE ? AND device_id <> ? " +
+          'AND received_at >= ? AND received_at < ?',
+        [`${BACKLOG_PREFIX}%`, WIRE_DEVICE, new Date(afterStart), new Date(afterEnd)],
+      )) as { n: number | bigint }[];
+      afterLiveReadings = Number(afterCount?.n ?? 0);
       const perDevice = (await pool.query(
         'SELECT device_id AS id, COUNT(DISTINCT seq) AS readings, MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS nrows ' +
           'FROM readings WHERE device_id LIKE ? OR device_id = ? GROUP BY device_id ORDER BY device_id',
@@ -898,6 +915,11 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
           : null,
         equal_priority_restored: equalPriorityRestored,
       },
+      // After the drain (live load alone, equal priority): CPU per 1,000 live readings and what MariaDB did.
+      after_drain_cost: afterDrainCost(afterUsage, afterLiveReadings, {
+        ...phaseFigures(dbBeforeAfter, dbAfterAfter, afterLiveReadings),
+        server_args: mariadbArgs,
+      }),
       drain: {
         readings: backlogReadings,
         rows: drainRows,
@@ -966,7 +988,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         mariadb: mariadbVersion,
         mosquitto: mosquittoVersion(),
         mariadb_settings:
-          'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog',
+          'harness MariaDbServer: innodb_flush_log_at_trx_commit=2, buffer pool 64M, no binlog' +
+          (mariadbArgs.length ? `; extra: ${mariadbArgs.join(' ')}` : ''),
+        receiver_env_experiment: receiverEnv,
         // Everything shares these cores, with whatever else runs on the machine: the 1-minute load average
         // before the drain and at the end of the live phase (the bench's own processes included).
         load_average_1m: { before_drain: round(loadBefore, 2), after_live: round(loadAfter, 2) },
@@ -988,6 +1012,26 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
   }
 }
 
+/** CPU seconds per 1,000 live readings of the processes that store and show them, and MariaDB's view. */
+function afterDrainCost(
+  usage: Record<string, ProcUsage>,
+  liveReadings: number,
+  mariadb: Record<string, unknown>,
+): Record<string, unknown> {
+  const per1000 = (names: string[]) =>
+    Number(((names.reduce((s, n) => s + (usage[n]?.cpuSeconds ?? NaN), 0) * 1000) / liveReadings).toFixed(4));
+  return {
+    live_readings: liveReadings,
+    cpu_s_per_1000_live_readings: {
+      mariadb: per1000(['mariadb']),
+      receivers: per1000(['receiver-1', 'receiver-2']),
+      webadmin: per1000(['webadmin']),
+      mosquitto: per1000(['mosquitto']),
+    },
+    mariadb,
+  };
+}
+
 type SystemResult = Awaited<ReturnType<typeof runSystemBench>>;
 
 /** The tables printed to stdout. */
@@ -999,6 +1043,7 @@ export function formatSystemBench(r: SystemResult): string {
     wire: Record<string, string | number | null>[];
     date: string;
     machine: { cores: number; load_average_1m: { before_drain: number; after_live: number } };
+    after_drain_cost: { live_readings: number; cpu_s_per_1000_live_readings: Record<string, number> };
   };
   const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
   const latency = formatTable(
@@ -1067,6 +1112,10 @@ export function formatSystemBench(r: SystemResult): string {
     `(target: measured → browser p99 ≤ ${BROWSER_P99_TARGET_MS} ms during the drain)`,
     '',
     procs,
+    `after the drain: ${n(x.after_drain_cost.live_readings)} live readings stored; CPU s per 1,000: ` +
+      Object.entries(x.after_drain_cost.cpu_s_per_1000_live_readings)
+        .map(([name, v]) => `${name} ${n(v, 3)}`)
+        .join(', '),
     '',
     wire,
   ].join('\n');

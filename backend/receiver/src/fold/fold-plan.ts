@@ -3,8 +3,9 @@
  * per counter minute, rejection, device and rollup bucket, each list in key order so that every run locks
  * rows in the same order.
  */
-import type { BatchRecord } from '../ingest/batch-record.js';
+import type { BatchRecord, MinuteTuple } from '../ingest/batch-record.js';
 import type { CounterRow, RejectionCount } from '../ingest/ingest-counters.js';
+import type { ReadingRow } from '../ingest/reading-plan.js';
 import type { TouchRow } from '../ingest/registry-updates.js';
 
 /** One rollup bucket of one device and sensor: a `readings_1m` / `readings_1h` row's increment. */
@@ -19,8 +20,13 @@ export interface Aggregate {
 }
 
 export interface MergedRecords {
-  /** Every batch's ranges, as recorded (mergeRanges makes them the scan). */
+  /**
+   * The ranges of the batches without minute rollups (written by older receivers), as recorded: their rows
+   * are aggregated from `readings` (mergeRanges makes them the scan).
+   */
   ranges: [string, number, number][];
+  /** The minute rollups the other batches carry (several per bucket; rollupsOf merges them). */
+  minutes: Aggregate[];
   counters: CounterRow[];
   rejections: RejectionCount[];
   touch: TouchRow[];
@@ -55,11 +61,13 @@ function mergeTouch(into: Map<string, TouchRow>, t: TouchRow): void {
 /** The records of the batches one fold takes, merged (the records' objects are reused). */
 export function mergeRecords(records: readonly BatchRecord[]): MergedRecords {
   const ranges: [string, number, number][] = [];
+  const minutes: Aggregate[] = [];
   const counters = new Map<string, CounterRow>();
   const rejections = new Map<string, RejectionCount>();
   const touch = new Map<string, TouchRow>();
   for (const b of records) {
-    for (const r of b.ranges) ranges.push(r);
+    if (b.minutes) for (const m of b.minutes) minutes.push(aggregateOf(m));
+    else for (const r of b.ranges) ranges.push(r);
     for (const c of b.counters) {
       const k = keyOf(c.minute, c.deviceId);
       const prev = counters.get(k);
@@ -84,6 +92,7 @@ export function mergeRecords(records: readonly BatchRecord[]): MergedRecords {
   }
   return {
     ranges,
+    minutes,
     counters: sortBy([...counters.values()], (c) => keyOf(c.minute, c.deviceId)),
     rejections: sortBy([...rejections.values()], (r) => keyOf(r.minute, r.deviceId, r.scope, r.reason)),
     touch: sortBy([...touch.values()], (t) => t.id),
@@ -130,4 +139,45 @@ export function rollupsOf(perMinute: readonly Aggregate[]): { minutes: Aggregate
   for (const m of minutes.values()) mergeAggregate(hours, { ...m, bucket: `${m.bucket.slice(0, 13)}:00:00` });
   const aggKey = (a: Aggregate) => keyOf(a.device_id, a.sensor, a.bucket);
   return { minutes: sortBy([...minutes.values()], aggKey), hours: sortBy([...hours.values()], aggKey) };
+}
+
+const aggregateOf = ([
+  device_id,
+  sensor,
+  bucket,
+  n,
+  sum_value,
+  min_value,
+  max_value,
+]: MinuteTuple): Aggregate => ({
+  device_id,
+  sensor,
+  bucket,
+  n,
+  sum_value,
+  min_value,
+  max_value,
+});
+
+/**
+ * The minute rollups of the rows one batch stored, for its batch record: what the fold's GROUP BY over
+ * those rows would give (the bucket is measured_at's UTC minute, the value the double the row's text parses
+ * to). Computed where the rows are at hand, so the fold does not read them back from `readings`.
+ */
+export function minutesOfRows(rows: readonly ReadingRow[]): MinuteTuple[] {
+  const byKey = new Map<string, MinuteTuple>();
+  for (const [deviceId, , sensor, text, measuredAt] of rows) {
+    const minute = `${measuredAt.slice(0, 16)}:00`;
+    const value = Number(text);
+    const k = keyOf(deviceId, sensor, minute);
+    const m = byKey.get(k);
+    if (!m) byKey.set(k, [deviceId, sensor, minute, 1, value, value, value]);
+    else {
+      m[3] += 1;
+      m[4] += value;
+      if (value < m[5]) m[5] = value;
+      if (value > m[6]) m[6] = value;
+    }
+  }
+  return [...byKey.values()];
 }

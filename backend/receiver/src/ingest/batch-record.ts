@@ -7,11 +7,19 @@ import type { PoolConnection } from 'mariadb';
 import type { CounterRow, RejectionCount } from './ingest-counters.js';
 import type { TouchRow } from './registry-updates.js';
 
+/** One minute rollup bucket of the rows a batch stored: [device_id, sensor, minute, n, sum, min, max]. */
+export type MinuteTuple = [string, string, string, number, number, number, number];
+
 export interface BatchRecord {
   ranges: [string, number, number][];
   counters: CounterRow[];
   rejections: RejectionCount[];
   touch: TouchRow[];
+  /**
+   * Minute rollups of exactly the rows the batch stored (fold-plan.ts minutesOfRows). Absent in the rows of
+   * receivers before schema version 6: the fold then aggregates the batch's rows from `readings`.
+   */
+  minutes?: MinuteTuple[];
 }
 
 /** A batch row as the fold SELECTs it: the record's parts are JSON columns. */
@@ -21,6 +29,7 @@ export interface BatchRecordRow {
   counters: string;
   rejections: string;
   touch: string;
+  minutes: string | null;
 }
 
 /**
@@ -35,7 +44,7 @@ export function insertBatchRecord(
   record: BatchRecord,
 ): Promise<unknown> {
   return conn.execute(
-    'INSERT INTO ingest_batches (id, created_at, ranges, counters, rejections, touch) VALUES (?,?,?,?,?,?)',
+    'INSERT INTO ingest_batches (id, created_at, ranges, counters, rejections, touch, minutes) VALUES (?,?,?,?,?,?,?)',
     [
       batchId,
       createdAt,
@@ -43,6 +52,7 @@ export function insertBatchRecord(
       JSON.stringify(record.counters),
       JSON.stringify(record.rejections),
       JSON.stringify(record.touch),
+      record.minutes ? JSON.stringify(record.minutes) : null,
     ],
   );
 }
@@ -53,5 +63,6 @@ export function readBatchRecord(row: BatchRecordRow): BatchRecord {
     counters: JSON.parse(row.counters) as CounterRow[],
     rejections: JSON.parse(row.rejections) as RejectionCount[],
     touch: JSON.parse(row.touch) as TouchRow[],
+    ...(row.minutes === null ? {} : { minutes: JSON.parse(row.minutes) as MinuteTuple[] }),
   };
 }

@@ -15,6 +15,7 @@ import {
 import { ConcurrentWriteError, writeReadings } from './readings-writer.js';
 import { planRegistry } from './registry-updates.js';
 import { sqlDateTime } from '../db/sql-time.js';
+import { minutesOfRows } from '../fold/fold-plan.js';
 
 export interface BatchResult {
   batchId: number;
@@ -46,8 +47,9 @@ const retryable = (err: unknown): boolean => {
  * Writes one coalesced batch of messages in ONE transaction, in a fixed statement order so that replicas
  * lock shared rows in the same order:
  *   1. readings (bulk INSERT IGNORE, conflict check only when there were duplicates: readings-writer.ts)
- *   2. one `ingest_batches` row: the seq ranges it stored, its counters and last-seen figures, folded into
- *      rollups, ingest_counters and devices later, exactly once (batch-record.ts, fold/)
+ *   2. one `ingest_batches` row: the seq ranges it stored, the minute rollups of those rows, its counters
+ *      and last-seen figures, folded into rollups, ingest_counters and devices later, exactly once
+ *      (batch-record.ts, fold/)
  *   3. message_log rows (MESSAGE_LOG)
  *   4. devices changes of online / state / 004 status and heartbeat (rare; hot rows last, locked briefly)
  *   5. for devices with seq conflicts, their highest stored seq
@@ -107,6 +109,7 @@ export class BatchWriter {
           counters,
           rejections,
           touch: registry.touch,
+          minutes: minutesOfRows(readings.storedRows),
         }),
         logRows.length ? insertMessageLog(conn, logRows) : undefined,
         writeRegistry(conn, registry),

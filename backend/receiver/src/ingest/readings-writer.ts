@@ -27,6 +27,8 @@ export interface ReadingsWriteResult {
   rows: number;
   /** (device, seq range) this batch stored rows in: for its `ingest_batches` row. */
   stored: [string, number, number][];
+  /** The rows this batch inserted, exactly (for the minute rollups of its `ingest_batches` row). */
+  storedRows: ReadingRow[];
   /** Whether duplicates made the writer compare with stored rows (the slow path). */
   checked: boolean;
 }
@@ -75,6 +77,7 @@ export async function writeReadings(
       inserted: 0,
       rows: 0,
       stored: [],
+      storedRows: [],
       checked: false,
     };
   }
@@ -90,6 +93,7 @@ export async function writeReadings(
       inserted: affected,
       rows: all.length,
       stored: seqRanges(owners),
+      storedRows: all,
       checked: false,
     };
   }
@@ -113,6 +117,7 @@ export async function writeReadings(
         inserted,
         rows: all.length,
         stored: seqRanges([...touched]),
+        storedRows: rows,
         checked: true,
       };
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRanges, mergeRecords, rollupsOf } from '../../src/fold/fold-plan.js';
+import { mergeRanges, mergeRecords, minutesOfRows, rollupsOf } from '../../src/fold/fold-plan.js';
+import type { ReadingRow } from '../../src/ingest/reading-plan.js';
 
 describe('mergeRanges: the union the fold scans', () => {
   it('merges one-seq ranges of many batches into one range per device', () => {
@@ -137,5 +138,57 @@ describe('mergeRecords: many batch records, one upsert row per key', () => {
     expect(hours.map((h) => [h.bucket, h.n, h.sum_value, h.min_value, h.max_value])).toEqual([
       ['2026-11-23 10:00:00', 4, 80, 18, 22],
     ]);
+  });
+
+  it('takes the minute rollups a record carries instead of its ranges (those are read back only without them)', () => {
+    const merged = mergeRecords([
+      {
+        ranges: [['a', 1, 2]],
+        counters: [],
+        rejections: [],
+        touch: [],
+        minutes: [['a', 'temperature', '2026-11-23 10:00:00', 2, 41, 20, 21]],
+      },
+      { ranges: [['b', 7, 9]], counters: [], rejections: [], touch: [] },
+    ]);
+    expect(merged.ranges).toEqual([['b', 7, 9]]);
+    expect(merged.minutes).toEqual([
+      {
+        device_id: 'a',
+        sensor: 'temperature',
+        bucket: '2026-11-23 10:00:00',
+        n: 2,
+        sum_value: 41,
+        min_value: 20,
+        max_value: 21,
+      },
+    ]);
+  });
+});
+
+describe('minutesOfRows: the rollups a batch records of the rows it stored', () => {
+  it('groups by device, sensor and UTC minute of measured_at, with the values the texts parse to', () => {
+    const row = (d: string, seq: number, sensor: string, value: string, at: string): ReadingRow => [
+      d,
+      String(seq),
+      sensor,
+      value,
+      at,
+      7,
+    ];
+    const minutes = minutesOfRows([
+      row('a', 1, 'temperature', '20.5', '2026-11-23 10:00:59.999'),
+      row('a', 2, 'temperature', '-1e-7', '2026-11-23 10:00:00.000'),
+      row('a', 2, 'humidity', '40', '2026-11-23 10:00:00.000'),
+      row('a', 3, 'temperature', '22', '2026-11-23 10:01:00.000'),
+      row('b', 1, 'temperature', '19', '2026-11-23 10:00:30.000'),
+    ]);
+    expect(minutes).toEqual([
+      ['a', 'temperature', '2026-11-23 10:00:00', 2, 20.5 - 1e-7, -1e-7, 20.5],
+      ['a', 'humidity', '2026-11-23 10:00:00', 1, 40, 40, 40],
+      ['a', 'temperature', '2026-11-23 10:01:00', 1, 22, 22, 22],
+      ['b', 'temperature', '2026-11-23 10:00:00', 1, 19, 19, 19],
+    ]);
+    expect(minutesOfRows([])).toEqual([]);
   });
 });
