@@ -65,6 +65,28 @@ describe('RedisForwarderStore keeps the ForwarderStore contract', () => {
 });
 
 describe('RedisForwarderStore', () => {
+  it('looks for stubs to probe in one Redis command (the forwarder does it every second)', async () => {
+    const client = new Redis(server.url);
+    const sent: string[] = [];
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = (command, stream) => {
+      sent.push(command.name);
+      return send(command, stream);
+    };
+    const counted = new RedisForwarderStore(client, new OutboxStore(client));
+    try {
+      await counted.probeCandidates(Date.now(), 30_000, 500); // loads the script
+      sent.length = 0;
+      expect(await counted.probeCandidates(Date.now(), 30_000, 500)).toEqual({
+        rechecks: [],
+        unconfirmed: [],
+      });
+      expect(sent).toEqual(['evalsha']);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('counts renumbered readings under seq:conflicts', async () => {
     await appendN(6);
     await store.renumber(
