@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { COUNTED_DROPS_MAX, OutboxStore } from '@sensorfleet/shared';
-import { RedisServer } from '@sensorfleet/tools/harness';
+import { commandLoggingClient, RedisServer } from '@sensorfleet/tools/harness';
 import { RedisForwarderStore, seqConflictsKey } from '../src/redis-forwarder-store.js';
 import { forwarderStoreContract } from './forwarder-store.contract.js';
 
@@ -66,13 +66,7 @@ describe('RedisForwarderStore keeps the ForwarderStore contract', () => {
 
 describe('RedisForwarderStore', () => {
   it('looks for stubs to probe in one Redis command (the forwarder does it every second)', async () => {
-    const client = new Redis(server.url);
-    const sent: string[] = [];
-    const send = client.sendCommand.bind(client);
-    client.sendCommand = (command, stream) => {
-      sent.push(command.name);
-      return send(command, stream);
-    };
+    const { client, sent } = commandLoggingClient(server.url);
     const counted = new RedisForwarderStore(client, new OutboxStore(client));
     try {
       await counted.probeCandidates(Date.now(), 30_000, 500); // loads the script
