@@ -374,13 +374,14 @@ export class Forwarder {
     this.kick();
   }
 
-  /** Runs a pump now, or right after the current one. */
+  /** Runs a pump now, or right after the current one, when it has something to do. */
   kick(): void {
     if (!this.active) return;
     if (this.pumping) {
       this.again = true;
       return;
     }
+    if (!this.pumpDue()) return;
     this.pumping = this.pump()
       .catch((err: unknown) => this.deps.log.warn({ err }, 'forwarding paused by an error; retrying'))
       .finally(() => {
@@ -390,6 +391,21 @@ export class Forwarder {
           this.kick();
         }
       });
+  }
+
+  /**
+   * Whether a pump now would do anything (the checks it starts with): most timer ticks and the kick after
+   * each ack find nothing due, and even an empty pump is an async chain (a thousand simulated devices in
+   * one process ran thousands a second for nothing).
+   */
+  private pumpDue(): boolean {
+    if (!this.deps.link.connected || !this.sessionReady) return false;
+    const now = this.monotonicNow();
+    return (
+      now - this.lastRollbackCheck >= ROLLBACK_CHECK_MS ||
+      this.scheduler.timedOut(now) ||
+      this.scheduler.next(now) !== undefined
+    );
   }
 
   private async restart(why: string, forget = false): Promise<void> {
