@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer } from '@sensorfleet/tools/harness';
+import { commandLoggingClient, RedisServer } from '@sensorfleet/tools/harness';
 import { MeasuringStateStore, OutboxStore, UNCONFIRMED_DROPS_MAX } from '../src/index.js';
 
 const unbounded = { maxReadings: 0, maxAgeMs: 0 };
@@ -71,6 +71,40 @@ describe('device Redis (real redis-server, AOF always)', () => {
     expect((await outbox.readRange(0, '+', 100)).map((r) => r.seq)).toEqual([1, 3, 5, 6, 7, 8, 9, 10]);
     const stats = await outbox.stats();
     expect(stats).toMatchObject({ backlog: 8, lastSeq: 10, oldestSeq: 1, dropped: 0 });
+  });
+
+  it('reads the outbox figures of the state in one command, empty or not', async () => {
+    const { client, sent } = commandLoggingClient(server.url);
+    try {
+      const outbox = new OutboxStore(client, 's:');
+      expect(await outbox.stats()).toEqual({
+        backlog: 0,
+        lastSeq: 0,
+        oldestSeq: undefined,
+        oldestTs: undefined,
+        dropped: 0,
+        dropsUnconfirmed: 0,
+        rejected: 0,
+      });
+      for (let i = 1; i <= 3; i++) await outbox.append(new Date(i * 1000).toISOString(), { v: i }, unbounded);
+      await outbox.remove([1]);
+      await outbox.addRejected(2);
+      await client.set(outbox.keys.dropped, '4');
+      await client.zadd(outbox.keys.dropsUnconfirmed, 1, '1 x');
+      sent.length = 0;
+      expect(await outbox.stats()).toEqual({
+        backlog: 2,
+        lastSeq: 3,
+        oldestSeq: 2,
+        oldestTs: new Date(2000).toISOString(),
+        dropped: 4,
+        dropsUnconfirmed: 1,
+        rejected: 2,
+      });
+      expect(sent).toEqual(['evalsha']);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('bounds the outbox by count, oldest first, counting every drop', async () => {

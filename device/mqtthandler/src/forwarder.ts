@@ -41,13 +41,12 @@ export interface ForwarderStore {
    * counted one is taken off the drop count.
    */
   removeSent(readings: readonly SentReading[]): Promise<RemoveSentResult>;
-  /** Oldest first: sent readings the bound dropped that are not counted yet (seq and ts only). */
-  unconfirmedDrops(max: number): Promise<SentReading[]>;
   /**
-   * Counted drops whose one re-check is due by `now` (wall-clock ms), or due more than `settleMs` after
-   * it (the clock stepped back since they were scheduled).
+   * The stubs the next probe names, `max` at most, in one look: counted drops whose one re-check is due by
+   * `now` (wall-clock ms), or due more than `settleMs` after it (the clock stepped back since they were
+   * scheduled); then, oldest first, sent readings the bound dropped that are not counted yet (seq and ts).
    */
-  recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]>;
+  probeCandidates(now: number, settleMs: number, max: number): Promise<ProbeCandidates>;
   /**
    * The backend's answer to a probe: `stored` unconfirmed drops are settled, `unknown` ones are counted
    * as dropped (and remembered, so a late ack can still take them off) and are due for one re-check at
@@ -65,6 +64,11 @@ export interface ForwarderStore {
    * ts still match) to a new seq above it, unchanged.
    */
   renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]>;
+}
+
+export interface ProbeCandidates {
+  rechecks: SentReading[];
+  unconfirmed: SentReading[];
 }
 
 export interface ProbeResult {
@@ -370,13 +374,14 @@ export class Forwarder {
     this.kick();
   }
 
-  /** Runs a pump now, or right after the current one. */
+  /** Runs a pump now, or right after the current one, when it has something to do. */
   kick(): void {
     if (!this.active) return;
     if (this.pumping) {
       this.again = true;
       return;
     }
+    if (!this.pumpDue()) return;
     this.pumping = this.pump()
       .catch((err: unknown) => this.deps.log.warn({ err }, 'forwarding paused by an error; retrying'))
       .finally(() => {
@@ -386,6 +391,21 @@ export class Forwarder {
           this.kick();
         }
       });
+  }
+
+  /**
+   * Whether a pump now would do anything (the checks it starts with): most timer ticks and the kick after
+   * each ack find nothing due, and even an empty pump is an async chain (a thousand simulated devices in
+   * one process ran thousands a second for nothing).
+   */
+  private pumpDue(): boolean {
+    if (!this.deps.link.connected || !this.sessionReady) return false;
+    const now = this.monotonicNow();
+    return (
+      now - this.lastRollbackCheck >= ROLLBACK_CHECK_MS ||
+      this.scheduler.timedOut(now) ||
+      this.scheduler.next(now) !== undefined
+    );
   }
 
   private async restart(why: string, forget = false): Promise<void> {
@@ -435,9 +455,7 @@ export class Forwarder {
     if (this.probe && now - this.probe.sentAt <= this.deps.ackTimeoutMs) return undefined;
     if (!this.probe && now < this.nextProbeLook) return undefined;
     const { store, ackTimeoutMs } = this.deps;
-    const rechecks = await store.recheckDue(this.wallNow(), ackTimeoutMs, PROBE_MAX);
-    const unconfirmed =
-      rechecks.length < PROBE_MAX ? await store.unconfirmedDrops(PROBE_MAX - rechecks.length) : [];
+    const { rechecks, unconfirmed } = await store.probeCandidates(this.wallNow(), ackTimeoutMs, PROBE_MAX);
     const bySeq = new Map<number, string>();
     // One stub per seq: an answer names seqs only (a seq reused after a rollback waits for the next probe).
     for (const r of [...rechecks, ...unconfirmed]) {

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import { COUNTED_DROPS_MAX, type OutboxStore, type Reading, type SensorValues } from '@sensorfleet/shared';
-import type { ForwarderStore, ProbeResult, RemoveSentResult, Renumbered } from './forwarder.js';
+import type {
+  ForwarderStore,
+  ProbeCandidates,
+  ProbeResult,
+  RemoveSentResult,
+  Renumbered,
+} from './forwarder.js';
 import type { SentReading } from './replay-scheduler.js';
 
 /**
@@ -154,6 +160,24 @@ if #moved > 0 then redis.call('INCRBY', KEYS[3], #moved / 2) end
 return moved
 `;
 
+/**
+ * What the next probe names, in one step (the forwarder looks once a second, and the sets are nearly
+ * always empty: one command instead of a transaction and a read): counted drops whose re-check is due by
+ * ARGV[1] or further ahead than ARGV[2] (the clock stepped back), then unconfirmed drops, oldest first,
+ * ARGV[3] stubs in all. Returns { rechecks, unconfirmed } as two lists of members.
+ */
+const PROBE_CANDIDATES = `
+local max = tonumber(ARGV[3])
+local rechecks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, max)
+if #rechecks < max then
+  local ahead = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf', 'LIMIT', 0, max - #rechecks)
+  for _, m in ipairs(ahead) do rechecks[#rechecks + 1] = m end
+end
+local unconfirmed = {}
+if #rechecks < max then unconfirmed = redis.call('ZRANGE', KEYS[2], 0, max - #rechecks - 1) end
+return { rechecks, unconfirmed }
+`;
+
 /** A stub member `<seq> <ts>` of the dropped:* sets. */
 function stubOf(member: string): SentReading {
   const space = member.indexOf(' ');
@@ -180,6 +204,7 @@ export class RedisForwarderStore implements ForwarderStore {
       redis.defineCommand('sfRenumber', { numberOfKeys: 3, lua: RENUMBER });
       redis.defineCommand('sfReadForSend', { numberOfKeys: 2, lua: READ_FOR_SEND });
       redis.defineCommand('sfResolveProbe', { numberOfKeys: 4, lua: RESOLVE_PROBE });
+      redis.defineCommand('sfProbeCandidates', { numberOfKeys: 2, lua: PROBE_CANDIDATES });
     }
   }
 
@@ -203,25 +228,15 @@ export class RedisForwarderStore implements ForwarderStore {
     });
   }
 
-  async unconfirmedDrops(max: number): Promise<SentReading[]> {
-    const members = await this.redis.zrange(this.outbox.keys.dropsUnconfirmed, '0', String(max - 1));
-    return members.map(stubOf);
-  }
-
-  async recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]> {
-    const key = this.outbox.keys.dropsRecheck;
-    // One round trip (this runs at every probe look): the due ones, and those due further ahead than a
-    // fresh one would be (the wall clock stepped back since they were scheduled), due now as well.
-    const rows = await this.redis
-      .multi()
-      .zrangebyscore(key, '-inf', String(now), 'LIMIT', 0, max)
-      .zrangebyscore(key, `(${now + settleMs}`, '+inf', 'LIMIT', 0, max)
-      .exec();
-    const [due, ahead] = (rows ?? []).map(([err, members]) => {
-      if (err) throw err;
-      return members as string[];
-    });
-    return [...(due ?? []), ...(ahead ?? [])].slice(0, max).map(stubOf);
+  async probeCandidates(now: number, settleMs: number, max: number): Promise<ProbeCandidates> {
+    const [rechecks, unconfirmed] = (await this.script('sfProbeCandidates')(
+      this.outbox.keys.dropsRecheck,
+      this.outbox.keys.dropsUnconfirmed,
+      String(now),
+      String(now + settleMs),
+      max,
+    )) as [string[], string[]];
+    return { rechecks: rechecks.map(stubOf), unconfirmed: unconfirmed.map(stubOf) };
   }
 
   async resolveProbe(
@@ -301,7 +316,9 @@ export class RedisForwarderStore implements ForwarderStore {
     return Number((await this.redis.get(this.conflictsKey)) ?? 0);
   }
 
-  private script(name: 'sfRemoveSent' | 'sfRenumber' | 'sfReadForSend' | 'sfResolveProbe'): ScriptRunner {
+  private script(
+    name: 'sfRemoveSent' | 'sfRenumber' | 'sfReadForSend' | 'sfResolveProbe' | 'sfProbeCandidates',
+  ): ScriptRunner {
     const fn = (this.redis as unknown as Record<string, ScriptRunner>)[name]!;
     return (...args) => fn.apply(this.redis, args);
   }

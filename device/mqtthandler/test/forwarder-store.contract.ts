@@ -1,5 +1,6 @@
 import { beforeEach, expect, it } from 'vitest';
 import type { ForwarderStore } from '../src/forwarder.js';
+import type { SentReading } from '../src/replay-scheduler.js';
 
 /**
  * What the Forwarder relies on from its store, as tests that run against every implementation: the
@@ -35,6 +36,15 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
   beforeEach(async () => {
     f = await fixture();
   });
+
+  /** The unconfirmed drops a probe look finds (room for 10 stubs: more than any test here leaves). */
+  async function unconfirmedDrops(): Promise<SentReading[]> {
+    return (await f.store.probeCandidates(DUE - 1, SETTLE, 10)).unconfirmed;
+  }
+
+  async function rechecksDue(now: number, settleMs: number, max: number): Promise<SentReading[]> {
+    return (await f.store.probeCandidates(now, settleMs, max)).rechecks;
+  }
 
   async function appendN(n: number, at = ts): Promise<void> {
     for (let i = 1; i <= n; i++) await f.append(at(i), i);
@@ -92,7 +102,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     await f.drop(1);
     await f.drop(4);
     expect(await f.dropped()).toBe(1);
-    expect(await f.store.unconfirmedDrops(10)).toEqual([{ seq: 1, ts: ts(1) }]);
+    expect(await unconfirmedDrops()).toEqual([{ seq: 1, ts: ts(1) }]);
   });
 
   it('settles a dropped sent reading by its late ack, and takes a counted one off the count', async () => {
@@ -110,7 +120,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
       upheld: 0,
     });
     expect(await f.dropped()).toBe(2);
-    expect(await f.store.unconfirmedDrops(10)).toEqual([]);
+    expect(await unconfirmedDrops()).toEqual([]);
     // 2's ack comes after all: off the count. 1's second ack changes nothing (already settled).
     expect(await f.store.removeSent([sentNow[0]!, sentNow[1]!, sentNow[3]!])).toEqual({
       removed: 1,
@@ -128,7 +138,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     const [first] = (await f.store.readRange(0, '+', 10)).map((r) => ({ seq: r.seq, ts: r.ts }));
     await f.drop(1);
     expect(await f.store.removeSent([first!])).toEqual({ removed: 0, changed: 0, gone: 1 });
-    expect(await f.store.unconfirmedDrops(10)).toEqual([]);
+    expect(await unconfirmedDrops()).toEqual([]);
     expect(await f.store.resolveProbe([], [first!], DUE)).toMatchObject({ confirmed: 0, counted: 0 });
     expect(await f.dropped()).toBe(0);
   });
@@ -141,7 +151,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
       confirmed: 0,
       counted: 0,
     });
-    expect(await f.store.unconfirmedDrops(10)).toEqual([{ seq: 1, ts: ts(1) }]);
+    expect(await unconfirmedDrops()).toEqual([{ seq: 1, ts: ts(1) }]);
   });
 
   /** Seqs 1..n appended and sent, then dropped by the bound: n unconfirmed stubs. */
@@ -157,9 +167,9 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     await f.store.resolveProbe([], [sent[0]!, sent[1]!], DUE);
     await f.store.resolveProbe([], [sent[2]!], DUE + 5000);
     expect(await f.dropped()).toBe(2 + 1);
-    expect(await f.store.recheckDue(DUE - 1, SETTLE, 10)).toEqual([]);
-    expect(await f.store.recheckDue(DUE, SETTLE, 10)).toEqual([sent[0], sent[1]]);
-    expect(await f.store.recheckDue(DUE + 5000, SETTLE, 1)).toEqual([sent[0]]);
+    expect(await rechecksDue(DUE - 1, SETTLE, 10)).toEqual([]);
+    expect(await rechecksDue(DUE, SETTLE, 10)).toEqual([sent[0], sent[1]]);
+    expect(await rechecksDue(DUE + 5000, SETTLE, 1)).toEqual([sent[0]]);
     // The re-check: 1 is there after all (an earlier copy was still on its way), 2 is not.
     expect(await f.store.resolveProbe([sent[0]!], [sent[1]!], DUE + 9e9)).toEqual({
       confirmed: 0,
@@ -168,7 +178,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
       upheld: 1,
     });
     expect(await f.dropped()).toBe(2);
-    expect(await f.store.recheckDue(DUE + 5000, SETTLE, 10)).toEqual([sent[2]]);
+    expect(await rechecksDue(DUE + 5000, SETTLE, 10)).toEqual([sent[2]]);
     // Settled for good: a second answer changes nothing, but a very late ack of 2 still takes it off.
     expect(await f.store.resolveProbe([sent[0]!, sent[1]!], [], DUE)).toEqual({
       confirmed: 0,
@@ -185,7 +195,7 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     await f.store.resolveProbe([], [sent[0]!], DUE);
     expect(await f.store.removeSent([sent[0]!])).toMatchObject({ gone: 1 });
     expect(await f.dropped()).toBe(0);
-    expect(await f.store.recheckDue(DUE, SETTLE, 10)).toEqual([]);
+    expect(await rechecksDue(DUE, SETTLE, 10)).toEqual([]);
     expect(await f.store.resolveProbe([sent[0]!], [], DUE)).toMatchObject({ corrected: 0 });
     expect(await f.dropped()).toBe(0);
   });
@@ -193,8 +203,25 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
   it('counts a re-check due far ahead (the wall clock went back since) as due now', async () => {
     const sent = await droppedAfterSending(1);
     await f.store.resolveProbe([], [sent[0]!], DUE);
-    expect(await f.store.recheckDue(DUE - SETTLE, SETTLE, 10)).toEqual([]);
-    expect(await f.store.recheckDue(DUE - SETTLE - 1, SETTLE, 10)).toEqual([sent[0]]);
+    expect(await rechecksDue(DUE - SETTLE, SETTLE, 10)).toEqual([]);
+    expect(await rechecksDue(DUE - SETTLE - 1, SETTLE, 10)).toEqual([sent[0]]);
+  });
+
+  it('a probe look names due re-checks first, then unconfirmed drops oldest first, `max` in all', async () => {
+    const sent = await droppedAfterSending(5);
+    await f.store.resolveProbe([], [sent[3]!, sent[4]!], DUE);
+    expect(await f.store.probeCandidates(DUE, SETTLE, 3)).toEqual({
+      rechecks: [sent[3], sent[4]],
+      unconfirmed: [sent[0]],
+    });
+    expect(await f.store.probeCandidates(DUE, SETTLE, 2)).toEqual({
+      rechecks: [sent[3], sent[4]],
+      unconfirmed: [],
+    });
+    expect(await f.store.probeCandidates(DUE - 1, SETTLE, 10)).toEqual({
+      rechecks: [],
+      unconfirmed: [sent[0], sent[1], sent[2]],
+    });
   });
 
   it('removes thousands of sent readings in one call', async () => {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { COUNTED_DROPS_MAX, OutboxStore } from '@sensorfleet/shared';
-import { RedisServer } from '@sensorfleet/tools/harness';
+import { commandLoggingClient, RedisServer } from '@sensorfleet/tools/harness';
 import { RedisForwarderStore, seqConflictsKey } from '../src/redis-forwarder-store.js';
 import { forwarderStoreContract } from './forwarder-store.contract.js';
 
@@ -65,6 +65,22 @@ describe('RedisForwarderStore keeps the ForwarderStore contract', () => {
 });
 
 describe('RedisForwarderStore', () => {
+  it('looks for stubs to probe in one Redis command (the forwarder does it every second)', async () => {
+    const { client, sent } = commandLoggingClient(server.url);
+    const counted = new RedisForwarderStore(client, new OutboxStore(client));
+    try {
+      await counted.probeCandidates(Date.now(), 30_000, 500); // loads the script
+      sent.length = 0;
+      expect(await counted.probeCandidates(Date.now(), 30_000, 500)).toEqual({
+        rechecks: [],
+        unconfirmed: [],
+      });
+      expect(sent).toEqual(['evalsha']);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('counts renumbered readings under seq:conflicts', async () => {
     await appendN(6);
     await store.renumber(

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import WebSocket from 'ws';
 import { LatencyCollector } from './latency-collector.js';
+import { parseLiveFrame } from './live-frame.js';
 
 export interface LiveWebClientsOptions {
   /** The web admin's public URL (http://127.0.0.1:<port>): the Origin every browser sends. */
@@ -80,17 +81,12 @@ export class LiveWebClients {
 
   private onFrame(client: number, data: Buffer): void {
     const now = Date.now();
-    let m: { type?: string; deviceId?: string; ts?: string };
-    try {
-      m = JSON.parse(data.toString('utf8')) as typeof m;
-    } catch {
-      return;
-    }
-    if (m.type === 'dropped') this.dropped++;
-    if (m.type !== 'reading' || typeof m.ts !== 'string' || typeof m.deviceId !== 'string') return;
+    const frame = parseLiveFrame(data.toString('utf8'));
+    if (frame?.type === 'dropped') this.dropped++;
+    if (frame?.type !== 'reading') return;
     this.frames[client]!++;
-    if (!this.opts.timed(m.deviceId)) return;
-    const measured = Date.parse(m.ts);
+    if (!this.opts.timed(frame.deviceId)) return;
+    const measured = Date.parse(frame.ts);
     this.latencies.add(measured, now - measured);
   }
 

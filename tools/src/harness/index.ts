@@ -18,6 +18,7 @@ export {
   redisCommand,
   type RedisServerOptions,
 } from './redis.js';
+export { commandLoggingClient } from './redis-command-log.js';
 export { POWER_CUT_SOURCE, powerCutEnv, powerCutLibrary } from './power-cut.js';
 export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from './mosquitto.js';
 export { makeDevCerts, SecuredBroker, type SecuredBrokerOptions } from './secured-broker.js';

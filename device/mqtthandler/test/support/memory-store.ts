@@ -1,5 +1,11 @@
 import type { Reading } from '@sensorfleet/shared';
-import type { ForwarderStore, ProbeResult, RemoveSentResult, Renumbered } from '../../src/forwarder.js';
+import type {
+  ForwarderStore,
+  ProbeCandidates,
+  ProbeResult,
+  RemoveSentResult,
+  Renumbered,
+} from '../../src/forwarder.js';
 import type { SentReading } from '../../src/replay-scheduler.js';
 
 /**
@@ -33,18 +39,17 @@ export class MemoryStore implements ForwarderStore {
     this.sentMax = Math.max(this.sentMax, read[read.length - 1]?.seq ?? 0);
     return read;
   }
-  async unconfirmedDrops(max: number): Promise<SentReading[]> {
-    return [...this.unconfirmed]
-      .sort(([a], [b]) => a - b)
-      .slice(0, max)
-      .map(([seq, ts]) => ({ seq, ts }));
-  }
-  async recheckDue(now: number, settleMs: number, max: number): Promise<SentReading[]> {
-    return [...this.recheck]
+  async probeCandidates(now: number, settleMs: number, max: number): Promise<ProbeCandidates> {
+    const rechecks = [...this.recheck]
       .filter(([, r]) => r.due <= now || r.due > now + settleMs)
       .sort(([, a], [, b]) => a.due - b.due)
       .slice(0, max)
       .map(([seq, { ts }]) => ({ seq, ts }));
+    const unconfirmed = [...this.unconfirmed]
+      .sort(([a], [b]) => a - b)
+      .slice(0, max - rechecks.length)
+      .map(([seq, ts]) => ({ seq, ts }));
+    return { rechecks, unconfirmed };
   }
   async resolveProbe(
     stored: readonly SentReading[],
