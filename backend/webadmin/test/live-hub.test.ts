@@ -227,6 +227,21 @@ describe('live hub on the wire', () => {
     expect(sentCount).toBe(8);
   });
 
+  it('sends a whole flush to a client that kept up, though its frames queue up while the stream is corked', () => {
+    const { h, dropped } = hub(1000);
+    const s = new WireSocket();
+    h.subscribe(h.add(s, s.stream), '*');
+    const send = s.send.bind(s);
+    s.send = (data, options) => {
+      s.bufferedAmount += 600; // corked: nothing leaves before the flush ends
+      send(data, options);
+    };
+    for (let d = 1; d <= 5; d++) h.telemetry(`d${d}`, batch(1, 1));
+    h.flush();
+    expect(s.frames.filter((f) => f.type === 'reading')).toHaveLength(5);
+    expect(dropped()).toBe(0);
+  });
+
   it('drops a whole flush for a client that was behind when it began, counting each of its messages', () => {
     const { h, dropped } = hub(1000);
     const slow = new WireSocket();
