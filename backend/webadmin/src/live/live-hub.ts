@@ -84,9 +84,10 @@ const MIN_FLUSH_GAP_MS = 10;
  * a device replaying a backlog of thousands of readings costs the browsers one message per tick (its newest
  * reading), a 1 Hz device none of the tick's delay, and a reading older than what was already sent is not
  * sent at all. Each client has a bounded
- * send buffer (the socket's unsent bytes): beyond it, messages to that client are dropped and counted, and
- * once it has drained the page gets `{type: "dropped"}` telling it to refetch. A slow browser therefore
- * costs only its own completeness, never the service's memory or the other clients' latency.
+ * send buffer (the socket's unsent bytes): a flush's messages to a client beyond it when the flush begins
+ * are dropped and counted, and once it has drained the page gets `{type: "dropped"}` telling it to
+ * refetch. A slow browser therefore costs only its own completeness, never the service's memory (at most
+ * the bound and one flush) or the other clients' latency.
  */
 export class LiveHub {
   readonly name = 'live-hub';
