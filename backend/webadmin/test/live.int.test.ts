@@ -23,13 +23,17 @@ afterAll(async () => {
 
 function connect(
   headers: Record<string, string>,
-): Promise<{ ws: WebSocket; frames: Record<string, unknown>[] }> {
+): Promise<{ ws: WebSocket; frames: Record<string, unknown>[]; binaryFrames: () => number }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(base, { headers });
     sockets.push(ws);
     const frames: Record<string, unknown>[] = [];
-    ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Record<string, unknown>));
-    ws.once('open', () => resolve({ ws, frames }));
+    let binary = 0;
+    ws.on('message', (d, isBinary) => {
+      if (isBinary) binary++;
+      frames.push(JSON.parse(String(d)) as Record<string, unknown>);
+    });
+    ws.once('open', () => resolve({ ws, frames, binaryFrames: () => binary }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);
   });
@@ -44,7 +48,7 @@ describe('live WebSocket', () => {
   });
 
   it('delivers a reading published by a device within a second', async () => {
-    const { ws, frames } = await connect({ cookie: viewer.cookie, origin: ORIGIN });
+    const { ws, frames, binaryFrames } = await connect({ cookie: viewer.cookie, origin: ORIGIN });
     ws.send(JSON.stringify({ subscribe: ['live-1'] }));
     await waitFor('subscribed', 5000, async () => frames.some((f) => f.type === 'subscribed'));
     const ts = new Date().toISOString();
@@ -65,6 +69,7 @@ describe('live WebSocket', () => {
     expect(frames.filter((f) => f.type === 'reading')).toEqual([
       { type: 'reading', deviceId: 'live-1', seq: 42, ts, values: { temperature: 21.5 } },
     ]);
+    expect(binaryFrames()).toBe(0); // JSON text frames, as browsers' pages expect
   });
 
   it('takes a bearer token, and passes on online changes and command status changes', async () => {

@@ -2,9 +2,12 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '@sensorfleet/shared';
 import type { AlertView } from '@sensorfleet/shared/schemas/alerts';
 import type { CommandView, LiveMessage } from '@sensorfleet/shared/schemas/webadmin-api';
+import { latestTsBound } from './latest-ts-bound.js';
+
 /** What the hub needs of a socket (ws's WebSocket has it). */
 export interface LiveSocket {
-  send(text: string): void;
+  /** A text frame: a string, or its UTF-8 bytes with `{binary: false}`. */
+  send(data: string | Buffer, options: { binary: boolean }): void;
   close(code?: number, reason?: string): void;
   readonly readyState: number;
   /** Bytes queued but not yet written to the network: how far this client is behind. */
@@ -12,8 +15,18 @@ export interface LiveSocket {
 }
 type Socket = LiveSocket;
 
+/**
+ * The byte stream under a socket (the upgraded request's TCP socket): corked while a flush queues a
+ * client's frames, so they leave in one write instead of one per frame.
+ */
+export interface LiveStream {
+  cork(): void;
+  uncork(): void;
+}
+
 export interface LiveClient {
   readonly socket: Socket;
+  readonly stream: LiveStream | undefined;
   /** Devices the page shows: a set of ids, '*' for the whole fleet, or nothing yet. */
   devices: Set<string> | '*' | undefined;
   /** Messages dropped since the page was last told to refetch. */
@@ -27,6 +40,17 @@ interface LatestReading {
 }
 
 const OPEN = 1;
+const TEXT = { binary: false } as const;
+
+/** A message as sent: JSON encoded to UTF-8 once, the same bytes for every client. */
+const frame = (message: LiveMessage): Buffer => Buffer.from(JSON.stringify(message));
+
+/**
+ * Whether a reading measured at `ms` can pass the hub's "newer than" check against `than` (nothing is
+ * newer than a time that does not parse; the same time may be a higher seq).
+ */
+const mayBeNewer = (ms: number, than: { ts: string } | undefined): boolean =>
+  than === undefined || ms >= Date.parse(than.ts);
 
 function newestReading(payload: Buffer): LatestReading | undefined {
   let body: unknown;
@@ -60,9 +84,10 @@ const MIN_FLUSH_GAP_MS = 10;
  * a device replaying a backlog of thousands of readings costs the browsers one message per tick (its newest
  * reading), a 1 Hz device none of the tick's delay, and a reading older than what was already sent is not
  * sent at all. Each client has a bounded
- * send buffer (the socket's unsent bytes): beyond it, messages to that client are dropped and counted, and
- * once it has drained the page gets `{type: "dropped"}` telling it to refetch. A slow browser therefore
- * costs only its own completeness, never the service's memory or the other clients' latency.
+ * send buffer (the socket's unsent bytes): a flush's messages to a client beyond it when the flush begins
+ * are dropped and counted, and once it has drained the page gets `{type: "dropped"}` telling it to
+ * refetch. A slow browser therefore costs only its own completeness, never the service's memory (at most
+ * the bound and one flush) or the other clients' latency.
  */
 export class LiveHub {
   readonly name = 'live-hub';
@@ -119,8 +144,8 @@ export class LiveHub {
     this.clients.clear();
   }
 
-  add(socket: Socket): LiveClient {
-    const client: LiveClient = { socket, devices: undefined, dropped: 0 };
+  add(socket: Socket, stream?: LiveStream): LiveClient {
+    const client: LiveClient = { socket, stream, devices: undefined, dropped: 0 };
     this.clients.add(client);
     this.opts.onClients?.(this.clients.size);
     return client;
@@ -133,11 +158,17 @@ export class LiveHub {
 
   subscribe(client: LiveClient, devices: string[] | '*'): void {
     client.devices = devices === '*' ? '*' : new Set(devices);
-    this.send(client, JSON.stringify({ type: 'subscribed', devices } satisfies LiveMessage));
+    this.send(client, frame({ type: 'subscribed', devices }));
   }
 
   telemetry(deviceId: string, payload: Buffer): void {
     this.opts.onReading?.();
+    const sent = this.lastSent.get(deviceId);
+    const pending = this.readings.get(deviceId);
+    // A replayed batch measured before what the device already shows cannot change the view: told from
+    // its times alone, without parsing the batch (the check below would refuse each of its readings).
+    const bound = sent || pending ? latestTsBound(payload) : undefined;
+    if (bound !== undefined && (!mayBeNewer(bound, sent) || !mayBeNewer(bound, pending))) return;
     const newest = newestReading(payload);
     if (!newest) return;
     // Newer = measured later (same time: a higher seq). A replay is older; a device whose seqs started over
@@ -148,8 +179,7 @@ export class LiveHub {
       const t = Date.parse(than.ts);
       return at > t || (at === t && newest.seq > than.seq);
     };
-    const sent = this.lastSent.get(deviceId);
-    if (!newer(this.readings.get(deviceId)) || !newer(sent)) return;
+    if (!newer(pending) || !newer(sent)) return;
     this.readings.set(deviceId, newest);
     this.flushBy(sent ? sent.at + this.opts.tickMs : this.now());
   }
@@ -205,11 +235,11 @@ export class LiveHub {
       if (client.devices === undefined) continue;
       this.send(
         client,
-        JSON.stringify({
+        frame({
           type: 'dropped',
           count: 0,
           message: 'the live feed was interrupted (broker reconnect); refetch what this page shows',
-        } satisfies LiveMessage),
+        }),
       );
     }
   }
@@ -230,7 +260,7 @@ export class LiveHub {
     }
     const now = this.now();
     this.lastFlushAt = now;
-    const out: { deviceId: string; text: string }[] = [];
+    const out: { deviceId: string; frame: Buffer }[] = [];
     let nextDue = Number.POSITIVE_INFINITY;
     for (const [deviceId, r] of this.readings) {
       const due = (this.lastSent.get(deviceId)?.at ?? Number.NEGATIVE_INFINITY) + this.opts.tickMs;
@@ -240,35 +270,44 @@ export class LiveHub {
       }
       this.lastSent.set(deviceId, { seq: r.seq, ts: r.ts, at: now });
       this.readings.delete(deviceId);
-      out.push({ deviceId, text: JSON.stringify({ type: 'reading', deviceId, ...r } satisfies LiveMessage) });
+      out.push({ deviceId, frame: frame({ type: 'reading', deviceId, ...r }) });
     }
     for (const [deviceId, change] of this.deviceChanges) {
-      out.push({
-        deviceId,
-        text: JSON.stringify({ type: 'device', deviceId, ...change } satisfies LiveMessage),
-      });
+      out.push({ deviceId, frame: frame({ type: 'device', deviceId, ...change }) });
     }
     for (const command of this.commandChanges) {
-      out.push({
-        deviceId: command.deviceId,
-        text: JSON.stringify({ type: 'command', command } satisfies LiveMessage),
-      });
+      out.push({ deviceId: command.deviceId, frame: frame({ type: 'command', command }) });
     }
     for (const alert of this.alertChanges.values()) {
-      out.push({
-        deviceId: alert.deviceId,
-        text: JSON.stringify({ type: 'alert', alert } satisfies LiveMessage),
-      });
+      out.push({ deviceId: alert.deviceId, frame: frame({ type: 'alert', alert }) });
     }
     this.alertChanges.clear();
     this.deviceChanges.clear();
     this.commandChanges = [];
+    let sent = 0;
+    let dropped = 0;
     for (const client of this.clients) {
-      const devices = client.devices;
-      if (devices === undefined) continue;
+      const { devices, socket } = client;
+      if (devices === undefined || socket.readyState !== OPEN) continue;
+      // How far behind the client is, as it was before this flush: one that keeps up gets all of it, one
+      // that is behind none of it (the bound is overshot by at most one flush).
+      const behind = socket.bufferedAmount > this.opts.maxBufferBytes;
+      client.stream?.cork();
       this.tellDropped(client);
-      for (const m of out) if (devices === '*' || devices.has(m.deviceId)) this.send(client, m.text);
+      for (const m of out) {
+        if (devices !== '*' && !devices.has(m.deviceId)) continue;
+        if (behind) {
+          client.dropped++;
+          dropped++;
+        } else {
+          socket.send(m.frame, TEXT);
+          sent++;
+        }
+      }
+      client.stream?.uncork();
     }
+    if (sent) this.opts.onSent?.(sent);
+    if (dropped) this.opts.onDropped?.(dropped);
     if (nextDue !== Number.POSITIVE_INFINITY) this.flushBy(nextDue);
   }
 
@@ -278,22 +317,23 @@ export class LiveHub {
     client.dropped = 0;
     this.send(
       client,
-      JSON.stringify({
+      frame({
         type: 'dropped',
         count,
         message: 'live updates were dropped because this page fell behind; refetch what it shows',
-      } satisfies LiveMessage),
+      }),
     );
   }
 
-  private send(client: LiveClient, text: string): void {
+  /** One message to one client, or dropped and counted when the client is too far behind. */
+  private send(client: LiveClient, message: Buffer): void {
     if (client.socket.readyState !== OPEN) return;
     if (client.socket.bufferedAmount > this.opts.maxBufferBytes) {
       client.dropped++;
       this.opts.onDropped?.(1);
       return;
     }
-    client.socket.send(text);
+    client.socket.send(message, TEXT);
     this.opts.onSent?.(1);
   }
 }

@@ -17,7 +17,8 @@ const REVALIDATE_MS = 15_000;
  */
 export const liveRoute: FastifyPluginAsync<{ hub: LiveHub }> = async (app, { hub }) => {
   app.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
-    const client = hub.add(socket);
+    // The upgraded request's TCP socket is the one the WebSocket writes to: the hub corks it per flush.
+    const client = hub.add(socket, request.raw.socket);
     const error = (message: string) =>
       socket.send(JSON.stringify({ type: 'error', message } satisfies LiveMessage));
     const stopWatching = app.onSignOut(request, () => socket.close(4401, 'signed out'));
