@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeFileSync } from 'node:fs';
 import { createLogger } from '@sensorfleet/shared';
 import type { LiveHub } from '@sensorfleet/webadmin/live/live-hub';
 import { WebSocketServer } from 'ws';
 import { REPO_ROOT } from '../harness/index.js';
 import { fmt, percentile } from './stats.js';
+import { machineBasics, writeBenchJson } from './bench-output.js';
 
 /**
  * The live fan-out bench: CPU-seconds the web admin's LiveHub and its WebSockets spend per telemetry
@@ -246,7 +246,7 @@ export async function runLiveFanoutBench(o: LiveFanoutOptions): Promise<RoundRes
     o.log(`  ${scenario.padEnd(6)} ${line.join('   ')}`);
   }
   if (o.outFile)
-    writeFileSync(o.outFile, `${JSON.stringify({ options: { ...o, log: undefined }, results }, null, 2)}\n`);
+    writeBenchJson(o.outFile, { machine: machineBasics(), options: { ...o, log: undefined }, results });
   return results;
 }
 
