@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A TCP proxy that counts the bytes in each direction: put between the mqtthandler and the broker, it
- * measures what the device really sends (MQTT framing, topic, payload; not TCP/IP headers).
+ * measures what the device really sends (MQTT framing, topic, payload; not TCP/IP headers). Made closed,
+ * it drops every connection at once (a device whose network is down) until `open()`.
  */
 export class TcpByteCounter {
   /** Client → server bytes (device uplink). */
@@ -12,8 +13,19 @@ export class TcpByteCounter {
   down = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private closed: boolean;
 
-  constructor(private readonly target: { host: string; port: number }) {}
+  constructor(
+    private readonly target: { host: string; port: number },
+    opts: { closed?: boolean } = {},
+  ) {
+    this.closed = opts.closed ?? false;
+  }
+
+  /** Lets connections through from now on. */
+  open(): void {
+    this.closed = false;
+  }
 
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
@@ -21,6 +33,10 @@ export class TcpByteCounter {
 
   async start(): Promise<void> {
     const server = net.createServer((client) => {
+      if (this.closed) {
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(this.target);
       for (const s of [client, upstream]) {
         this.sockets.add(s);

@@ -32,6 +32,18 @@ export class LatencyCollector {
     this.latency.push(latencyMs);
   }
 
+  /**
+   * The window cut into `stepMs` slices by measurement time, one summary each: where in a phase the
+   * slow readings were (a stall of a few seconds and a steady delay give the same p99).
+   */
+  timeline(window: PhaseWindow, stepMs: number): LatencySummary[] {
+    const out: LatencySummary[] = [];
+    for (let from = window.fromMs; from < window.toMs; from += stepMs) {
+      out.push(this.summary({ fromMs: from, toMs: Math.min(from + stepMs, window.toMs) }));
+    }
+    return out;
+  }
+
   summary(window: PhaseWindow): LatencySummary {
     const xs: number[] = [];
     for (let i = 0; i < this.measured.length; i++) {

@@ -98,7 +98,25 @@ export interface SystemBenchOptions {
 
 /** Device services' RSS budget (the issue's target), MB. */
 export const DEVICE_RSS_LIMIT_MB = 60;
-export const BROWSER_P99_TARGET_MS = 250;
+export /** The drain second by second: [p99, max] ms of each path ([null, null] for a second without samples). */
+function drainTimeline(
+  broker: LatencySummary[],
+  browser: LatencySummary[],
+  committed: LatencySummary[],
+): { s: number; broker: (number | null)[]; browser: (number | null)[]; committed: (number | null)[] }[] {
+  const pair = (x: LatencySummary | undefined) =>
+    x && x.samples ? [Math.round(x.p99Ms), Math.round(x.maxMs)] : [null, null];
+  return broker.map((b, s) => ({
+    s,
+    broker: pair(b),
+    browser: pair(browser[s]),
+    committed: pair(committed[s]),
+  }));
+}
+
+/** How long the backlog devices' processes run, link closed, before the drain starts. */
+const BACKLOG_SETTLE_MS = 3000;
+const BROWSER_P99_TARGET_MS = 250;
 const DRAIN_TIMEOUT_MS = 900_000;
 const BACKLOG_PREFIX = 'backlog-';
 const WIRE_DEVICE = 'wire-single';
@@ -506,14 +524,24 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       'backlog-redis': backlogRedis.pid,
     };
 
-    // Drain: the backlog devices connect (real mqtthandler processes); the first one through a byte counter.
-    log(`  drain: ${sizes.backlogDevices} mqtthandler processes replay their outboxes`);
-    const backlogProxy = new TcpByteCounter({
-      host: '127.0.0.1',
-      port: Number(new URL(secured.deviceUrl).port),
-    });
-    await backlogProxy.start();
-    proxies.push(backlogProxy);
+    // Drain: the backlog devices (real mqtthandler processes) come back online. They start first, each
+    // behind a closed link (a proxy that drops their connections, as a network that is down), so their
+    // processes' start-up, which on a fleet costs each device its own CPU, is over before the drain is
+    // measured; then every link opens at once and they reconnect within their backoff (short here: 0.2–1 s).
+    // The first one's link also counts the bytes.
+    log(`  drain: ${sizes.backlogDevices} mqtthandler processes come online and replay their outboxes`);
+    const backlogLinks = backlogIds.map(
+      () =>
+        new TcpByteCounter(
+          { host: '127.0.0.1', port: Number(new URL(secured.deviceUrl).port) },
+          { closed: true },
+        ),
+    );
+    for (const link of backlogLinks) {
+      await link.start();
+      proxies.push(link);
+    }
+    const backlogProxy = backlogLinks[0]!;
     const commitBefore = await commitHistogram(receivers);
     const deviceSeqBefore = await deviceOutbox.lastSeq();
     const deviceWireBefore = deviceProxy.snapshot();
@@ -531,12 +559,6 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const secondHalfSampler = new ProcSampler(basePids, 200);
     const firstHalfLag = new EventLoopLagScraper(servicePorts());
     const secondHalfLag = new EventLoopLagScraper(servicePorts());
-    const loadBefore = os.loadavg()[0]!;
-    setStandInPriority(deviceNice);
-    const drainStart = Date.now();
-    drainSampler.start();
-    firstHalfSampler.start();
-    firstHalfLag.start();
     const backlogHandlers = await Promise.all(
       backlogIds.map(async (id, i) =>
         track(
@@ -547,7 +569,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
               REDIS_URL: backlogRedis.url,
               REDIS_KEY_PREFIX: `${id}:`,
               DEVICE_ID: id,
-              MQTT_URL: i === 0 ? `mqtt://127.0.0.1:${backlogProxy.port}` : secured.deviceUrl,
+              MQTT_URL: `mqtt://127.0.0.1:${backlogLinks[i]!.port}`,
+              MQTT_RECONNECT_MIN_MS: '200',
+              MQTT_RECONNECT_MAX_MS: '1000',
               ...account(id),
             },
           }),
@@ -555,7 +579,14 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       ),
     );
     backlogHandlersStarted.push(...backlogHandlers);
+    await sleep(BACKLOG_SETTLE_MS); // their start-up's CPU (module loading, first compiles) is behind them
+    const loadBefore = os.loadavg()[0]!;
     setStandInPriority(deviceNice);
+    const drainStart = Date.now();
+    drainSampler.start();
+    firstHalfSampler.start();
+    firstHalfLag.start();
+    for (const link of backlogLinks) link.open();
     const backlogLag = new EventLoopLagScraper(
       Object.fromEntries(backlogHandlers.map((h, i) => [`${backlogIds[i]}-mqtthandler`, h.port])),
     );
@@ -714,6 +745,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     for (const s of [fleet, deviceSensor, deviceButton, deviceMqtthandler]) await stopServer(s);
     const pool = createPool(databaseUrl, { connectionLimit: 2 });
     let committed: Record<PhaseName, LatencySummary>;
+    let committedTimeline: LatencySummary[] = [];
     let storedOnce: Record<string, unknown>;
     let rows: ReadingRow[];
     let afterLiveReadings = 0;
@@ -731,6 +763,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       )) as [number | string, number | string][];
       for (const [m, d] of lat) timed.add(Number(m), Number(d));
       committed = summaries(timed);
+      committedTimeline = timed.timeline(windows.during_drain, 1000);
       // Live readings stored in the after-drain phase: the unit of MariaDB's CPU per live reading.
       const [afterCount] = (await pool.query(
         "SELECT COUNT(*) AS n FROM readings WHERE sensor = 'temperature' AND device_id NOT LIKE ? AND device_id <> ? " +
@@ -956,6 +989,12 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         browser_source: 'WebSocket client arrival − reading ts (measured), same clock; live devices only',
         committed_source:
           'readings.received_at − measured_at (received_at = CURRENT_TIMESTAMP(3) of the receiver INSERT, i.e. just before its commit; the commit itself is commit_p50/p99_ms)',
+        // Per second of the drain, by measurement time: where the slow readings were.
+        drain_timeline_1s: drainTimeline(
+          tap.latencies.timeline(windows.during_drain, 1000),
+          clients.latencies.timeline(windows.during_drain, 1000),
+          committedTimeline,
+        ),
         browser_p99_target_ms: BROWSER_P99_TARGET_MS,
         // During the drain, at equal priority (the bench's original condition) and with the stand-ins niced.
         browser_p99_within_target: {
@@ -1046,6 +1085,9 @@ export function formatSystemBench(r: SystemResult): string {
     after_drain_cost: { live_readings: number; cpu_s_per_1000_live_readings: Record<string, number> };
   };
   const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
+  const timeline =
+    (r as { latency: { drain_timeline_1s?: ReturnType<typeof drainTimeline> } }).latency.drain_timeline_1s ??
+    [];
   const latency = formatTable(
     [
       { title: 'live latency', value: (row: { name: string }) => row.name, align: 'left' },
@@ -1110,6 +1152,11 @@ export function formatSystemBench(r: SystemResult): string {
     '',
     latency,
     `(target: measured → browser p99 ≤ ${BROWSER_P99_TARGET_MS} ms during the drain)`,
+    ...(['broker', 'browser'] as const).map(
+      (path) =>
+        `${path} p99 ms per second of the drain: ` +
+        timeline.map((t) => (t[path][0] === null ? '–' : String(t[path][0]))).join(' '),
+    ),
     '',
     procs,
     `after the drain: ${n(x.after_drain_cost.live_readings)} live readings stored; CPU s per 1,000: ` +
