@@ -32,14 +32,21 @@ export interface MergedRecords {
   touch: TouchRow[];
 }
 
-const keyOf = (...parts: (string | number)[]): string => parts.join('\u0000');
+/** The parts joined by NUL. Built for every row and rollup bucket: concatenated, no array joined. */
+function keyOf(...parts: (string | number)[]): string {
+  let key = String(parts[0]);
+  for (let i = 1; i < parts.length; i++) key += '\u0000' + parts[i];
+  return key;
+}
 
-function sortBy<T>(rows: T[], key: (r: T) => string): T[] {
-  return rows.sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+/**
+ * A map's values in the order of its keys. The maps here are keyed by exactly the sort key, so no key is
+ * built again: computing both keys in every comparison was most of the fold's sorting time (a fold
+ * sorts ~5,000 rollup buckets twice with 1,000 live devices).
+ */
+export function valuesInKeyOrder<T>(map: ReadonlyMap<string, T>): T[] {
+  const keys = [...map.keys()].sort();
+  return keys.map((k) => map.get(k)!);
 }
 
 function mergeTouch(into: Map<string, TouchRow>, t: TouchRow): void {
@@ -93,9 +100,9 @@ export function mergeRecords(records: readonly BatchRecord[]): MergedRecords {
   return {
     ranges,
     minutes,
-    counters: sortBy([...counters.values()], (c) => keyOf(c.minute, c.deviceId)),
-    rejections: sortBy([...rejections.values()], (r) => keyOf(r.minute, r.deviceId, r.scope, r.reason)),
-    touch: sortBy([...touch.values()], (t) => t.id),
+    counters: valuesInKeyOrder(counters),
+    rejections: valuesInKeyOrder(rejections),
+    touch: valuesInKeyOrder(touch),
   };
 }
 
@@ -118,11 +125,12 @@ export function mergeRanges(
   return out;
 }
 
-function mergeAggregate(into: Map<string, Aggregate>, a: Aggregate): void {
-  const k = keyOf(a.device_id, a.sensor, a.bucket);
+/** Adds `a` to its bucket's row in `into` (a new row, never `a` itself: callers keep their objects). */
+function mergeAggregate(into: Map<string, Aggregate>, a: Aggregate, bucket = a.bucket): void {
+  const k = keyOf(a.device_id, a.sensor, bucket);
   const prev = into.get(k);
   if (!prev) {
-    into.set(k, { ...a });
+    into.set(k, { ...a, bucket });
     return;
   }
   prev.n += a.n;
@@ -136,9 +144,8 @@ export function rollupsOf(perMinute: readonly Aggregate[]): { minutes: Aggregate
   const minutes = new Map<string, Aggregate>();
   for (const a of perMinute) mergeAggregate(minutes, a);
   const hours = new Map<string, Aggregate>();
-  for (const m of minutes.values()) mergeAggregate(hours, { ...m, bucket: `${m.bucket.slice(0, 13)}:00:00` });
-  const aggKey = (a: Aggregate) => keyOf(a.device_id, a.sensor, a.bucket);
-  return { minutes: sortBy([...minutes.values()], aggKey), hours: sortBy([...hours.values()], aggKey) };
+  for (const m of minutes.values()) mergeAggregate(hours, m, `${m.bucket.slice(0, 13)}:00:00`);
+  return { minutes: valuesInKeyOrder(minutes), hours: valuesInKeyOrder(hours) };
 }
 
 const aggregateOf = ([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRanges, mergeRecords, minutesOfRows, rollupsOf } from '../../src/fold/fold-plan.js';
+import { mergeRanges, mergeRecords, minutesOfRows, rollupsOf, valuesInKeyOrder } from '../../src/fold/fold-plan.js';
 import type { ReadingRow } from '../../src/ingest/reading-plan.js';
 
 describe('mergeRanges: the union the fold scans', () => {
@@ -190,5 +190,20 @@ describe('minutesOfRows: the rollups a batch records of the rows it stored', () 
       ['b', 'temperature', '2026-11-23 10:00:00', 1, 19, 19, 19],
     ]);
     expect(minutesOfRows([])).toEqual([]);
+  });
+});
+
+describe('valuesInKeyOrder: upsert rows in lock order', () => {
+  it('orders by the whole key, as string comparison does, whatever the insertion order', () => {
+    const key = (...parts: string[]) => parts.join('\u0000');
+    const map = new Map<string, string>([
+      [key('b', 'temperature'), 'b/t'],
+      [key('a1', 'humidity'), 'a1/h'],
+      [key('a', 'temperature'), 'a/t'],
+      [key('a', 'humidity'), 'a/h'],
+    ]);
+    // 'a' + NUL sorts before 'a1': a device's rows stay together before longer ids sharing its prefix.
+    expect(valuesInKeyOrder(map)).toEqual(['a/h', 'a/t', 'a1/h', 'b/t']);
+    expect(valuesInKeyOrder(new Map())).toEqual([]);
   });
 });
