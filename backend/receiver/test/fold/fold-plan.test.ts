@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRanges, mergeRecords, minutesOfRows, rollupsOf, valuesInKeyOrder } from '../../src/fold/fold-plan.js';
+import {
+  mergeRanges,
+  mergeRecords,
+  minutesOfRows,
+  rollupsOf,
+  valuesInKeyOrder,
+} from '../../src/fold/fold-plan.js';
 import type { ReadingRow } from '../../src/ingest/reading-plan.js';
 
 describe('mergeRanges: the union the fold scans', () => {
