@@ -25,7 +25,7 @@ export interface MergedRecords {
    * are aggregated from `readings` (mergeRanges makes them the scan).
    */
   ranges: [string, number, number][];
-  /** The minute rollups the other batches carry (several per bucket; rollupsOf merges them). */
+  /** The minute rollups the other batches carry, one per bucket (rollupsOf merges them with the rest). */
   minutes: Aggregate[];
   counters: CounterRow[];
   rejections: RejectionCount[];
@@ -68,12 +68,14 @@ function mergeTouch(into: Map<string, TouchRow>, t: TouchRow): void {
 /** The records of the batches one fold takes, merged (the records' objects are reused). */
 export function mergeRecords(records: readonly BatchRecord[]): MergedRecords {
   const ranges: [string, number, number][] = [];
-  const minutes: Aggregate[] = [];
+  // Merged here, not in rollupsOf: every device's bucket comes in several batches' records (5 per fold
+  // with 1-reading messages at 1 Hz), and one object per record's tuple was most of the fold's garbage.
+  const minutes = new Map<string, Aggregate>();
   const counters = new Map<string, CounterRow>();
   const rejections = new Map<string, RejectionCount>();
   const touch = new Map<string, TouchRow>();
   for (const b of records) {
-    if (b.minutes) for (const m of b.minutes) minutes.push(aggregateOf(m));
+    if (b.minutes) for (const m of b.minutes) mergeMinuteTuple(minutes, m);
     else for (const r of b.ranges) ranges.push(r);
     for (const c of b.counters) {
       const k = keyOf(c.minute, c.deviceId);
@@ -99,7 +101,7 @@ export function mergeRecords(records: readonly BatchRecord[]): MergedRecords {
   }
   return {
     ranges,
-    minutes,
+    minutes: [...minutes.values()],
     counters: valuesInKeyOrder(counters),
     rejections: valuesInKeyOrder(rejections),
     touch: valuesInKeyOrder(touch),
@@ -148,23 +150,19 @@ export function rollupsOf(perMinute: readonly Aggregate[]): { minutes: Aggregate
   return { minutes: valuesInKeyOrder(minutes), hours: valuesInKeyOrder(hours) };
 }
 
-const aggregateOf = ([
-  device_id,
-  sensor,
-  bucket,
-  n,
-  sum_value,
-  min_value,
-  max_value,
-]: MinuteTuple): Aggregate => ({
-  device_id,
-  sensor,
-  bucket,
-  n,
-  sum_value,
-  min_value,
-  max_value,
-});
+function mergeMinuteTuple(into: Map<string, Aggregate>, m: MinuteTuple): void {
+  const [device_id, sensor, bucket, n, sum_value, min_value, max_value] = m;
+  const k = keyOf(device_id, sensor, bucket);
+  const prev = into.get(k);
+  if (!prev) {
+    into.set(k, { device_id, sensor, bucket, n, sum_value, min_value, max_value });
+    return;
+  }
+  prev.n += n;
+  prev.sum_value += sum_value;
+  prev.min_value = Math.min(prev.min_value, min_value);
+  prev.max_value = Math.max(prev.max_value, max_value);
+}
 
 /**
  * The minute rollups of the rows one batch stored, for its batch record: what the fold's GROUP BY over
