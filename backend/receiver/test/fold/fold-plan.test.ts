@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRanges, mergeRecords, minutesOfRows, rollupsOf } from '../../src/fold/fold-plan.js';
+import {
+  mergeRanges,
+  mergeRecords,
+  minutesOfRows,
+  rollupsOf,
+  valuesInKeyOrder,
+} from '../../src/fold/fold-plan.js';
 import type { ReadingRow } from '../../src/ingest/reading-plan.js';
 
 describe('mergeRanges: the union the fold scans', () => {
@@ -166,6 +172,41 @@ describe('mergeRecords: many batch records, one upsert row per key', () => {
   });
 });
 
+describe('mergeRecords: the carried minute rollups', () => {
+  it('merges the same bucket from several records into one aggregate, and keeps the others apart', () => {
+    const record = (minutes: [string, string, string, number, number, number, number][]) => ({
+      ranges: [],
+      counters: [],
+      rejections: [],
+      touch: [],
+      minutes,
+    });
+    const minute = '2026-11-23 10:00:00';
+    const merged = mergeRecords([
+      record([
+        ['a', 'temperature', minute, 1, 20, 20, 20],
+        ['a', 'humidity', minute, 1, 50, 50, 50],
+      ]),
+      record([['a', 'temperature', minute, 2, 43, 21, 22]]),
+      record([['b', 'temperature', minute, 1, 19, 19, 19]]),
+      record([['a', 'temperature', minute, 1, 18, 18, 18]]),
+    ]);
+    expect(
+      merged.minutes.map((m) => [m.device_id, m.sensor, m.n, m.sum_value, m.min_value, m.max_value]),
+    ).toEqual([
+      ['a', 'temperature', 4, 81, 18, 22],
+      ['a', 'humidity', 1, 50, 50, 50],
+      ['b', 'temperature', 1, 19, 19, 19],
+    ]);
+    // The fold's totals are the same whether merged here or in rollupsOf.
+    expect(rollupsOf(merged.minutes).hours.map((h) => [h.device_id, h.sensor, h.n, h.sum_value])).toEqual([
+      ['a', 'humidity', 1, 50],
+      ['a', 'temperature', 4, 81],
+      ['b', 'temperature', 1, 19],
+    ]);
+  });
+});
+
 describe('minutesOfRows: the rollups a batch records of the rows it stored', () => {
   it('groups by device, sensor and UTC minute of measured_at, with the values the texts parse to', () => {
     const row = (d: string, seq: number, sensor: string, value: string, at: string): ReadingRow => [
@@ -190,5 +231,20 @@ describe('minutesOfRows: the rollups a batch records of the rows it stored', () 
       ['b', 'temperature', '2026-11-23 10:00:00', 1, 19, 19, 19],
     ]);
     expect(minutesOfRows([])).toEqual([]);
+  });
+});
+
+describe('valuesInKeyOrder: upsert rows in lock order', () => {
+  it('orders by the whole key, as string comparison does, whatever the insertion order', () => {
+    const key = (...parts: string[]) => parts.join('\u0000');
+    const map = new Map<string, string>([
+      [key('b', 'temperature'), 'b/t'],
+      [key('a1', 'humidity'), 'a1/h'],
+      [key('a', 'temperature'), 'a/t'],
+      [key('a', 'humidity'), 'a/h'],
+    ]);
+    // 'a' + NUL sorts before 'a1': a device's rows stay together before longer ids sharing its prefix.
+    expect(valuesInKeyOrder(map)).toEqual(['a/h', 'a/t', 'a1/h', 'b/t']);
+    expect(valuesInKeyOrder(new Map())).toEqual([]);
   });
 });
