@@ -26,7 +26,8 @@ export const mqtthandlerEnv = {
     default: 2000,
     min: 1,
     max: 100_000,
-    description: 'readings sent but not yet acknowledged, at most (flow-control window)',
+    description:
+      'readings sent but not yet acknowledged, at most (flow-control window; after a (re)connect it starts at two batches and grows by each acked reading)',
   }),
   MQTT_ACK_TIMEOUT_MS: env.int({
     default: 30_000,

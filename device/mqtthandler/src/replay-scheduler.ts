@@ -36,6 +36,14 @@ export const HINTED_IDLE_POLL_MS = 1000;
 
 export class ReplayScheduler {
   private inflight = new Map<number, { sentAt: number; ts: string }>();
+  /**
+   * Readings that may be unacknowledged now. After a (re)connect or an ack timeout it starts at two batches
+   * and grows by one reading per reading acknowledged, i.e. it doubles every round trip (as TCP's slow
+   * start) up to `inflightMax`: a fleet that comes back online together (a site's network returns) ramps
+   * up within a few round trips instead of putting every device's whole window on the backend in the same
+   * second, where the live readings of every other device queue behind it.
+   */
+  private window: number;
   private readonly superseded = new Map<number, string>();
   private liveCursor = 0;
   private backlogCursor = 0;
@@ -59,6 +67,16 @@ export class ReplayScheduler {
 
   constructor(private readonly opts: ReplaySchedulerOptions) {
     this.liveGapMs = opts.batchMaxWaitMs;
+    this.window = this.startWindow();
+  }
+
+  private startWindow(): number {
+    return Math.min(this.opts.inflightMax, 2 * this.opts.batchMax);
+  }
+
+  /** The window now (see `window`). */
+  get windowSize(): number {
+    return this.window;
   }
 
   /**
@@ -80,6 +98,7 @@ export class ReplayScheduler {
       }
     }
     this.inflight.clear();
+    this.window = this.startWindow();
     this.backlogCursor = 0;
     this.backlogEnd = lastSeq;
     this.liveCursor = lastSeq;
@@ -144,7 +163,7 @@ export class ReplayScheduler {
 
   /** What to read next, or undefined when the window is full or nothing is due. */
   next(now: number): ReadRequest | undefined {
-    const room = this.opts.inflightMax - this.inflight.size;
+    const room = this.window - this.inflight.size;
     if (room <= 0) return undefined;
     const count = Math.min(this.opts.batchMax, room);
     // A quarter batch wait of slack: the forwarder polls every half batch wait, and the previous read was
@@ -182,10 +201,12 @@ export class ReplayScheduler {
 
   /** Acked (stored, rejected or renumbered) seqs leave the window. */
   acked(seqs: Iterable<number>): void {
+    let acked = 0;
     for (const s of seqs) {
-      this.inflight.delete(s);
+      if (this.inflight.delete(s)) acked++;
       this.superseded.delete(s);
     }
+    this.window = Math.min(this.opts.inflightMax, this.window + acked);
   }
 
   /** True when the oldest unacknowledged reading has waited longer than the ack timeout. */

@@ -93,10 +93,12 @@ const settle = () => new Promise((r) => setTimeout(r, 60));
 describe('Forwarder', () => {
   it('publishes the outbox in batches and deletes a reading only when an ack names it', async () => {
     const { store, link, ack, counts } = await rig({ readings: 25 });
-    expect(link.seqs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-    expect(link.batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    // The window starts at two batches after a connect; the ack widens it.
+    expect(link.seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(store.entries.size).toBe(25);
     await ack({ ranges: [[1, 20]] });
+    expect(link.seqs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(link.batches.map((b) => b.length)).toEqual([10, 10, 5]);
     expect([...store.entries.keys()]).toEqual([21, 22, 23, 24, 25]);
     expect(counts.stored).toBe(20);
   });
@@ -199,9 +201,11 @@ describe('Forwarder', () => {
 
   it('keeps at most inflightMax readings unacknowledged', async () => {
     const { link, ack } = await rig({ readings: 100, inflightMax: 30 });
-    expect(link.seqs).toHaveLength(30);
+    expect(link.seqs).toHaveLength(20); // two batches after the connect
     await ack({ ranges: [[1, 15]] });
-    expect(link.seqs).toHaveLength(45);
+    expect(link.seqs).toHaveLength(45); // the window grew by what was acked, to inflightMax
+    await ack({ ranges: [[16, 45]] });
+    expect(link.seqs).toHaveLength(75); // and no further
   });
 
   it('sends nothing while the link is down and everything unacknowledged after it is back', async () => {
@@ -235,13 +239,13 @@ describe('Forwarder', () => {
   it('sends nothing between the broker accepting the connection and the session being set up', async () => {
     // mqtt.js reports `connected` at the CONNACK, before the ack subscription and presence are in place;
     // a window sent then would be sent a second time by onConnected's replay (1.4 % of a backlog drain).
-    const { link, forwarder, counts } = await rig({ readings: 25, connect: false });
+    const { link, forwarder, counts } = await rig({ readings: 20, connect: false });
     expect(link.connected).toBe(true);
     expect(link.seqs).toEqual([]);
     await forwarder.onConnected();
     await settle();
-    expect(link.seqs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-    expect(counts.published).toBe(25);
+    expect(link.seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(counts.published).toBe(20);
   });
 
   it('asks the backend about sent readings the bound dropped, and counts only those it does not store', async () => {

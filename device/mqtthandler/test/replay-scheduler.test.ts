@@ -30,7 +30,8 @@ describe('ReplayScheduler', () => {
     const second = s.next(0);
     expect(second).toEqual({ kind: 'backlog', afterSeq: 0, toSeq: 100, count: 10 });
     s.sent(second!, readings(1, 10), 0);
-    expect(s.next(0)).toEqual({ kind: 'backlog', afterSeq: 10, toSeq: 100, count: 10 });
+    // 13 in flight of a window that starts at two batches
+    expect(s.next(0)).toEqual({ kind: 'backlog', afterSeq: 10, toSeq: 100, count: 7 });
   });
 
   it('drains the backlog between live batches and sends live again once the batch wait has passed', () => {
@@ -45,7 +46,9 @@ describe('ReplayScheduler', () => {
         const req = s.next(now);
         if (!req) break;
         kinds.push(req.kind);
-        s.sent(req, serve(req, last), now);
+        const got = serve(req, last);
+        s.sent(req, got, now);
+        s.acked(got.map((r) => r.seq)); // a backend that keeps up: the window is not what limits here
       }
     }
     // a live read every 200 ms (6 in 1 s incl. the first), the rest of the rounds went to the backlog
@@ -161,14 +164,41 @@ describe('ReplayScheduler', () => {
   it('bounds the readings in flight and frees room on ack', () => {
     const s = new ReplayScheduler(OPTS);
     s.reset(1000);
-    for (let i = 0; i < 4; i++) {
-      const req = s.next(0)!;
-      s.sent(req, serve(req, 2000), 0);
-    }
-    expect(s.inflightCount).toBe(40);
+    const fill = () => {
+      for (let req = s.next(0); req; req = s.next(0)) s.sent(req, serve(req, 2000), 0);
+    };
+    fill();
+    expect(s.inflightCount).toBe(20); // two batches after a (re)connect
     expect(s.next(0)).toBeUndefined();
     s.acked([1, 2, 3]);
-    expect(s.next(0)).toMatchObject({ count: 3 });
+    // three acked: three free places, and the window three wider
+    expect(s.windowSize).toBe(23);
+    expect(s.next(0)).toMatchObject({ count: 6 });
+  });
+
+  it('widens the window by each acked reading up to inflightMax, and starts small again after a reset', () => {
+    const s = new ReplayScheduler(OPTS); // batches of 10, inflightMax 40
+    s.reset(1000);
+    const sizes: number[] = [];
+    // Round trips: everything in flight is acked at once (a backend that keeps up).
+    for (let trip = 0; trip < 4; trip++) {
+      const sent: number[] = [];
+      for (let req = s.next(0); req; req = s.next(0)) {
+        const got = serve(req, 2000);
+        s.sent(req, got, 0);
+        sent.push(...got.map((r) => r.seq));
+      }
+      sizes.push(sent.length);
+      s.acked(sent);
+    }
+    expect(sizes).toEqual([20, 40, 40, 40]); // doubled in one round trip, then held at inflightMax
+    // Late acks of readings sent before a reset do not widen the new window.
+    const req = s.next(0)!;
+    s.sent(req, serve(req, 2000), 0);
+    s.reset(2000);
+    expect(s.windowSize).toBe(20);
+    s.acked([req.afterSeq + 1]);
+    expect(s.windowSize).toBe(20);
   });
 
   it('remembers the ts of each reading in flight until it is acked', () => {

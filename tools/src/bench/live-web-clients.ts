@@ -11,6 +11,8 @@ export interface LiveWebClientsOptions {
   clients: number;
   /** Which devices' readings are timed (the live ones; a backlog's readings are hours old by design). */
   timed: (deviceId: string) => boolean;
+  /** A device whose readings are also summarised apart (the real device, against the fleet simulator's). */
+  apart?: string | undefined;
 }
 
 /** Logs in like the login page does (POST /api/session, JSON) and returns the session cookie. */
@@ -51,6 +53,8 @@ function logIn(baseUrl: string, username: string, password: string): Promise<str
  */
 export class LiveWebClients {
   readonly latencies = new LatencyCollector();
+  /** The `apart` device's readings alone. */
+  readonly apartLatencies = new LatencyCollector();
   /** Reading frames received, per client. */
   readonly frames: number[];
   dropped = 0;
@@ -88,6 +92,7 @@ export class LiveWebClients {
     if (!this.opts.timed(frame.deviceId)) return;
     const measured = Date.parse(frame.ts);
     this.latencies.add(measured, now - measured);
+    if (frame.deviceId === this.opts.apart) this.apartLatencies.add(measured, now - measured);
   }
 
   stop(): void {

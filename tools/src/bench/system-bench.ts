@@ -483,9 +483,15 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       password,
       clients: sizes.clients,
       timed: isLive,
+      apart: REAL_DEVICE,
     });
     await clients.start();
-    tap = new TelemetryTap({ url: secured.url, ...brokerLogin('webadmin'), timed: isLive });
+    tap = new TelemetryTap({
+      url: secured.url,
+      ...brokerLogin('webadmin'),
+      timed: isLive,
+      apart: REAL_DEVICE,
+    });
     await tap.start();
     log(`  ${sizes.clients} web clients subscribed; ${sizes.warmupS} s warm-up`);
     await sleep(sizes.warmupS * 1000);
@@ -989,6 +995,12 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         browser_source: 'WebSocket client arrival − reading ts (measured), same clock; live devices only',
         committed_source:
           'readings.received_at − measured_at (received_at = CURRENT_TIMESTAMP(3) of the receiver INSERT, i.e. just before its commit; the commit itself is commit_p50/p99_ms)',
+        // The real device alone (its own sensor and mqtthandler processes, as on a device) against the
+        // fleet simulator's 1,000 devices on one event loop.
+        real_device: {
+          broker: phasesJson(summaries(tap.apartLatencies)),
+          browser: phasesJson(summaries(clients.apartLatencies)),
+        },
         // Per second of the drain, by measurement time: where the slow readings were.
         drain_timeline_1s: drainTimeline(
           tap.latencies.timeline(windows.during_drain, 1000),
@@ -1085,6 +1097,9 @@ export function formatSystemBench(r: SystemResult): string {
     after_drain_cost: { live_readings: number; cpu_s_per_1000_live_readings: Record<string, number> };
   };
   const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
+  const realDevice = (
+    r as { latency: { real_device?: Record<string, Record<string, Record<string, number | null>>> } }
+  ).latency.real_device;
   const timeline =
     (r as { latency: { drain_timeline_1s?: ReturnType<typeof drainTimeline> } }).latency.drain_timeline_1s ??
     [];
@@ -1152,6 +1167,10 @@ export function formatSystemBench(r: SystemResult): string {
     '',
     latency,
     `(target: measured → browser p99 ≤ ${BROWSER_P99_TARGET_MS} ms during the drain)`,
+    `the real device alone (${n(realDevice?.browser?.during_drain?.samples)} browser samples during the drain): ` +
+      `broker p50 / p99 ${n(realDevice?.broker?.during_drain?.p50_ms)} / ${n(realDevice?.broker?.during_drain?.p99_ms)} ms, ` +
+      `browser ${n(realDevice?.browser?.during_drain?.p50_ms)} / ${n(realDevice?.browser?.during_drain?.p99_ms)} ms during the drain; ` +
+      `browser ${n(realDevice?.browser?.after_drain?.p50_ms)} / ${n(realDevice?.browser?.after_drain?.p99_ms)} ms after`,
     ...(['broker', 'browser'] as const).map(
       (path) =>
         `${path} p99 ms per second of the drain: ` +

@@ -8,6 +8,8 @@ export interface TelemetryTapOptions {
   password: string;
   /** Which devices' readings are timed (the live ones). */
   timed: (deviceId: string) => boolean;
+  /** A device whose readings are also summarised apart (the real device, against the fleet simulator's). */
+  apart?: string | undefined;
 }
 
 /**
@@ -17,6 +19,8 @@ export interface TelemetryTapOptions {
  */
 export class TelemetryTap {
   readonly latencies = new LatencyCollector();
+  /** The `apart` device's readings alone. */
+  readonly apartLatencies = new LatencyCollector();
   private client: MqttClient | undefined;
 
   constructor(private readonly opts: TelemetryTapOptions) {}
@@ -44,6 +48,7 @@ export class TelemetryTap {
         if (typeof r.ts !== 'string') continue;
         const measured = Date.parse(r.ts);
         this.latencies.add(measured, now - measured);
+        if (deviceId === opts.apart) this.apartLatencies.add(measured, now - measured);
       }
     });
     await client.subscribeAsync('devices/+/telemetry', { qos: 0 });
