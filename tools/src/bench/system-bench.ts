@@ -497,8 +497,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     await sleep(sizes.warmupS * 1000);
 
     // Device-side stand-ins: separate machines in production, on these 2 cores here. The drain's first half
-    // runs them niced, its second half at equal priority (the 10 mqtthandlers' start-up falls into the
-    // niced half, which counts against it); after the drain, equal priority first, then niced.
+    // runs them niced, its second half at equal priority; after the drain, equal priority first, then niced.
     const deviceNice = deviceNiceFromEnv();
     const standInPids = (): (number | undefined)[] => [
       fleet.pid,
