@@ -31,7 +31,7 @@ import { promisify } from 'node:util';
 import * as mariadb from 'mariadb';
 import { findBinary } from './binaries.js';
 import { ensureMariaDbTemplate } from './mariadb.js';
-import { ManagedServer, type SpawnSpec } from './managed-server.js';
+import { ManagedServer, startWithFreshPorts, type SpawnSpec } from './managed-server.js';
 import { freePort } from './ports.js';
 import { harnessRoot } from './run-root.js';
 import { waitFor } from './wait-for.js';
@@ -239,7 +239,11 @@ export class GaleraCluster {
   ) {}
 
   /** Bootstrap node 1, then join the others one at a time (each joiner needs a donor), all Synced. */
-  static async start(opts: GaleraClusterOptions = {}): Promise<GaleraCluster> {
+  static start(opts: GaleraClusterOptions = {}): Promise<GaleraCluster> {
+    return startWithFreshPorts('Galera cluster', () => GaleraCluster.startOnce(opts), opts.log);
+  }
+
+  private static async startOnce(opts: GaleraClusterOptions): Promise<GaleraCluster> {
     const count = opts.nodes ?? 3;
     const dir = mkdtempSync(path.join(harnessRoot(), 'galera-'));
     const ports: GaleraPorts[] = [];

@@ -55,6 +55,28 @@ export class ServerStartError extends Error {
   }
 }
 
+/**
+ * Starts something made of several servers on ports chosen beforehand (a cluster, whose nodes name each
+ * other's ports in their config), and starts it over on fresh ports when a server found one of them taken
+ * in the meantime (by a test in another process). A single server retries on another port by itself
+ * (`startOnFreePort`); a cluster can only start again from scratch, so `start` must clean up after itself
+ * when it throws.
+ */
+export async function startWithFreshPorts<T>(
+  what: string,
+  start: () => Promise<T>,
+  log?: (line: string) => void,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!(err instanceof ServerStartError && err.addressInUse) || attempt >= 4) throw err;
+      log?.(`${what}: a port was taken while it started; starting again on other ports`);
+    }
+  }
+}
+
 const TAIL_LINES = 30;
 const ADDRESS_IN_USE = /address already in use|EADDRINUSE|errno:? ?98\b|error: ?98\b/i;
 

@@ -19,7 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { findBinary } from './binaries.js';
-import { ManagedServer, type ServerOptions, type SpawnSpec } from './managed-server.js';
+import { ManagedServer, startWithFreshPorts, type ServerOptions, type SpawnSpec } from './managed-server.js';
 import { mqttConnectProbe } from './mosquitto.js';
 import { freePort } from './ports.js';
 import { harnessRoot } from './run-root.js';
@@ -242,7 +242,11 @@ export class RabbitMqCluster {
   ) {}
 
   /** Start a private cluster (see the file comment): node 1 first, then the others in parallel. */
-  static async start(opts: RabbitMqClusterOptions = {}): Promise<RabbitMqCluster> {
+  static start(opts: RabbitMqClusterOptions = {}): Promise<RabbitMqCluster> {
+    return startWithFreshPorts('RabbitMQ cluster', () => RabbitMqCluster.startOnce(opts), opts.log);
+  }
+
+  private static async startOnce(opts: RabbitMqClusterOptions): Promise<RabbitMqCluster> {
     const count = opts.nodes ?? 3;
     if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be ≥ 1 (got ${count})`);
     const dir = mkdtempSync(path.join(harnessRoot(), 'rabbitmq-cluster-'));
