@@ -5,6 +5,7 @@ import { generatePassword } from '@sensorfleet/mqttserver/provisioning/credentia
 import { PasswordFile } from '@sensorfleet/mqttserver/provisioning/password-file';
 import { findBinary } from './binaries.js';
 import { BROKER_ACL_FILE, MAKE_DEV_CERTS, renderShippedBrokerConfig } from './broker-config.js';
+import { startWithFreshPorts } from './managed-server.js';
 import { MosquittoServer } from './mosquitto.js';
 import { freePort } from './ports.js';
 import { harnessRoot } from './run-root.js';
@@ -59,7 +60,14 @@ export class SecuredBroker {
     readonly deviceAlsoOn: string[],
   ) {}
 
-  static async start(opts: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
+  static start(opts: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
+    // Its device and TLS listeners' ports are chosen before Mosquitto starts; the server's own retry only
+    // moves its main port. With the device port given there is nothing to choose again.
+    if (opts.devicePort !== undefined) return SecuredBroker.startOnce(opts);
+    return startWithFreshPorts('secured broker', () => SecuredBroker.startOnce(opts), opts.log);
+  }
+
+  private static async startOnce(opts: SecuredBrokerOptions): Promise<SecuredBroker> {
     const dir = opts.dir ? path.resolve(opts.dir) : mkdtempSync(path.join(harnessRoot(), 'secured-broker-'));
     const passwordFile = path.join(dir, 'auth', 'passwd');
     const dataDir = path.join(dir, 'data');
