@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MariaDbServer } from '@sensorfleet/tools/harness';
 import { BatchWriter } from '../src/ingest/batch-writer.js';
 import type { IngestItem } from '../src/ingest/ingest-item.js';
-import { derivedOf } from '../src/intake/message-intake.js';
 import { rotateMessageLog } from '../src/maintenance/retention.js';
 import { foldOnce } from '../src/fold/fold-writer.js';
 import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
+import { telemetryRange } from './support/items.js';
 
 /**
  * The database side of the receiver with several writers at once, as N replicas would run it: the
@@ -16,25 +16,8 @@ import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const base = Date.UTC(2026, 10, 23, 9, 58, 0);
 
-function telemetry(deviceId: string, from: number, to: number, shiftMs = 0): IngestItem {
-  const readings = [];
-  for (let seq = from; seq <= to; seq++) {
-    const values = { temperature: 15 + (seq % 70) / 7, humidity: 30 + (seq % 60) };
-    readings.push({ seq, measuredMs: base + seq * 1000 + shiftMs, values, derived: derivedOf(values) });
-  }
-  return {
-    deviceId,
-    kind: 'telemetry',
-    receivedAt: Date.now(),
-    retained: false,
-    bytes: 10,
-    logPayload: Buffer.alloc(0),
-    readings,
-    rejected: [],
-    registry: [],
-    acks: true,
-  };
-}
+const telemetry = (deviceId: string, from: number, to: number, shiftMs = 0): IngestItem =>
+  telemetryRange(deviceId, from, to, { baseMs: base, shiftMs });
 
 let db: MariaDbServer;
 let pools: Pool[];

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MariaDbServer } from '@sensorfleet/tools/harness';
 import { BatchWriter } from '../src/ingest/batch-writer.js';
 import type { IngestItem } from '../src/ingest/ingest-item.js';
-import { derivedOf } from '../src/intake/message-intake.js';
 import { foldOnce } from '../src/fold/fold-writer.js';
 import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
+import { telemetryRange } from './support/items.js';
 
 /**
  * The fold against a real MariaDB: a batch's record carries the minute rollups of the rows it stored, so the
@@ -16,25 +16,15 @@ import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const base = Date.UTC(2026, 10, 23, 9, 55, 30);
 
-function telemetry(deviceId: string, from: number, to: number): IngestItem {
-  const readings = [];
-  for (let seq = from; seq <= to; seq++) {
-    const values = { temperature: 15 + (seq % 70) / 7, humidity: 30 + (seq % 60), pressure: 1000.25 + seq };
-    readings.push({ seq, measuredMs: base + seq * 1000, values, derived: derivedOf(values) });
-  }
-  return {
-    deviceId,
-    kind: 'telemetry',
-    receivedAt: Date.now(),
-    retained: false,
-    bytes: 10,
-    logPayload: Buffer.alloc(0),
-    readings,
-    rejected: [],
-    registry: [],
-    acks: true,
-  };
-}
+const telemetry = (deviceId: string, from: number, to: number): IngestItem =>
+  telemetryRange(deviceId, from, to, {
+    baseMs: base,
+    values: (seq) => ({
+      temperature: 15 + (seq % 70) / 7,
+      humidity: 30 + (seq % 60),
+      pressure: 1000.25 + seq,
+    }),
+  });
 
 let db: MariaDbServer;
 let pool: Pool;

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GaleraCluster } from '@sensorfleet/tools/harness';
 import { BatchWriter, type BatchResult } from '../src/ingest/batch-writer.js';
 import type { IngestItem } from '../src/ingest/ingest-item.js';
-import { derivedOf } from '../src/intake/message-intake.js';
 import { foldOnce, pendingBatches } from '../src/fold/fold-writer.js';
 import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
+import { telemetryRange } from './support/items.js';
 
 /**
  * Two receivers writing through DIFFERENT Galera nodes (what happens for a moment when one replica failed
@@ -18,25 +18,8 @@ import { ROLLUP_CHECK_SQL } from './support/receiver-rig.js';
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const base = Date.UTC(2026, 10, 23, 9, 58, 0);
 
-function telemetry(deviceId: string, from: number, to: number): IngestItem {
-  const readings = [];
-  for (let seq = from; seq <= to; seq++) {
-    const values = { temperature: 15 + (seq % 70) / 7, humidity: 30 + (seq % 60) };
-    readings.push({ seq, measuredMs: base + seq * 1000, values, derived: derivedOf(values) });
-  }
-  return {
-    deviceId,
-    kind: 'telemetry',
-    receivedAt: Date.now(),
-    retained: false,
-    bytes: 10,
-    logPayload: Buffer.alloc(0),
-    readings,
-    rejected: [],
-    registry: [],
-    acks: true,
-  };
-}
+const telemetry = (deviceId: string, from: number, to: number): IngestItem =>
+  telemetryRange(deviceId, from, to, { baseMs: base });
 
 let cluster: GaleraCluster;
 let pools: Pool[] = [];

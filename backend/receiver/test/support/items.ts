@@ -1,4 +1,5 @@
 import type { IncomingReading, IngestItem } from '../../src/ingest/ingest-item.js';
+import { derivedOf } from '../../src/intake/message-intake.js';
 
 /** A minimal IngestItem for pure tests; override what the test is about. */
 export function item(over: Partial<IngestItem> = {}): IngestItem {
@@ -25,4 +26,29 @@ export function reading(seq: number, over: Partial<IncomingReading> = {}): Incom
     derived: {},
     ...over,
   };
+}
+
+/**
+ * A telemetry message of seqs `from`..`to`, one second apart from `baseMs` (+ `shiftMs`), with the derived
+ * values the intake adds: what the writer tests store and audit.
+ */
+export function telemetryRange(
+  deviceId: string,
+  from: number,
+  to: number,
+  opts: { baseMs: number; shiftMs?: number; values?: (seq: number) => Record<string, number> },
+): IngestItem {
+  const valuesOf =
+    opts.values ?? ((seq) => ({ temperature: 15 + (seq % 70) / 7, humidity: 30 + (seq % 60) }));
+  const readings: IncomingReading[] = [];
+  for (let seq = from; seq <= to; seq++) {
+    const values = valuesOf(seq);
+    readings.push({
+      seq,
+      measuredMs: opts.baseMs + seq * 1000 + (opts.shiftMs ?? 0),
+      values,
+      derived: derivedOf(values),
+    });
+  }
+  return item({ deviceId, receivedAt: Date.now(), bytes: 10, logPayload: Buffer.alloc(0), readings });
 }
