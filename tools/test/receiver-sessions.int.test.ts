@@ -190,8 +190,10 @@ describe('receiver sessions', () => {
     await expect004ExactlyOnce(r, compat);
   }, 180_000);
 
-  it('after each of four broker kills, new readings are stored and the backlog is back within 10 s (default settings)', async () => {
-    // Devices with the shipped settings: reconnect after 2–4 s, resend unacked readings after 30 s.
+  it('after each of four broker kills, new readings are stored and the backlog is back within 14 s of the kill (default settings)', async () => {
+    // Devices with the shipped settings: reconnect after 2–4 s, then 4–8 s, resend unacked readings after 30 s.
+    // A broker back within a second is met by the first attempt; one slow to start on a loaded machine by the
+    // second (6–12 s after the kill), so 14 s from the kill leaves 2 s for the backlog.
     rig = await ReceiverRig.start();
     const r = rig;
     fleet = await DeviceFleet.start(2, r.broker.url, { defaults: true });
@@ -204,6 +206,7 @@ describe('receiver sessions', () => {
       })
       .catch(() => undefined);
     const recoveries: number[] = [];
+    const downtimes: number[] = [];
     try {
       await sleep(6000);
       for (let fault = 0; fault < 4; fault++) {
@@ -219,16 +222,18 @@ describe('receiver sessions', () => {
         // receiver's presence can tell them to send it again before their 30 s ack timeout.
         const receiverLate = fault === 3;
         if (receiverLate) await r.receivers[0]!.kill();
+        const killed = Date.now();
         await r.broker.kill();
         await sleep(500);
         await r.broker.start();
         const up = Date.now();
+        downtimes.push(up - killed);
         const late = receiverLate ? sleep(4000).then(() => r.receivers[0]!.start()) : undefined;
         // Back to where it was, give or take half a second of production.
         await waitFor('delivery to resume', 20_000, async () => {
           return (await f.backlog()) <= before + perSecond / 2 && (await storedRows(r, f.ids)) > storedBefore;
         });
-        recoveries.push(Date.now() - up);
+        recoveries.push(Date.now() - killed);
         await late;
         await sleep(1000);
       }
@@ -237,8 +242,9 @@ describe('receiver sessions', () => {
       await producer;
     }
     process.stderr.write(
-      `[broker restarts] backlog back after ${recoveries.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s\n`,
+      `[broker restarts] broker down ${downtimes.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; ` +
+        `backlog back ${recoveries.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s after the kill\n`,
     );
-    expect(recoveries.every((ms) => ms <= 10_000)).toBe(true);
+    expect(recoveries.every((ms) => ms <= 14_000)).toBe(true);
   }, 180_000);
 });

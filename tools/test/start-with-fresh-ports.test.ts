@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServerStartError, startWithFreshPorts } from '../src/harness/managed-server.js';
+import { saysAddressInUse, ServerStartError, startWithFreshPorts } from '../src/harness/managed-server.js';
 
 const taken = () => new ServerStartError('node failed: eaddrinuse', 'rabbitmq-server', true);
 
@@ -35,5 +35,22 @@ describe('startWithFreshPorts (clusters whose ports are chosen before they start
       }),
     ).rejects.toThrow(/config error/);
     expect(calls).toBe(1);
+  });
+});
+
+describe('saysAddressInUse (which start-up failures are worth other ports)', () => {
+  it.each([
+    ['mosquitto', 'Error: Address already in use'],
+    ['node', 'listen EADDRINUSE: address already in use 127.0.0.1:4000'],
+    ['mariadb', "[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use"],
+    ['redis', 'Warning: Could not create server TCP listening socket 127.0.0.1:6390: bind: errno 98'],
+    ['rabbitmq (Erlang distribution port)', '{dist_port_already_used,25471,not_erlang,"localhost"}'],
+  ])('%s', (_server, output) => {
+    expect(saysAddressInUse(output)).toBe(true);
+  });
+
+  it('not other failures', () => {
+    expect(saysAddressInUse('unknown option --foo')).toBe(false);
+    expect(saysAddressInUse('Permission denied: /var/lib/mysql')).toBe(false);
   });
 });

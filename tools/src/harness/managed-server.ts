@@ -78,7 +78,13 @@ export async function startWithFreshPorts<T>(
 }
 
 const TAIL_LINES = 30;
-const ADDRESS_IN_USE = /address already in use|EADDRINUSE|errno:? ?98\b|error: ?98\b/i;
+// RabbitMQ reports its Erlang distribution port as `dist_port_already_used` (not the OS error's words).
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE|errno:? ?98\b|error: ?98\b|dist_port_already_used/i;
+
+/** Whether a server's start-up output says one of its ports was taken (so another port is worth a try). */
+export function saysAddressInUse(output: string): boolean {
+  return ADDRESS_IN_USE.test(output);
+}
 
 interface Run {
   child: ChildProcess;
@@ -372,7 +378,7 @@ export abstract class ManagedServer {
       }
       const message = `${this.kind} on ${this.host}:${this.port} failed to start: ${reason}\ncommand: ${cmd}\n${sections.join('\n')}`;
       this.emit(`failed to start: ${reason}`);
-      throw new ServerStartError(message, cmd, ADDRESS_IN_USE.test(text));
+      throw new ServerStartError(message, cmd, saysAddressInUse(text));
     };
 
     const deadline = Date.now() + this.startTimeoutMs;
