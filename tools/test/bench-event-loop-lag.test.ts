@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventLoopLagP99Seconds } from '../src/bench/event-loop-lag.js';
 import { readRunQueueWaitSeconds } from '../src/bench/proc-sampler.js';
-import { deviceNiceFromEnv } from '../src/bench/system-bench.js';
+import { bulkNiceFromEnv, deviceNiceFromEnv } from '../src/bench/system-bench.js';
 
 describe('eventLoopLagP99Seconds', () => {
   it('reads the p99 gauge of a prefixed prom-client exposition', () => {
@@ -39,5 +39,17 @@ describe('deviceNiceFromEnv', () => {
   it('names the variable for a value out of range', () => {
     for (const bad of ['-1', '20', 'low', '2.5'])
       expect(() => deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: bad })).toThrow(/BENCH_SYSTEM_DEVICE_NICE/);
+  });
+});
+
+describe('bulkNiceFromEnv', () => {
+  it('defaults to 0 (equal priority) and takes 0–19', () => {
+    expect(bulkNiceFromEnv({})).toBe(0);
+    expect(bulkNiceFromEnv({ BENCH_SYSTEM_BULK_NICE: '6' })).toBe(6);
+  });
+
+  it('names the variable for a value out of range', () => {
+    for (const bad of ['-1', '20', 'high'])
+      expect(() => bulkNiceFromEnv({ BENCH_SYSTEM_BULK_NICE: bad })).toThrow(/BENCH_SYSTEM_BULK_NICE/);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { machineBasics, writeBenchJson } from './bench-output.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -151,6 +151,36 @@ export function deviceNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number 
   if (!Number.isInteger(n) || n < 0 || n > 19)
     throw new Error(`BENCH_SYSTEM_DEVICE_NICE must be an integer 0–19 (got ${raw})`);
   return n;
+}
+
+/**
+ * BENCH_SYSTEM_BULK_NICE: the niceness (0–19) given to the backend's bulk path, the receivers and MariaDB
+ * (every thread), for the whole run, as `cpu_shares` below the broker's and web admin's would in a
+ * deployment: the live path (device → broker → web admin → browser) goes first, a backlog's storing takes
+ * what is left. Default 0 (equal priority).
+ */
+export function bulkNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['BENCH_SYSTEM_BULK_NICE'];
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 19)
+    throw new Error(`BENCH_SYSTEM_BULK_NICE must be an integer 0–19 (got ${raw})`);
+  return n;
+}
+
+/**
+ * Sets the niceness of every thread of a process (Linux niceness is per thread: MariaDB's connection threads
+ * would keep theirs if only its main thread were set). False when one was refused.
+ */
+function reniceAllThreads(pid: number | undefined, nice: number): boolean {
+  if (pid === undefined) return true;
+  let tids: number[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    tids = [pid];
+  }
+  return tids.every((tid) => renice(tid, nice));
 }
 
 /**
@@ -493,6 +523,14 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       apart: REAL_DEVICE,
     });
     await tap.start();
+    const bulkNice = bulkNiceFromEnv();
+    let bulkNiced = true;
+    if (bulkNice) {
+      for (const pid of [db.pid, ...receivers.map((r) => r.pid)]) {
+        if (!reniceAllThreads(pid, bulkNice)) bulkNiced = false;
+      }
+      log(`  receivers and MariaDB at niceness ${bulkNice}${bulkNiced ? '' : ' (refused for some threads)'}`);
+    }
     log(`  ${sizes.clients} web clients subscribed; ${sizes.warmupS} s warm-up`);
     await sleep(sizes.warmupS * 1000);
 
@@ -933,6 +971,9 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         receivers: receivers.length,
         broker: 'SecuredBroker: the shipped mosquitto.conf, an account per service and device, ACLs',
         device_side_nice: deviceNice,
+        // The receivers' and MariaDB's niceness (BENCH_SYSTEM_BULK_NICE); false in bulk_niced: refused.
+        bulk_nice: bulkNice,
+        bulk_niced: bulkNiced,
       },
       // p99 of each service's event-loop delay per scrape (1 s), median and max over the phase.
       event_loop_lag: {
