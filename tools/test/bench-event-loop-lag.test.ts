@@ -30,14 +30,15 @@ describe('readRunQueueWaitSeconds', () => {
 });
 
 describe('deviceNiceFromEnv', () => {
-  it('defaults to 10 and takes 0–19', () => {
+  it('defaults to 10 and takes −20–19 (negative: the stand-ins ahead of the backend)', () => {
     expect(deviceNiceFromEnv({})).toBe(10);
+    expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '-5' })).toBe(-5);
     expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '0' })).toBe(0);
     expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '10' })).toBe(10);
   });
 
   it('names the variable for a value out of range', () => {
-    for (const bad of ['-1', '20', 'low', '2.5'])
+    for (const bad of ['-21', '20', 'low', '2.5'])
       expect(() => deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: bad })).toThrow(/BENCH_SYSTEM_DEVICE_NICE/);
   });
 });

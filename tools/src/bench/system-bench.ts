@@ -31,6 +31,7 @@ import { mariadbArgsFromEnv, performanceSchemaOn, phaseFigures, snapshotMariaDb 
 import { TelemetryTap } from './telemetry-tap.js';
 import { ProcSampler, readCpuSeconds, type ProcUsage } from './proc-sampler.js';
 import { EventLoopLagScraper } from './event-loop-lag.js';
+import { pressurePercent, readPressureTotals } from './pressure-stall.js';
 import { rawBatchInsert, rawMultiRowInsert, type RawResult } from './raw-insert.js';
 import {
   addHistograms,
@@ -139,17 +140,31 @@ const envSize = (name: string, fallback: number): number => {
 };
 
 /**
- * BENCH_SYSTEM_DEVICE_NICE: the niceness (0–19) given to the device-side stand-ins (fleet simulator and
+ * BENCH_SYSTEM_DEVICE_NICE: the niceness (−20–19) given to the device-side stand-ins (fleet simulator and
  * its Redis, the backlog mqtthandlers and their Redis, the real device's services and Redis). In
  * production each of them is a separate machine; on this machine they compete with the backend for the
- * same cores. Default 10; 0: equal priority throughout (the niced phases are left out).
+ * same cores. Default 10; 0: equal priority throughout (the niced phases are left out); below 0 (root or
+ * CAP_SYS_NICE): the stand-ins ahead of the backend.
  */
 export function deviceNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env['BENCH_SYSTEM_DEVICE_NICE'];
   if (raw === undefined || raw === '') return 10;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 19)
-    throw new Error(`BENCH_SYSTEM_DEVICE_NICE must be an integer 0–19 (got ${raw})`);
+  if (!Number.isInteger(n) || n < -20 || n > 19)
+    throw new Error(`BENCH_SYSTEM_DEVICE_NICE must be an integer −20–19 (got ${raw})`);
+  return n;
+}
+
+/**
+ * BENCH_SYSTEM_FLEET_PROCESSES: how many fleet simulator processes share the live devices (default 1). On a
+ * fleet every device has its own CPU; one process runs all 1,000 device links on one event loop.
+ */
+export function fleetProcessesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['BENCH_SYSTEM_FLEET_PROCESSES'];
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16)
+    throw new Error(`BENCH_SYSTEM_FLEET_PROCESSES must be an integer 1–16 (got ${raw})`);
   return n;
 }
 
@@ -465,37 +480,49 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     redisClients.push(deviceRedisClient);
     const deviceOutbox = new OutboxStore(deviceRedisClient, 'sf:');
 
-    // The fleet simulator, its own process as `npm run fleet` runs it.
+    // The fleet simulator, its own process(es) as `npm run fleet` runs it; one Redis for all of them.
     const fleetRedis = track(await RedisServer.start());
-    const credentials = path.join(work, 'fleet-credentials.json');
-    writeFileSync(
-      credentials,
-      JSON.stringify(fleetIds.map((id) => ({ id, username: id, password: passwords.get(id) }))),
-      { mode: 0o600 },
-    );
-    const fleet = track(
-      await FleetProcess.start({
-        args: [
-          '--url',
-          secured.deviceUrl,
-          '--credentials',
-          credentials,
-          '--redis',
-          fleetRedis.url,
-          '--rate',
-          '1',
-          '--batch-wait',
-          String(DEVICE_BATCH_WAIT_MS),
-        ],
-        env: { LOG_LEVEL: logLevel, ...profiled('fleet') },
-      }),
-    );
+    const fleetProcesses = fleetProcessesFromEnv();
+    const fleetLabel = (k: number) => (fleetProcesses === 1 ? 'fleet' : `fleet-${k + 1}`);
+    const fleets: FleetProcess[] = [];
+    for (let k = 0; k < fleetProcesses; k++) {
+      const ids = fleetIds.filter((_, i) => i % fleetProcesses === k);
+      const credentials = path.join(work, `${fleetLabel(k)}-credentials.json`);
+      writeFileSync(
+        credentials,
+        JSON.stringify(ids.map((id) => ({ id, username: id, password: passwords.get(id) }))),
+        { mode: 0o600 },
+      );
+      fleets.push(
+        track(
+          await FleetProcess.start({
+            args: [
+              '--url',
+              secured.deviceUrl,
+              '--credentials',
+              credentials,
+              '--redis',
+              fleetRedis.url,
+              '--rate',
+              '1',
+              '--batch-wait',
+              String(DEVICE_BATCH_WAIT_MS),
+            ],
+            env: { LOG_LEVEL: logLevel, ...profiled(fleetLabel(k)) },
+          }),
+        ),
+      );
+    }
     await waitFor(`${sizes.devices} fleet devices to connect`, 180_000, async () => {
-      const r = await httpGet(fleet.healthUrl).catch(() => undefined);
-      if (!r) return false;
-      const detail = (JSON.parse(r.body) as { checks?: { fleet?: { detail?: { connected?: number } } } })
-        .checks?.fleet?.detail;
-      return detail?.connected === sizes.devices;
+      let connected = 0;
+      for (const fleet of fleets) {
+        const r = await httpGet(fleet.healthUrl).catch(() => undefined);
+        if (!r) return false;
+        const detail = (JSON.parse(r.body) as { checks?: { fleet?: { detail?: { connected?: number } } } })
+          .checks?.fleet?.detail;
+        connected += detail?.connected ?? 0;
+      }
+      return connected === sizes.devices;
     });
 
     // The backlog devices: outboxes filled through the real OutboxStore before their mqtthandlers start.
@@ -538,7 +565,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     // runs them niced, its second half at equal priority; after the drain, equal priority first, then niced.
     const deviceNice = deviceNiceFromEnv();
     const standInPids = (): (number | undefined)[] => [
-      fleet.pid,
+      ...fleets.map((f) => f.pid),
       fleetRedis.pid,
       deviceSensor.pid,
       deviceMqtthandler.pid,
@@ -558,7 +585,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       'receiver-1': receivers[0]!.pid,
       'receiver-2': receivers[1]!.pid,
       webadmin: webadmin.pid,
-      fleet: fleet.pid,
+      ...Object.fromEntries(fleets.map((f, k) => [fleetLabel(k), f.pid])),
       'fleet-redis': fleetRedis.pid,
       'device-sensor': deviceSensor.pid,
       'device-mqtthandler': deviceMqtthandler.pid,
@@ -594,7 +621,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       'receiver-1': receivers[0]!.port,
       'receiver-2': receivers[1]!.port,
       webadmin: webadmin.port,
-      fleet: fleet.port,
+      ...Object.fromEntries(fleets.map((f, k) => [fleetLabel(k), f.port])),
       'device-mqtthandler': deviceMqtthandler.port,
     });
     // Per half of the drain (stand-ins niced, then equal priority): CPU, run-queue wait, event-loop delay.
@@ -624,6 +651,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     backlogHandlersStarted.push(...backlogHandlers);
     await sleep(BACKLOG_SETTLE_MS); // their start-up's CPU (module loading, first compiles) is behind them
     const loadBefore = os.loadavg()[0]!;
+    const pressureAtDrain = readPressureTotals();
     setStandInPriority(deviceNice);
     const drainStart = Date.now();
     drainSampler.start();
@@ -660,6 +688,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
       100,
     );
     const drainEnd = Date.now();
+    const pressureDrain = pressurePercent(pressureAtDrain, readPressureTotals(), drainEnd - drainStart);
     const drainUsage = drainSampler.stop();
     const secondHalf = { usage: secondHalfSampler.stop(), lag: secondHalfLag.stop() };
     const backlogUsage = backlogSampler.stop();
@@ -691,10 +720,12 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const afterLag = new EventLoopLagScraper(servicePorts());
     const dbBeforeAfter = await snapshotMariaDb(db, digestsOn);
     const afterStart = Date.now();
+    const pressureAtAfter = readPressureTotals();
     afterSampler.start();
     afterLag.start();
     await sleep(sizes.afterS * 1000);
     const afterEnd = Date.now();
+    const pressureAfter = pressurePercent(pressureAtAfter, readPressureTotals(), afterEnd - afterStart);
     const loadAfter = os.loadavg()[0]!;
     const afterUsage = afterSampler.stop();
     const afterLagFigures = afterLag.stop();
@@ -785,7 +816,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     await stopServer(wireHandler);
 
     // Stop the load; everything below reads what was stored.
-    for (const s of [fleet, deviceSensor, deviceButton, deviceMqtthandler]) await stopServer(s);
+    for (const s of [...fleets, deviceSensor, deviceButton, deviceMqtthandler]) await stopServer(s);
     const pool = createPool(databaseUrl, { connectionLimit: 2 });
     let committed: Record<PhaseName, LatencySummary>;
     let committedTimeline: LatencySummary[] = [];
@@ -971,6 +1002,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         receivers: receivers.length,
         broker: 'SecuredBroker: the shipped mosquitto.conf, an account per service and device, ACLs',
         device_side_nice: deviceNice,
+        fleet_processes: fleetProcesses,
         // The receivers' and MariaDB's niceness (BENCH_SYSTEM_BULK_NICE); false in bulk_niced: refused.
         bulk_nice: bulkNice,
         bulk_niced: bulkNiced,
@@ -1085,6 +1117,8 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         // Everything shares these cores, with whatever else runs on the machine: the 1-minute load average
         // before the drain and at the end of the live phase (the bench's own processes included).
         load_average_1m: { before_drain: round(loadBefore, 2), after_live: round(loadAfter, 2) },
+        // Linux pressure stall information: % of the wall time some task waited for a CPU, I/O or memory.
+        pressure_some_percent: { during_drain: pressureDrain, after_drain: pressureAfter },
         quick,
       },
       date: new Date().toISOString(),
@@ -1133,7 +1167,11 @@ export function formatSystemBench(r: SystemResult): string {
     processes: Record<string, Record<string, number | null>>;
     wire: Record<string, string | number | null>[];
     date: string;
-    machine: { cores: number; load_average_1m: { before_drain: number; after_live: number } };
+    machine: {
+      cores: number;
+      load_average_1m: { before_drain: number; after_live: number };
+      pressure_some_percent?: { during_drain: { cpu?: number; io?: number } };
+    };
     after_drain_cost: { live_readings: number; cpu_s_per_1000_live_readings: Record<string, number> };
   };
   const n = (v: unknown, d = 0) => fmt(typeof v === 'number' ? v : NaN, d);
@@ -1199,7 +1237,10 @@ export function formatSystemBench(r: SystemResult): string {
   );
   const d = x.drain;
   return [
-    `\nSystem, ${x.date} — ${x.machine.cores} shared cores, load average ${x.machine.load_average_1m.before_drain} before the drain, ${x.machine.load_average_1m.after_live} after`,
+    `\nSystem, ${x.date} — ${x.machine.cores} shared cores, load average ${x.machine.load_average_1m.before_drain} before the drain, ${x.machine.load_average_1m.after_live} after` +
+      (x.machine.pressure_some_percent?.during_drain.cpu === undefined
+        ? ''
+        : `; a task waiting for a CPU ${x.machine.pressure_some_percent.during_drain.cpu} % of the drain, for I/O ${x.machine.pressure_some_percent.during_drain.io ?? '–'} %`),
     `drain: ${n(d['readings'])} readings (${n(d['rows'])} rows) in ${n(d['seconds'], 1)} s = ${n(d['rows_per_s'])} rows/s; ` +
       `raw insert of the same rows ${n(d['raw_seconds'], 2)} s (${n(d['raw_rows_per_s'])} rows/s): drain takes ${n(d['drain_time_vs_raw'], 2)}× the raw time; ` +
       `receiver commit p50/p99 ${n(d['commit_p50_ms'], 1)} / ${n(d['commit_p99_ms'], 1)} ms; ` +
