@@ -128,6 +128,14 @@ async function storedRows(rig: ReceiverRig, ids: string[]): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+async function lastStoredSeqs(rig: ReceiverRig, ids: string[]): Promise<Map<string, number>> {
+  const rows = await rig.query<{ device_id: string; s: number }>(
+    `SELECT device_id, MAX(seq) AS s FROM readings WHERE device_id IN (${ids.map(() => '?').join(',')}) GROUP BY device_id`,
+    ids,
+  );
+  return new Map(rows.map((row) => [row.device_id, Number(row.s)]));
+}
+
 describe('receiver sessions', () => {
   let rig: ReceiverRig | undefined;
   let compat: Compat004Fleet | undefined;
@@ -216,7 +224,6 @@ describe('receiver sessions', () => {
           await sleep(200);
         }
         const before = Math.max(...samples);
-        const storedBefore = await storedRows(r, f.ids);
         // The last time the receiver dies with the broker and is back only after the devices: what they
         // send meanwhile meets no subscriber (the restarted broker has no sessions), so only the
         // receiver's presence can tell them to send it again before their 30 s ack timeout.
@@ -228,10 +235,15 @@ describe('receiver sessions', () => {
         await r.broker.start();
         const up = Date.now();
         downtimes.push(up - killed);
+        // Readings appended once the broker is back: each device's must reach MariaDB, which only a delivery
+        // through the new broker can do (rows already in flight before the kill do not count).
+        const seqsAtUp = await Promise.all(f.outboxes.map((o) => o.lastSeq()));
         const late = receiverLate ? sleep(4000).then(() => r.receivers[0]!.start()) : undefined;
-        // Back to where it was, give or take half a second of production.
+        // Back to where it was, give or take half a second of production, and delivering again.
         await waitFor('delivery to resume', 20_000, async () => {
-          return (await f.backlog()) <= before + perSecond / 2 && (await storedRows(r, f.ids)) > storedBefore;
+          if ((await f.backlog()) > before + perSecond / 2) return false;
+          const stored = await lastStoredSeqs(r, f.ids);
+          return f.ids.every((id, i) => (stored.get(id) ?? 0) > seqsAtUp[i]!);
         });
         recoveries.push(Date.now() - killed);
         await late;
