@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventLoopLagP99Seconds } from '../src/bench/event-loop-lag.js';
 import { readRunQueueWaitSeconds } from '../src/bench/proc-sampler.js';
-import { bulkNiceFromEnv, deviceNiceFromEnv } from '../src/bench/system-bench.js';
+import { bulkNiceFromEnv, deviceNiceFromEnv, fleetProcessesFromEnv } from '../src/bench/system-bench.js';
 
 describe('eventLoopLagP99Seconds', () => {
   it('reads the p99 gauge of a prefixed prom-client exposition', () => {
@@ -52,5 +52,19 @@ describe('bulkNiceFromEnv', () => {
   it('names the variable for a value out of range', () => {
     for (const bad of ['-1', '20', 'high'])
       expect(() => bulkNiceFromEnv({ BENCH_SYSTEM_BULK_NICE: bad })).toThrow(/BENCH_SYSTEM_BULK_NICE/);
+  });
+});
+
+describe('fleetProcessesFromEnv', () => {
+  it('defaults to one process and takes 1–16', () => {
+    expect(fleetProcessesFromEnv({})).toBe(1);
+    expect(fleetProcessesFromEnv({ BENCH_SYSTEM_FLEET_PROCESSES: '4' })).toBe(4);
+  });
+
+  it('names the variable for a value out of range', () => {
+    for (const bad of ['0', '17', 'many'])
+      expect(() => fleetProcessesFromEnv({ BENCH_SYSTEM_FLEET_PROCESSES: bad })).toThrow(
+        /BENCH_SYSTEM_FLEET_PROCESSES/,
+      );
   });
 });

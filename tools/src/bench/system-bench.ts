@@ -131,13 +131,26 @@ const DEVICE_BATCH_WAIT_MS = 200;
 const isLive = (deviceId: string): boolean =>
   !deviceId.startsWith(BACKLOG_PREFIX) && deviceId !== WIRE_DEVICE;
 
-const envSize = (name: string, fallback: number): number => {
-  const raw = process.env[name];
+/** An integer setting within [min, max]; unset or empty gives the fallback, anything else names the variable. */
+function intFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `${min}–${max}`;
+    throw new Error(`${name} must be an integer ${range} (got ${raw})`);
+  }
   return n;
-};
+}
+
+const envSize = (name: string, fallback: number): number =>
+  intFromEnv(process.env, name, fallback, 1, Number.MAX_SAFE_INTEGER);
 
 /**
  * BENCH_SYSTEM_DEVICE_NICE: the niceness (−20–19) given to the device-side stand-ins (fleet simulator and
@@ -147,12 +160,7 @@ const envSize = (name: string, fallback: number): number => {
  * CAP_SYS_NICE): the stand-ins ahead of the backend.
  */
 export function deviceNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env['BENCH_SYSTEM_DEVICE_NICE'];
-  if (raw === undefined || raw === '') return 10;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < -20 || n > 19)
-    throw new Error(`BENCH_SYSTEM_DEVICE_NICE must be an integer −20–19 (got ${raw})`);
-  return n;
+  return intFromEnv(env, 'BENCH_SYSTEM_DEVICE_NICE', 10, -20, 19);
 }
 
 /**
@@ -160,12 +168,7 @@ export function deviceNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number 
  * fleet every device has its own CPU; one process runs all 1,000 device links on one event loop.
  */
 export function fleetProcessesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env['BENCH_SYSTEM_FLEET_PROCESSES'];
-  if (raw === undefined || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 16)
-    throw new Error(`BENCH_SYSTEM_FLEET_PROCESSES must be an integer 1–16 (got ${raw})`);
-  return n;
+  return intFromEnv(env, 'BENCH_SYSTEM_FLEET_PROCESSES', 1, 1, 16);
 }
 
 /**
@@ -175,12 +178,7 @@ export function fleetProcessesFromEnv(env: NodeJS.ProcessEnv = process.env): num
  * what is left. Default 0 (equal priority).
  */
 export function bulkNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env['BENCH_SYSTEM_BULK_NICE'];
-  if (raw === undefined || raw === '') return 0;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 19)
-    throw new Error(`BENCH_SYSTEM_BULK_NICE must be an integer 0–19 (got ${raw})`);
-  return n;
+  return intFromEnv(env, 'BENCH_SYSTEM_BULK_NICE', 0, 0, 19);
 }
 
 /**
