@@ -33,6 +33,13 @@ export interface ForwarderStore {
    * (it may reach the backend) instead of counting it.
    */
   readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]>;
+  /**
+   * readRange, and in the same step what the forwarder checks around each send: the seq counter (a
+   * counter below a seq already seen means Redis lost writes) and whether any dropped-reading stub waits
+   * in the probe sets. A live send is then one round trip, not three (a 1 Hz device made the counter
+   * check and the probe look for nearly every reading).
+   */
+  readForSend(afterSeq: number, toSeq: number | '+', count: number): Promise<ReadForSend>;
   lastSeq(): Promise<number>;
   /**
    * Deletes the readings whose seq and ts both still match. `changed`: seqs that now hold a different
@@ -64,6 +71,14 @@ export interface ForwarderStore {
    * ts still match) to a new seq above it, unchanged.
    */
   renumber(readings: readonly SentReading[], highestSeq: number): Promise<Renumbered[]>;
+}
+
+export interface ReadForSend {
+  readings: Reading[];
+  /** The seq counter when the readings were read. */
+  lastSeq: number;
+  /** Whether the unconfirmed-drop or re-check set holds any stub (a probe look may find something). */
+  dropsPending: boolean;
 }
 
 export interface ProbeCandidates {
@@ -451,8 +466,13 @@ export class Forwarder {
    * unconfirmed ones): when there are any, and the last probe was answered or has waited longer than the
    * ack timeout. Readings still in flight are left out: their own ack settles them.
    */
-  private async probeDue(now: number): Promise<SentReading[] | undefined> {
+  private async probeDue(now: number, dropsPending: boolean): Promise<SentReading[] | undefined> {
     if (this.probe && now - this.probe.sentAt <= this.deps.ackTimeoutMs) return undefined;
+    // Both sets empty (the read just said so): a look would find nothing, and a live send need not wait.
+    if (!dropsPending) {
+      this.probe = undefined;
+      return undefined;
+    }
     if (!this.probe && now < this.nextProbeLook) return undefined;
     const { store, ackTimeoutMs } = this.deps;
     const { rechecks, unconfirmed } = await store.probeCandidates(this.wallNow(), ackTimeoutMs, PROBE_MAX);
@@ -478,21 +498,15 @@ export class Forwarder {
     const { link, store } = this.deps;
     if (!link.connected || !this.sessionReady) return;
     const epoch = this.epoch;
-    if (now() - this.lastRollbackCheck >= ROLLBACK_CHECK_MS) {
+    // Every read brings the seq counter along; only a pump with nothing to read asks for it on its own.
+    if (
+      now() - this.lastRollbackCheck >= ROLLBACK_CHECK_MS &&
+      this.scheduler.next(now()) === undefined
+    ) {
       this.lastRollbackCheck = now();
       const lastSeq = await store.lastSeq();
       if (epoch !== this.epoch) return;
-      if (lastSeq < this.scheduler.highestSeen) {
-        // Readings appended from now on reuse seqs the live cursor has passed: start over from the outbox.
-        this.deps.metrics.seqRollbacks();
-        this.deps.log.error(
-          { lastSeq, highestSeen: this.scheduler.highestSeen },
-          'outbox seq counter went back (Redis restarted without its last writes); replaying the outbox',
-        );
-        this.epoch++;
-        this.scheduler.reset(lastSeq, true);
-        return this.pump();
-      }
+      if (this.rolledBack(lastSeq)) return this.pump();
     }
     if (this.scheduler.timedOut(now())) {
       this.deps.metrics.resends();
@@ -504,19 +518,25 @@ export class Forwarder {
     }
     let published = false;
     let caughtUp = false;
+    let dropsPending = false;
     // Bounded rounds per pump keep one pump short; the timer and acks call it again.
     for (let round = 0; round < 50 && link.connected && this.active && epoch === this.epoch; round++) {
       const req = this.scheduler.next(now());
       if (!req) break;
-      const readings: Reading[] = await store.readRange(req.afterSeq, req.toSeq, req.count);
+      const read = await store.readForSend(req.afterSeq, req.toSeq, req.count);
       if (epoch !== this.epoch) break;
+      this.lastRollbackCheck = now();
+      // Read in the same step as the counter: after a rollback these may be readings that reuse seqs.
+      if (this.rolledBack(read.lastSeq)) return this.pump();
+      dropsPending = read.dropsPending;
+      const { readings } = read;
       this.scheduler.sent(req, readings, now());
       if (!readings.length) {
         if (req.kind === 'live') caughtUp = true;
         continue;
       }
       published = true;
-      this.publish(readings, await this.probeDue(now()));
+      this.publish(readings, await this.probeDue(now(), dropsPending));
     }
     // Nothing new to send (measuring stopped, backlog done): a due probe goes on its own, or stubs would
     // wait for the next reading however long that takes.
@@ -528,9 +548,25 @@ export class Forwarder {
       this.active &&
       epoch === this.epoch
     ) {
-      const probe = await this.probeDue(now());
+      const probe = await this.probeDue(now(), dropsPending);
       if (probe && epoch === this.epoch) this.publish([], probe);
     }
+  }
+
+  /**
+   * Whether the outbox's seq counter is below a seq already seen: readings appended from now on reuse
+   * seqs the live cursor has passed, so the scheduler starts over from the outbox (the caller pumps again).
+   */
+  private rolledBack(lastSeq: number): boolean {
+    if (lastSeq >= this.scheduler.highestSeen) return false;
+    this.deps.metrics.seqRollbacks();
+    this.deps.log.error(
+      { lastSeq, highestSeen: this.scheduler.highestSeen },
+      'outbox seq counter went back (Redis restarted without its last writes); replaying the outbox',
+    );
+    this.epoch++;
+    this.scheduler.reset(lastSeq, true);
+    return true;
   }
 
   private monotonicNow(): number {

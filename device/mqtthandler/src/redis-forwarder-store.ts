@@ -4,6 +4,7 @@ import type {
   ForwarderStore,
   ProbeCandidates,
   ProbeResult,
+  ReadForSend,
   RemoveSentResult,
   Renumbered,
 } from './forwarder.js';
@@ -66,7 +67,9 @@ return {removed, changed, gone}
 /**
  * Reads readings for sending and raises `sent:max` to the last seq read, in one step: a reading the bound
  * drops after this can only be one that may reach the backend, so the append script keeps it unconfirmed
- * instead of counting it. KEYS: outbox, sent:max. ARGV: start id, end id, count.
+ * instead of counting it. Returns the entries, the seq counter and how many stubs the two probe sets hold
+ * (ForwarderStore.readForSend). KEYS: outbox, sent:max, seq, dropped:recheck, dropped:unconfirmed.
+ * ARGV: start id, end id, count.
  */
 const READ_FOR_SEND = `
 local entries = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])
@@ -75,7 +78,8 @@ if last then
   local seq = tonumber(string.match(last[1], '^(%d+)'))
   if seq > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], seq) end
 end
-return entries
+local counter = tonumber(redis.call('GET', KEYS[3]) or '0')
+return { entries, counter, redis.call('ZCARD', KEYS[4]) + redis.call('ZCARD', KEYS[5]) }
 `;
 
 /**
@@ -161,8 +165,8 @@ return moved
 `;
 
 /**
- * What the next probe names, in one step (the forwarder looks once a second, and the sets are nearly
- * always empty: one command instead of a transaction and a read): counted drops whose re-check is due by
+ * What the next probe names, in one step (the forwarder looks only when a read found stubs in the sets,
+ * at most once a second): counted drops whose re-check is due by
  * ARGV[1] or further ahead than ARGV[2] (the clock stepped back), then unconfirmed drops, oldest first,
  * ARGV[3] stubs in all. Returns { rechecks, unconfirmed } as two lists of members.
  */
@@ -202,22 +206,30 @@ export class RedisForwarderStore implements ForwarderStore {
     if (!('sfRemoveSent' in redis)) {
       redis.defineCommand('sfRemoveSent', { numberOfKeys: 5, lua: REMOVE_SENT });
       redis.defineCommand('sfRenumber', { numberOfKeys: 3, lua: RENUMBER });
-      redis.defineCommand('sfReadForSend', { numberOfKeys: 2, lua: READ_FOR_SEND });
+      redis.defineCommand('sfReadForSend', { numberOfKeys: 5, lua: READ_FOR_SEND });
       redis.defineCommand('sfResolveProbe', { numberOfKeys: 4, lua: RESOLVE_PROBE });
       redis.defineCommand('sfProbeCandidates', { numberOfKeys: 2, lua: PROBE_CANDIDATES });
     }
   }
 
   async readRange(afterSeq: number, toSeq: number | '+', count: number): Promise<Reading[]> {
-    if (toSeq !== '+' && toSeq <= afterSeq) return [];
-    const entries = (await this.script('sfReadForSend')(
+    return (await this.readForSend(afterSeq, toSeq, count)).readings;
+  }
+
+  async readForSend(afterSeq: number, toSeq: number | '+', count: number): Promise<ReadForSend> {
+    // An empty range (end at or before the exclusive start) still goes to Redis: the counter and the probe
+    // sets are what the forwarder checks.
+    const [entries, counter, stubs] = (await this.script('sfReadForSend')(
       this.outbox.keys.outbox,
       this.outbox.keys.sentMax,
+      this.outbox.keys.seq,
+      this.outbox.keys.dropsRecheck,
+      this.outbox.keys.dropsUnconfirmed,
       `(${afterSeq}-0`,
-      toSeq === '+' ? '+' : `${toSeq}-0`,
+      toSeq === '+' ? '+' : `${Math.max(toSeq, afterSeq)}-0`,
       count,
-    )) as [string, string[]][];
-    return entries.map(([id, fields]) => {
+    )) as [[string, string[]][], number, number];
+    const readings = entries.map(([id, fields]) => {
       const f = new Map<string, string>();
       for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
       return {
@@ -226,6 +238,7 @@ export class RedisForwarderStore implements ForwarderStore {
         values: JSON.parse(f.get('v') ?? '{}') as SensorValues,
       };
     });
+    return { readings, lastSeq: Number(counter), dropsPending: Number(stubs) > 0 };
   }
 
   async probeCandidates(now: number, settleMs: number, max: number): Promise<ProbeCandidates> {

@@ -74,6 +74,25 @@ export function forwarderStoreContract(fixture: () => Promise<ForwarderStoreFixt
     expect(await f.append(ts(4), 4)).toBe(4);
   });
 
+  it('reads for sending together with the seq counter and whether a stub waits in the probe sets', async () => {
+    await appendN(4);
+    const read = await f.store.readForSend(1, 3, 10);
+    expect(read.readings.map((r) => r.seq)).toEqual([2, 3]);
+    expect(read).toMatchObject({ lastSeq: 4, dropsPending: false });
+    // An empty range still answers (a live read that finds nothing new), also one ending before its start.
+    const empty = { readings: [], lastSeq: 4, dropsPending: false };
+    expect(await f.store.readForSend(4, '+', 10)).toEqual(empty);
+    expect(await f.store.readForSend(3, 2, 10)).toEqual(empty);
+    await f.drop(2); // read for sending above: an unconfirmed drop
+    expect((await f.store.readForSend(4, '+', 10)).dropsPending).toBe(true);
+    await f.store.resolveProbe([], [{ seq: 2, ts: ts(2) }], DUE); // counted, waiting for its re-check
+    expect((await f.store.readForSend(4, '+', 10)).dropsPending).toBe(true);
+    await f.store.resolveProbe([], [{ seq: 2, ts: ts(2) }], DUE); // re-checked: settled for good
+    expect((await f.store.readForSend(4, '+', 10)).dropsPending).toBe(false);
+    await f.rollBackTo(1);
+    expect((await f.store.readForSend(0, '+', 10)).lastSeq).toBe(1);
+  });
+
   it('removes a sent reading only while seq and ts match, and counts seqs that hold another reading now', async () => {
     await appendN(5);
     await f.rollBackTo(2); // seqs 3..5 lost …

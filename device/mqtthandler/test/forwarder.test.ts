@@ -31,9 +31,10 @@ async function rig(
     inflightMax?: number;
     connect?: boolean;
     wallNow?: () => number;
+    store?: MemoryStore;
   } = {},
 ) {
-  const store = new MemoryStore();
+  const store = opts.store ?? new MemoryStore();
   for (let i = 1; i <= (opts.readings ?? 0); i++)
     store.append(`2026-11-23T10:00:${String(i % 60).padStart(2, '0')}.000Z`, i);
   const link = new FakeLink();
@@ -127,6 +128,40 @@ describe('Forwarder', () => {
     forwarder.onAppended(store.counter);
     await settle();
     expect(link.batches).toHaveLength(before + 1);
+  });
+
+  it('sends a live reading after one store read: the seq counter check and the probe look come with it', async () => {
+    class CountingStore extends MemoryStore {
+      readonly calls = { readForSend: 0, lastSeq: 0, probeCandidates: 0 };
+      override readForSend(...args: Parameters<MemoryStore['readForSend']>) {
+        this.calls.readForSend++;
+        return super.readForSend(...args);
+      }
+      override lastSeq() {
+        this.calls.lastSeq++;
+        return super.lastSeq();
+      }
+      override probeCandidates(...args: Parameters<MemoryStore['probeCandidates']>) {
+        this.calls.probeCandidates++;
+        return super.probeCandidates(...args);
+      }
+    }
+    const store = new CountingStore();
+    // A 1 Hz sensor's readings are further apart than the once-a-second counter check and probe look.
+    const { link, forwarder, ack } = await rig({ store, batchMaxWaitMs: 200 });
+    forwarder.setAppendHints(true);
+    await settle();
+    const before = { ...store.calls };
+    for (let i = 1; i <= 3; i++) {
+      await new Promise((r) => setTimeout(r, 1050));
+      forwarder.onAppended(store.append(`2026-11-23T10:02:0${i}.000Z`, i));
+      await settle();
+      await ack({ ranges: [[i, i]] });
+    }
+    expect(link.seqs).toEqual([1, 2, 3]);
+    expect(store.calls.lastSeq - before.lastSeq).toBe(0);
+    expect(store.calls.probeCandidates - before.probeCandidates).toBe(0);
+    expect(store.calls.readForSend - before.readForSend).toBeGreaterThanOrEqual(3);
   });
 
   it('ignores acks for seqs it did not send, or whose reading changed meanwhile', async () => {

@@ -3,6 +3,7 @@ import type {
   ForwarderStore,
   ProbeCandidates,
   ProbeResult,
+  ReadForSend,
   RemoveSentResult,
   Renumbered,
 } from '../../src/forwarder.js';
@@ -38,6 +39,11 @@ export class MemoryStore implements ForwarderStore {
       .slice(0, count);
     this.sentMax = Math.max(this.sentMax, read[read.length - 1]?.seq ?? 0);
     return read;
+  }
+  async readForSend(afterSeq: number, toSeq: number | '+', count: number): Promise<ReadForSend> {
+    const readings = await this.readRange(afterSeq, toSeq, count);
+    const dropsPending = this.unconfirmed.size + this.recheck.size > 0;
+    return { readings, lastSeq: this.counter, dropsPending };
   }
   async probeCandidates(now: number, settleMs: number, max: number): Promise<ProbeCandidates> {
     const rechecks = [...this.recheck]
