@@ -30,6 +30,9 @@ export interface MqttLinkOptions {
   onMessage: (topic: string, payload: Buffer, retained: boolean) => Promise<void>;
 }
 
+/** How long a stop waits for the broker to confirm the device's `online: false`. */
+const STOP_CONFIRM_MS = 2000;
+
 /**
  * The device's MQTT session: presence (retained `online`, `false` as last will), subscriptions to ack,
  * commands and the receivers' presence, and reconnects with exponential backoff + jitter (mqtt.js only
@@ -110,13 +113,27 @@ export class MqttLink {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const client = this.client;
     if (!client) return;
-    if (client.connected) {
-      // A clean disconnect suppresses the will, so say we are going offline ourselves.
-      await client
-        .publishAsync(topics.online(this.opts.deviceId), 'false', { qos: 1, retain: true })
-        .catch(() => {});
+    // A clean disconnect suppresses the will, so say we are going offline ourselves, but only wait for the
+    // broker's word so long: a link that died unnoticed (a partition) would hold the stop until the
+    // container is killed. Unconfirmed, the connection is dropped without a DISCONNECT and the will says it.
+    const confirmed = client.connected && (await this.publishOffline(client));
+    await client.endAsync(!confirmed).catch(() => {});
+  }
+
+  private async publishOffline(client: MqttClient): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const published = client
+      .publishAsync(topics.online(this.opts.deviceId), 'false', { qos: 1, retain: true })
+      .then(
+        () => true,
+        () => false,
+      );
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_CONFIRM_MS)));
+    try {
+      return await Promise.race([published, late]);
+    } finally {
+      clearTimeout(timer);
     }
-    await client.endAsync().catch(() => {});
   }
 
   /** `payload` is the serialised `{"v":1,"readings":[…]}` (serialised once by the forwarder). */

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { machineBasics, writeBenchJson } from './bench-output.js';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -8,6 +8,7 @@ import { createPool } from '@sensorfleet/mariadb';
 import { OutboxStore } from '@sensorfleet/shared';
 import { FleetProcess } from '../fleet/fleet-process.js';
 import { cpuProfileEnv } from './cpu-profile-env.js';
+import { autogroupEnabled, setCpuPriority } from './cpu-priority.js';
 import {
   freePort,
   harnessRoot,
@@ -179,35 +180,6 @@ export function fleetProcessesFromEnv(env: NodeJS.ProcessEnv = process.env): num
  */
 export function bulkNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return intFromEnv(env, 'BENCH_SYSTEM_BULK_NICE', 0, 0, 19);
-}
-
-/**
- * Sets the niceness of every thread of a process (Linux niceness is per thread: MariaDB's connection threads
- * would keep theirs if only its main thread were set). False when one was refused.
- */
-function reniceAllThreads(pid: number | undefined, nice: number): boolean {
-  if (pid === undefined) return true;
-  let tids: number[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`).map(Number);
-  } catch {
-    tids = [pid];
-  }
-  return tids.every((tid) => renice(tid, nice));
-}
-
-/**
- * Sets a process's niceness; false when that was refused (raising priority back to 0 needs root or
- * CAP_SYS_NICE). A process that is gone counts as done.
- */
-function renice(pid: number | undefined, nice: number): boolean {
-  if (pid === undefined) return true;
-  try {
-    os.setPriority(pid, nice);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 const PHASES = [
@@ -552,7 +524,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     let bulkNiced = true;
     if (bulkNice) {
       for (const pid of [db.pid, ...receivers.map((r) => r.pid)]) {
-        if (!reniceAllThreads(pid, bulkNice)) bulkNiced = false;
+        if (!setCpuPriority(pid, bulkNice)) bulkNiced = false;
       }
       log(`  receivers and MariaDB at niceness ${bulkNice}${bulkNiced ? '' : ' (refused for some threads)'}`);
     }
@@ -575,7 +547,7 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
     const backlogHandlersStarted: NodeService[] = [];
     let equalPriorityRestored = true;
     const setStandInPriority = (nice: number) => {
-      for (const pid of standInPids()) if (!renice(pid, nice)) equalPriorityRestored = false;
+      for (const pid of standInPids()) if (!setCpuPriority(pid, nice)) equalPriorityRestored = false;
     };
     const basePids: Record<string, number | undefined> = {
       mosquitto: secured.server.pid,
@@ -1117,6 +1089,8 @@ export async function runSystemBench(opts: SystemBenchOptions = {}): Promise<Rec
         load_average_1m: { before_drain: round(loadBefore, 2), after_live: round(loadAfter, 2) },
         // Linux pressure stall information: % of the wall time some task waited for a CPU, I/O or memory.
         pressure_some_percent: { during_drain: pressureDrain, after_drain: pressureAfter },
+        // Sessions scheduled as groups: the nicenesses above are set on each service's group too.
+        sched_autogroup: autogroupEnabled(),
         quick,
       },
       date: new Date().toISOString(),
