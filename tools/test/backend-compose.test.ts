@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { receiverEnv } from '@sensorfleet/receiver/config';
 import { findBinary } from '../src/harness/binaries.js';
+import { BULK_PATH_NICE, niceWeight } from '../src/harness/cpu-priority.js';
 import { REPO_ROOT } from '../src/harness/repo-root.js';
 import { contextFilter } from '../src/images/assemble.js';
 import { environmentOf, envProblems } from '../src/images/compose-rules.js';
@@ -23,6 +24,7 @@ type Service = {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
+  cpu_shares?: number;
 };
 const FILE = path.join(REPO_ROOT, 'docker-compose.backend.yml');
 
@@ -135,6 +137,14 @@ describe('docker-compose.backend.yml', () => {
       expect(webadmin[v], `webadmin ${v}`).toBeTruthy();
     }
     expect(webadmin).toMatchObject({ MQTT_USERNAME: 'webadmin', HTTP_PORT: '8080' });
+  });
+
+  it('puts the bulk path (receivers, MariaDB) behind the live path (broker, web admin) for the CPU', () => {
+    const shares = (name: string) => services[name]?.cpu_shares ?? 1024;
+    // The weight the system bench and the local stack run them at (niceness BULK_PATH_NICE).
+    expect(Math.abs(shares('receiver-1') - niceWeight(BULK_PATH_NICE))).toBeLessThanOrEqual(2);
+    for (const bulk of ['receiver-1', 'receiver-2', 'mariadb']) expect(shares(bulk)).toBe(shares('receiver-1'));
+    for (const live of ['mqttserver', 'webadmin']) expect(shares(live)).toBe(1024);
   });
 
   it('keeps the database, broker accounts/state/certs, Prometheus and Grafana state on named volumes', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventLoopLagP99Seconds } from '../src/bench/event-loop-lag.js';
 import { readRunQueueWaitSeconds } from '../src/bench/proc-sampler.js';
+import { BULK_PATH_NICE } from '../src/harness/cpu-priority.js';
 import { bulkNiceFromEnv, deviceNiceFromEnv, fleetProcessesFromEnv } from '../src/bench/system-bench.js';
 
 describe('eventLoopLagP99Seconds', () => {
@@ -30,8 +31,8 @@ describe('readRunQueueWaitSeconds', () => {
 });
 
 describe('deviceNiceFromEnv', () => {
-  it('defaults to 10 and takes −20–19 (negative: the stand-ins ahead of the backend)', () => {
-    expect(deviceNiceFromEnv({})).toBe(10);
+  it('defaults to 0 (equal priority) and takes −20–19 (negative: the stand-ins ahead of the backend)', () => {
+    expect(deviceNiceFromEnv({})).toBe(0);
     expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '-5' })).toBe(-5);
     expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '0' })).toBe(0);
     expect(deviceNiceFromEnv({ BENCH_SYSTEM_DEVICE_NICE: '10' })).toBe(10);
@@ -44,8 +45,9 @@ describe('deviceNiceFromEnv', () => {
 });
 
 describe('bulkNiceFromEnv', () => {
-  it('defaults to 0 (equal priority) and takes 0–19', () => {
-    expect(bulkNiceFromEnv({})).toBe(0);
+  it('defaults to the shipped bulk-path priority and takes 0–19 (0: equal priority)', () => {
+    expect(bulkNiceFromEnv({})).toBe(BULK_PATH_NICE);
+    expect(bulkNiceFromEnv({ BENCH_SYSTEM_BULK_NICE: '0' })).toBe(0);
     expect(bulkNiceFromEnv({ BENCH_SYSTEM_BULK_NICE: '6' })).toBe(6);
   });
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSystemBench } from '../src/bench/system-bench.js';
+import { BULK_PATH_NICE } from '../src/harness/cpu-priority.js';
 
 /**
  * The system benchmark at smoke size (20 live devices, one device replaying 1,000 readings, 3 web clients),
@@ -11,7 +12,10 @@ import { runSystemBench } from '../src/bench/system-bench.js';
  */
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'system-bench-test-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  delete process.env.BENCH_SYSTEM_DEVICE_NICE;
+});
 
 const get = (obj: unknown, dotted: string): unknown =>
   dotted.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
@@ -23,6 +27,8 @@ describe('system benchmark (BENCH_QUICK sizes)', () => {
     async () => {
       const outFile = path.join(dir, 'system.json');
       const lines: string[] = [];
+      // The niced phases run only when asked for (default 0: equal priority for the stand-ins).
+      process.env.BENCH_SYSTEM_DEVICE_NICE = '10';
       const result = await runSystemBench({
         quick: true,
         sizes: { devices: 20, backlogDevices: 1, backlogPerDevice: 1000, clients: 3, wireSingle: 200 },
@@ -56,9 +62,11 @@ describe('system benchmark (BENCH_QUICK sizes)', () => {
       for (const n of frames) expect(n).toBeGreaterThan(0);
       for (const kind of ['browser', 'committed'])
         expect(get(result, `latency.${kind}.after_drain.samples`)).toBeGreaterThan(0);
-      // The same live load with the device-side stand-ins niced (BENCH_SYSTEM_DEVICE_NICE, default 10),
-      // and back at equal priority afterwards.
+      // The same live load with the device-side stand-ins niced (BENCH_SYSTEM_DEVICE_NICE=10 above),
+      // and back at equal priority afterwards; the bulk path behind the live path all along, as shipped.
       expect(get(result, 'system.device_side_nice')).toBe(10);
+      expect(get(result, 'system.bulk_nice')).toBe(BULK_PATH_NICE);
+      expect(get(result, 'system.bulk_niced')).toBe(true);
       expect(get(result, 'latency.browser.after_drain_stand_ins_niced.samples')).toBeGreaterThan(0);
       expect(get(result, 'phases.equal_priority_restored')).toBe(true);
 

@@ -8,7 +8,7 @@ import { createPool } from '@sensorfleet/mariadb';
 import { OutboxStore } from '@sensorfleet/shared';
 import { FleetProcess } from '../fleet/fleet-process.js';
 import { cpuProfileEnv } from './cpu-profile-env.js';
-import { autogroupEnabled, setCpuPriority } from './cpu-priority.js';
+import { autogroupEnabled, BULK_PATH_NICE, setCpuPriority } from '../harness/cpu-priority.js';
 import {
   freePort,
   harnessRoot,
@@ -157,11 +157,12 @@ const envSize = (name: string, fallback: number): number =>
  * BENCH_SYSTEM_DEVICE_NICE: the niceness (−20–19) given to the device-side stand-ins (fleet simulator and
  * its Redis, the backlog mqtthandlers and their Redis, the real device's services and Redis). In
  * production each of them is a separate machine; on this machine they compete with the backend for the
- * same cores. Default 10; 0: equal priority throughout (the niced phases are left out); below 0 (root or
- * CAP_SYS_NICE): the stand-ins ahead of the backend.
+ * same cores. Default 0: equal priority throughout (the niced phases are left out; a niced fleet is not a
+ * fleet on machines of its own, its own readings just wait longer); above 0 the drain's first half and a
+ * phase after it run with the stand-ins behind the backend, below 0 (root or CAP_SYS_NICE) ahead of it.
  */
 export function deviceNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  return intFromEnv(env, 'BENCH_SYSTEM_DEVICE_NICE', 10, -20, 19);
+  return intFromEnv(env, 'BENCH_SYSTEM_DEVICE_NICE', 0, -20, 19);
 }
 
 /**
@@ -173,13 +174,13 @@ export function fleetProcessesFromEnv(env: NodeJS.ProcessEnv = process.env): num
 }
 
 /**
- * BENCH_SYSTEM_BULK_NICE: the niceness (0–19) given to the backend's bulk path, the receivers and MariaDB
- * (every thread), for the whole run, as `cpu_shares` below the broker's and web admin's would in a
- * deployment: the live path (device → broker → web admin → browser) goes first, a backlog's storing takes
- * what is left. Default 0 (equal priority).
+ * BENCH_SYSTEM_BULK_NICE: the niceness (0–19) of the backend's bulk path, the receivers and MariaDB, for the
+ * whole run. Default BULK_PATH_NICE, as shipped (their `cpu_shares` in docker-compose.backend.yml, the
+ * local stack): the live path (device → broker → web admin → browser) goes first, a backlog's storing
+ * takes what is left. 0: everything at equal priority.
  */
 export function bulkNiceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  return intFromEnv(env, 'BENCH_SYSTEM_BULK_NICE', 0, 0, 19);
+  return intFromEnv(env, 'BENCH_SYSTEM_BULK_NICE', BULK_PATH_NICE, 0, 19);
 }
 
 const PHASES = [

@@ -19,6 +19,7 @@ export {
   type RedisServerOptions,
 } from './redis.js';
 export { commandLoggingClient } from './redis-command-log.js';
+export { autogroupEnabled, autogroupOf, BULK_PATH_NICE, setCpuPriority } from './cpu-priority.js';
 export { POWER_CUT_SOURCE, powerCutEnv, powerCutLibrary } from './power-cut.js';
 export { MosquittoServer, mqttConnectProbe, type MosquittoServerOptions } from './mosquitto.js';
 export { makeDevCerts, SecuredBroker, type SecuredBrokerOptions } from './secured-broker.js';

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { FleetProcess } from '../fleet/fleet-process.js';
 import {
+  BULK_PATH_NICE,
   findBinary,
   freePort,
   httpGet,
@@ -13,6 +14,7 @@ import {
   RedisServer,
   REPO_ROOT,
   SecuredBroker,
+  setCpuPriority,
   type ManagedServer,
 } from '../harness/index.js';
 import { startMailCatcher, type MailCatcher } from './mail-catcher.js';
@@ -148,6 +150,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         env: { ...common, ...account('receiver'), DATABASE_URL: databaseUrl },
       }),
     );
+
+    // The live path first: a replaying fleet's storing must not hold up the broker and the web admin.
+    for (const pid of [db.pid, receiver.pid]) setCpuPriority(pid, BULK_PATH_NICE);
 
     // ── Extra local services start here ──────────────────────────────────────────────────────────────
     // Services the web admin talks to (e.g. a local SMTP catcher): start them with startServer() and put

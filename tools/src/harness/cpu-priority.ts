@@ -13,6 +13,27 @@ import os from 'node:os';
 
 const AUTOGROUP_ENABLED = '/proc/sys/kernel/sched_autogroup_enabled';
 
+/**
+ * The bulk path's niceness on one machine (the local stack; the system bench's default): the receivers and
+ * MariaDB behind the broker and the web admin, the same weight as their `cpu_shares` in
+ * docker-compose.backend.yml (the kernel's weight for niceness 10 is 110 against 1,024 for 0; 10 is also what
+ * `nice` gives a batch job by default). A backlog's storing then takes what the live path leaves, instead
+ * of every hop of a live reading queueing for a core behind it; with nothing else to run it still gets
+ * every core (bench-results/README.md, "2026-12-07: the live path first").
+ */
+export const BULK_PATH_NICE = 10;
+
+/** The kernel's CPU weight of niceness 0–19 (`sched_prio_to_weight`), what `cpu_shares` is compared with. */
+const NICE_WEIGHTS = [
+  1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+export function niceWeight(nice: number): number {
+  const weight = NICE_WEIGHTS[nice];
+  if (weight === undefined) throw new RangeError(`niceness ${nice}: 0–19 only`);
+  return weight;
+}
+
 /** Whether the kernel schedules sessions as groups (false where the file is missing: no autogroup). */
 export function autogroupEnabled(): boolean {
   try {
