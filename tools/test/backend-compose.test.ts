@@ -143,7 +143,8 @@ describe('docker-compose.backend.yml', () => {
     const shares = (name: string) => services[name]?.cpu_shares ?? 1024;
     // The weight the system bench and the local stack run them at (niceness BULK_PATH_NICE).
     expect(Math.abs(shares('receiver-1') - niceWeight(BULK_PATH_NICE))).toBeLessThanOrEqual(2);
-    for (const bulk of ['receiver-1', 'receiver-2', 'mariadb']) expect(shares(bulk)).toBe(shares('receiver-1'));
+    for (const bulk of ['receiver-1', 'receiver-2', 'mariadb'])
+      expect(shares(bulk)).toBe(shares('receiver-1'));
     for (const live of ['mqttserver', 'webadmin']) expect(shares(live)).toBe(1024);
   });
 

@@ -1,7 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { autogroupEnabled, autogroupOf, parseAutogroup, setCpuPriority } from '../src/harness/cpu-priority.js';
+import {
+  autogroupEnabled,
+  autogroupOf,
+  parseAutogroup,
+  setCpuPriority,
+} from '../src/harness/cpu-priority.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {

@@ -499,10 +499,7 @@ export class Forwarder {
     if (!link.connected || !this.sessionReady) return;
     const epoch = this.epoch;
     // Every read brings the seq counter along; only a pump with nothing to read asks for it on its own.
-    if (
-      now() - this.lastRollbackCheck >= ROLLBACK_CHECK_MS &&
-      this.scheduler.next(now()) === undefined
-    ) {
+    if (now() - this.lastRollbackCheck >= ROLLBACK_CHECK_MS && this.scheduler.next(now()) === undefined) {
       this.lastRollbackCheck = now();
       const lastSeq = await store.lastSeq();
       if (epoch !== this.epoch) return;
