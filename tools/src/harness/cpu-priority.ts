@@ -66,8 +66,8 @@ export function autogroupOf(pid: number | 'self'): Autogroup | undefined {
 
 /**
  * Gives a process (every thread, and its autogroup when it is not the caller's own: that would slow the
- * bench's measuring too) the niceness `nice`. False when something was refused (a priority above 0 needs
- * root or CAP_SYS_NICE); a process that is gone, or has no pid, counts as done.
+ * bench's measuring too) the niceness `nice`. False when something was refused (a niceness lower than the
+ * current one needs root or CAP_SYS_NICE); a process that is gone, or has no pid, counts as done.
  */
 export function setCpuPriority(pid: number | undefined, nice: number): boolean {
   if (pid === undefined) return true;

@@ -152,7 +152,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
 
     // The live path first: a replaying fleet's storing must not hold up the broker and the web admin.
-    for (const pid of [db.pid, receiver.pid]) setCpuPriority(pid, BULK_PATH_NICE);
+    const bulkNiced = [db.pid, receiver.pid].every((pid) => setCpuPriority(pid, BULK_PATH_NICE));
+    if (!bulkNiced) {
+      say(
+        `  note: receiver and MariaDB could not be set to niceness ${BULK_PATH_NICE}; they share the CPU equally with the live path`,
+      );
+    }
 
     // ── Extra local services start here ──────────────────────────────────────────────────────────────
     // Services the web admin talks to (e.g. a local SMTP catcher): start them with startServer() and put
