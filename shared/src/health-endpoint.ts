@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
@@ -9,6 +9,11 @@ export interface HealthReport {
 }
 
 export type HealthCheck = () => HealthReport | Promise<HealthReport>;
+
+// Not `import … from 'node:http'`: on Node 22+ the ESM facade of node:http reads every export, and its lazy
+// `WebSocket` getters load all of the bundled undici — 8–9 MB of peak RSS in a device service for a client
+// it never uses (bench-results/README.md: "Node 24: where the RSS goes"). getBuiltinModule hands over the CommonJS exports as they are.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /**
  * `/health` (200 when every check passes, else 503, JSON body either way) and `/metrics` (Prometheus text)

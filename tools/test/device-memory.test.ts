@@ -1,8 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FLAG_SETS, parseFlagSets, summarise, type FlagSetResult } from '../src/bench/device-memory.js';
 import { parsePssBytes } from '../src/bench/proc-sampler.js';
 import { nodeFlagsOf } from '../src/harness/node-service.js';
+import { REPO_ROOT } from '../src/harness/repo-root.js';
 
 const DEVICE_SERVICES = ['device/sensor', 'device/mqtthandler', 'device/startstopbutton'] as const;
 
@@ -78,5 +82,37 @@ describe('device services: shipped node flags', () => {
     // The snapshot's pages of the binary would otherwise be 2.5–4 MB of each service's RSS.
     expect(flags).toContain('--no-node-snapshot');
     expect(() => execFileSync(process.execPath, [...flags, '-e', '0'], { stdio: 'pipe' })).not.toThrow();
+  });
+});
+
+describe('device services: no ESM import of node:http', () => {
+  // On Node 22+ an ESM import of node:http loads all of the bundled undici (its facade reads the lazy
+  // WebSocket getters): 4–5 MB of a device service's peak RSS on Node 24. The import graph is resolved
+  // before any module runs, so a service that exits at once on a bad LOG_LEVEL has already shown every
+  // static import to the hook, which records the ones of node:http and who made them.
+  const hook = [
+    "import { appendFileSync } from 'node:fs';",
+    'export async function resolve(specifier, context, next) {',
+    "  if (specifier === 'node:http' || specifier === 'http')",
+    "    appendFileSync(process.env.HTTP_IMPORTS_LOG, (context.parentURL ?? '?') + '\\n');",
+    '  return next(specifier, context);',
+    '}',
+  ].join('\n');
+  const register = [
+    "import { register } from 'node:module';",
+    `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`,
+  ].join('\n');
+
+  it.each(DEVICE_SERVICES)('%s', (dir) => {
+    const log = join(mkdtempSync(join(tmpdir(), 'http-imports-')), 'imports.log');
+    writeFileSync(log, '');
+    const run = spawnSync(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, 'dist/main.js'],
+      { cwd: join(REPO_ROOT, dir), env: { ...process.env, LOG_LEVEL: 'nonsense', HTTP_IMPORTS_LOG: log } },
+    );
+    // it did get as far as validating its config, so the whole static graph was resolved
+    expect(run.stderr.toString()).toMatch(/LOG_LEVEL: must be one of/);
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual([]);
   });
 });
