@@ -11,6 +11,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 const say = (msg) => quiet || process.stderr.write(`[bootstrap] ${msg}\n`);
 
+// The services take node:http from process.getBuiltinModule (shared/src/health-endpoint.ts), new in 20.16:
+// on an older node they would die at start-up with "getBuiltinModule is not a function".
+if (typeof process.getBuiltinModule !== 'function') {
+  process.stderr.write(
+    `[bootstrap] Node ${process.versions.node} is too old: this project needs Node 20.16 or later\n`,
+  );
+  process.exit(1);
+}
+
 // binary → Debian package that provides it
 const NEEDED = [
   ['redis-server', 'redis-server'],

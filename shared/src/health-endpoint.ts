@@ -10,9 +10,10 @@ export interface HealthReport {
 
 export type HealthCheck = () => HealthReport | Promise<HealthReport>;
 
-// Not `import … from 'node:http'`: on Node 22+ the ESM facade of node:http reads every export, and its lazy
-// `WebSocket` getters load all of the bundled undici — 8–9 MB of peak RSS in a device service for a client
-// it never uses (bench-results/README.md: "Node 24: where the RSS goes"). getBuiltinModule hands over the CommonJS exports as they are.
+// Not `import … from 'node:http'`: on Node 22+ the ESM facade of node:http reads every export, and its
+// lazy `WebSocket` getters load all of the bundled undici, a client no service here uses — 4–5 MB of a
+// device service's peak RSS on Node 24 (bench-results/README.md, "Node 24: where the RSS goes").
+// getBuiltinModule hands over the CommonJS exports as they are.
 const { createServer } = process.getBuiltinModule('node:http');
 
 /**

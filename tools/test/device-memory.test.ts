@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { FLAG_SETS, parseFlagSets, summarise, type FlagSetResult } from '../src/bench/device-memory.js';
 import { parsePssBytes } from '../src/bench/proc-sampler.js';
 import { nodeFlagsOf } from '../src/harness/node-service.js';
@@ -104,7 +104,9 @@ describe('device services: no ESM import of node:http', () => {
   ].join('\n');
 
   it.each(DEVICE_SERVICES)('%s', (dir) => {
-    const log = join(mkdtempSync(join(tmpdir(), 'http-imports-')), 'imports.log');
+    const dirTmp = mkdtempSync(join(tmpdir(), 'http-imports-'));
+    onTestFinished(() => rmSync(dirTmp, { recursive: true, force: true }));
+    const log = join(dirTmp, 'imports.log');
     writeFileSync(log, '');
     const run = spawnSync(
       process.execPath,
